@@ -1,0 +1,139 @@
+/**
+ * Builds the application: request ids, the API families mounted under their paths, the OpenAPI
+ * document and its reference page, and the one error handler that renders every failure in the shape
+ * of the family that owns the path.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { getPath as defaultGetPath } from "hono/utils/url";
+import { ApiError, type ErrorCode } from "./lib/errors";
+import { validationHook } from "./lib/openapi";
+import { familyOf, renderError } from "./lib/render";
+import { RoutesIndex } from "./lib/routes-index";
+import { admin } from "./routes/admin";
+import { vsee } from "./routes/vsee";
+import type { AppEnv } from "./types";
+
+/** VSee clients call `/api_v3/users/sso.json`: `.json` is stripped from /api_v3 paths before routing. */
+export function getPath(req: Request): string {
+  const path = defaultGetPath(req);
+  return path.startsWith("/api_v3/") && path.endsWith(".json") ? path.slice(0, -5) : path;
+}
+
+const HTTP_CODES: Record<number, ErrorCode> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
+
+function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException && err.status < 500) {
+    const code = HTTP_CODES[err.status] ?? "bad_request";
+    return new ApiError(code, { status: err.status, message: err.status === 400 ? undefined : err.message });
+  }
+  // Unexpected: log what helps (never request data), answer without internals.
+  const e = err instanceof Error ? err : new Error(String(err));
+  console.error(
+    JSON.stringify({
+      level: "error",
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      error: e.name,
+      message: e.message,
+      stack: e.stack,
+    }),
+  );
+  return new ApiError("internal");
+}
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath });
+
+  app.use("*", requestId({ headerName: "X-Request-Id" }));
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/health",
+      tags: ["meta"],
+      summary: "Liveness",
+      responses: {
+        200: {
+          description: "Up",
+          content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } },
+        },
+      },
+    }),
+    (c) => c.json({ status: "ok" as const }, 200),
+  );
+  app.route("/admin", admin);
+  app.route("/api_v3", vsee);
+
+  const schemes = {
+    adminKey: { type: "http", scheme: "bearer", description: "ADMIN_API_KEY (operators)" },
+    apiToken: {
+      type: "apiKey",
+      in: "header",
+      name: "X-ApiToken",
+      description: "A user's access token (or Authorization: Bearer)",
+    },
+    apiKey: {
+      type: "apiKey",
+      in: "header",
+      name: "X-ApiKey",
+      description: "The clinic's API key (server-to-server)",
+    },
+    accountCode: { type: "apiKey", in: "header", name: "X-AccountCode", description: "The clinic's code" },
+    bearerJwt: {
+      type: "http",
+      scheme: "bearer",
+      bearerFormat: "JWT",
+      description: "Accounts-family access token",
+    },
+    registerToken: { type: "http", scheme: "bearer", description: "Register-family bearer token" },
+  } as const;
+  for (const [name, scheme] of Object.entries(schemes)) {
+    app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
+  }
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Clinic Edge",
+      version: "0.1.0",
+      description:
+        "Telehealth identity and care-state API on Cloudflare Workers. Families: /api_v3 (VSee-compatible), accounts (Feathers-style), register/state, and the operators' /admin API.",
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Clinic Edge API" }));
+
+  const index = new RoutesIndex(() => app.routes);
+
+  app.notFound((c) => {
+    const methods = index.methodsFor(c.req.path);
+    const err =
+      methods.length > 0
+        ? new ApiError("method_not_allowed", { headers: { Allow: methods.join(", ") } })
+        : new ApiError("route_not_found");
+    return respond(c, err);
+  });
+
+  app.onError((err, c) => respond(c, toApiError(err, c)));
+
+  return app;
+}
+
+function respond(c: Context<AppEnv>, err: ApiError) {
+  const family = familyOf(c.req.path);
+  return c.json(renderError(family, err), err.status as 400, err.headers);
+}
+
+export const app = createApp();

@@ -1,0 +1,10 @@
+/** Worker entry: the HTTP app, the scheduled handler (outbox retries), and the care-record Durable Object. */
+import { app } from "./app";
+import type { Bindings } from "./types";
+
+export { CareRecord } from "./durable-objects/care-record";
+
+export default {
+  fetch: app.fetch,
+  async scheduled(_controller, _env, _ctx) {},
+} satisfies ExportedHandler<Bindings>;

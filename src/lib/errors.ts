@@ -1,0 +1,84 @@
+/**
+ * The one error type of Clinic Edge. Everything throws `ApiError`; each API family renders it in its
+ * own wire shape (see ./render.ts). Messages live in one table so that the same condition reads the
+ * same everywhere, and so that no handler builds an error body by hand.
+ */
+
+export interface FieldError {
+  /** The request field (dotted path for nested fields). */
+  param: string;
+  message: string;
+}
+
+export const ERRORS = {
+  bad_request: { status: 400, message: "Bad request" },
+  validation_failed: { status: 400, message: "Invalid request" },
+  malformed_json: { status: 400, message: "Malformed JSON body" },
+  file_not_accepted: { status: 400, message: "File uploads are not accepted here" },
+  unauthorized: { status: 401, message: "Authentication required" },
+  invalid_credentials: { status: 401, message: "Invalid username or password" },
+  invalid_token: { status: 401, message: "Invalid or expired token" },
+  invalid_api_key: { status: 401, message: "Invalid account code or API key" },
+  invalid_code: { status: 401, message: "Invalid or expired code" },
+  forbidden: { status: 403, message: "You are not allowed to do this" },
+  sso_disabled: { status: 403, message: "SSO is not enabled for this account" },
+  not_found: { status: 404, message: "Not found" },
+  route_not_found: { status: 404, message: "No such endpoint" },
+  clinic_not_found: { status: 404, message: "Unknown account" },
+  user_not_found: { status: 404, message: "User not found" },
+  method_not_allowed: { status: 405, message: "Method not allowed" },
+  conflict: { status: 409, message: "Conflict" },
+  clinic_exists: { status: 409, message: "A clinic with this code already exists" },
+  version_mismatch: { status: 412, message: "The record has changed since you read it" },
+  payload_too_large: { status: 413, message: "Request body too large" },
+  unsupported_media_type: {
+    status: 415,
+    message:
+      "Unsupported content type: send application/json, application/x-www-form-urlencoded or multipart/form-data",
+  },
+  rate_limited: { status: 429, message: "Too many requests, try again later" },
+  locked: { status: 429, message: "Too many failed attempts, try again later" },
+  internal: { status: 500, message: "Internal server error" },
+  admin_disabled: { status: 503, message: "The admin API is disabled: ADMIN_API_KEY is not set" },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly fields?: FieldError[];
+  /** Extra headers for the response (Retry-After, Allow, WWW-Authenticate). */
+  readonly headers?: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    options: {
+      message?: string;
+      fields?: FieldError[];
+      headers?: Record<string, string>;
+      status?: number;
+    } = {},
+  ) {
+    const def = ERRORS[code];
+    super(options.message ?? def.message);
+    this.name = "ApiError";
+    this.code = code;
+    this.status = options.status ?? def.status;
+    this.fields = options.fields;
+    this.headers = options.headers;
+  }
+}
+
+/** A validation failure of one or more fields. */
+export function invalid(fields: FieldError[], message?: string): ApiError {
+  return new ApiError("validation_failed", {
+    fields,
+    message: message ?? (fields.length === 1 ? `${fields[0]?.param}: ${fields[0]?.message}` : undefined),
+  });
+}
+
+/** Shorthand for a one-field validation error with a custom message. */
+export function invalidField(param: string, message: string): ApiError {
+  return invalid([{ param, message }], message);
+}

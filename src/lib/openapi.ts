@@ -1,0 +1,150 @@
+/**
+ * Route-definition helpers shared by every family: the validation hook (zod issues → ApiError with
+ * per-field errors), request bodies accepted as JSON, urlencoded and multipart alike, and the error
+ * responses each route lists in the OpenAPI document in its family's shape.
+ */
+import { OpenAPIHono, type z as Z, z } from "@hono/zod-openapi";
+import type { ZodType } from "zod";
+import type { AppEnv } from "../types";
+import { bodyReader } from "./body";
+import { ERRORS, type FieldError, invalid } from "./errors";
+import type { Family } from "./render";
+
+z.config({
+  customError: (issue) => {
+    if (issue.code === "invalid_type" && issue.input === undefined) return "is required";
+    if (issue.code === "invalid_type")
+      return `must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}`;
+    return undefined;
+  },
+});
+
+/** zod issues → field errors (unknown keys become one error per key). */
+export function fieldErrors(error: Z.core.$ZodError): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    const base = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys)
+        out.push({ param: base ? `${base}.${key}` : key, message: "is not an allowed field" });
+    } else {
+      out.push({ param: base || "body", message: issue.message });
+    }
+  }
+  return out;
+}
+
+/** The validation hook of every family app: failures are thrown as ApiError and rendered by onError. */
+export const validationHook = (result: { success: boolean; error?: unknown }) => {
+  if (!result.success) throw invalid(fieldErrors(result.error as Z.core.$ZodError));
+};
+
+export function familyApp() {
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+}
+
+/**
+ * A request body accepted as JSON, urlencoded or multipart (the one body reader turns all three into the
+ * same object before validation). Use together with `withBody` in the route's middleware.
+ */
+export function formBody<T extends ZodType>(schema: T, description?: string) {
+  return {
+    description,
+    content: {
+      "application/json": { schema },
+      "application/x-www-form-urlencoded": { schema },
+      "multipart/form-data": { schema },
+    },
+  };
+}
+
+/** Route middleware that reads the body (see lib/body.ts); put it after auth middleware. */
+export const withBody = bodyReader;
+
+const FEATHERS_NAMES: Record<number, string> = {
+  400: "BadRequest",
+  401: "NotAuthenticated",
+  403: "Forbidden",
+  404: "NotFound",
+  409: "Conflict",
+  412: "PreconditionFailed",
+  413: "PayloadTooLarge",
+  415: "UnsupportedMediaType",
+  429: "TooManyRequests",
+  500: "GeneralError",
+  503: "Unavailable",
+};
+
+const fieldError = z.object({ param: z.string(), message: z.string() });
+
+const ERROR_SCHEMAS: Record<Family, ZodType> = {
+  vsee: z
+    .object({ code: z.number().int(), message: z.string(), errors: z.array(fieldError).optional() })
+    .openapi("VseeError"),
+  accounts: z
+    .object({
+      name: z.string(),
+      message: z.string(),
+      code: z.number().int(),
+      className: z.string(),
+      errors: z.record(z.string(), z.string()).optional(),
+    })
+    .openapi("FeathersError"),
+  register: z.object({ error: z.string(), errors: z.array(fieldError).optional() }).openapi("RegisterError"),
+  admin: z
+    .object({
+      code: z.number().int(),
+      error: z.string(),
+      message: z.string(),
+      errors: z.array(fieldError).optional(),
+    })
+    .openapi("AdminError"),
+};
+
+const STATUS_TEXT: Record<number, string> = {
+  400: ERRORS.validation_failed.message,
+  401: ERRORS.unauthorized.message,
+  403: ERRORS.forbidden.message,
+  404: ERRORS.not_found.message,
+  409: ERRORS.conflict.message,
+  412: ERRORS.version_mismatch.message,
+  413: ERRORS.payload_too_large.message,
+  415: "Unsupported media type",
+  429: ERRORS.rate_limited.message,
+  500: ERRORS.internal.message,
+  503: "Unavailable",
+};
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 429 | 500 | 503;
+
+/** The error responses of a route, in its family's shape, for the OpenAPI document. */
+export function errorResponses(family: Family, ...statuses: ErrorStatus[]) {
+  const all: ErrorStatus[] = [...new Set<ErrorStatus>([...statuses, 500])];
+  return Object.fromEntries(
+    all.map((status) => [
+      status,
+      {
+        description:
+          family === "accounts" ? `${FEATHERS_NAMES[status]}: ${STATUS_TEXT[status]}` : STATUS_TEXT[status],
+        content: { "application/json": { schema: ERROR_SCHEMAS[family] } },
+      },
+    ]),
+  ) as Record<ErrorStatus, { description: string; content: { "application/json": { schema: ZodType } } }>;
+}
+
+type Security = Record<string, string[]>[];
+
+/** Security requirements of routes (schemes registered in app.ts). */
+export const SECURITY = {
+  admin: [{ adminKey: [] }] as Security,
+  token: [{ apiToken: [] }] as Security,
+  apiKey: [{ apiKey: [], accountCode: [] }] as Security,
+  tokenOrKey: [{ apiToken: [] }, { apiKey: [], accountCode: [] }] as Security,
+  jwt: [{ bearerJwt: [] }] as Security,
+  register: [{ registerToken: [] }] as Security,
+};
+
+/** Statuses every route with a body can answer. */
+export const BODY_ERRORS = [400, 413, 415] as const;
+
+export { z };

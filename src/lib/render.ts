@@ -1,0 +1,71 @@
+/**
+ * One error renderer per API family: the same ApiError becomes each family's own wire shape.
+ *   vsee     (/api_v3)      {"code": 400, "message": "…", "errors"?: [{param, message}]}
+ *   accounts (Feathers)     {"name": "BadRequest", "message": "…", "code": 400, "className": "bad-request", "errors"?: {field: message}}
+ *   register (/register, /state) {"error": "…", "errors"?: [{param, message}]}
+ *   admin    (/admin)       {"code": 409, "error": "clinic_exists", "message": "…", "errors"?: [{param, message}]}
+ */
+import type { ApiError } from "./errors";
+
+export type Family = "vsee" | "accounts" | "register" | "admin";
+
+const FAMILY_PREFIXES: [string, Family][] = [
+  ["/api_v3", "vsee"],
+  ["/admin", "admin"],
+  ["/accounts", "accounts"],
+  ["/account-waitlist", "accounts"],
+  ["/authentication", "accounts"],
+  ["/personal-details", "accounts"],
+  ["/register", "register"],
+  ["/state", "register"],
+];
+
+/** The family that owns a path (unknown paths answer in the admin/generic shape). */
+export function familyOf(path: string): Family {
+  for (const [prefix, family] of FAMILY_PREFIXES) {
+    if (path === prefix || path.startsWith(`${prefix}/`) || path.startsWith(`${prefix}.`)) return family;
+  }
+  return "admin";
+}
+
+const FEATHERS: Record<number, [string, string]> = {
+  400: ["BadRequest", "bad-request"],
+  401: ["NotAuthenticated", "not-authenticated"],
+  403: ["Forbidden", "forbidden"],
+  404: ["NotFound", "not-found"],
+  405: ["MethodNotAllowed", "method-not-allowed"],
+  409: ["Conflict", "conflict"],
+  412: ["PreconditionFailed", "precondition-failed"],
+  413: ["PayloadTooLarge", "payload-too-large"],
+  415: ["UnsupportedMediaType", "unsupported-media-type"],
+  429: ["TooManyRequests", "too-many-requests"],
+  500: ["GeneralError", "general-error"],
+  503: ["Unavailable", "unavailable"],
+};
+
+export function renderError(family: Family, err: ApiError): Record<string, unknown> {
+  switch (family) {
+    case "vsee":
+      return { code: err.status, message: err.message, ...(err.fields ? { errors: err.fields } : {}) };
+    case "accounts": {
+      const [name, className] = FEATHERS[err.status] ?? ["GeneralError", "general-error"];
+      const body: Record<string, unknown> = { name, message: err.message, code: err.status, className };
+      if (err.fields) body.errors = Object.fromEntries(err.fields.map((f) => [f.param, f.message]));
+      return body;
+    }
+    case "register":
+      return err.fields
+        ? {
+            error: err.code === "validation_failed" ? "Invalid request body" : err.message,
+            errors: err.fields,
+          }
+        : { error: err.message };
+    case "admin":
+      return {
+        code: err.status,
+        error: err.code,
+        message: err.message,
+        ...(err.fields ? { errors: err.fields } : {}),
+      };
+  }
+}

@@ -1,0 +1,25 @@
+import { createMiddleware } from "hono/factory";
+import { sha256Hex } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
+import type { AppEnv } from "../types";
+
+/**
+ * Operators' API: `Authorization: Bearer <ADMIN_API_KEY>`, compared in constant time (both sides are
+ * hashed first so that the comparison has a fixed length). With ADMIN_API_KEY unset the API is closed (503).
+ */
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  const secret = c.env.ADMIN_API_KEY;
+  if (!secret) throw new ApiError("admin_disabled");
+  const header = c.req.header("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  const [given, expected] = await Promise.all([sha256Hex(match?.[1] ?? ""), sha256Hex(secret)]);
+  const a = new TextEncoder().encode(given);
+  const b = new TextEncoder().encode(expected);
+  if (!match || !crypto.subtle.timingSafeEqual(a, b)) {
+    throw new ApiError("unauthorized", {
+      message: "A valid admin API key is required",
+      headers: { "WWW-Authenticate": 'Bearer realm="admin"' },
+    });
+  }
+  await next();
+});

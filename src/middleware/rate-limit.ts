@@ -1,0 +1,21 @@
+/**
+ * The first, per-location line against abuse: the Workers Rate Limiting binding, keyed by client IP and
+ * route group. (The consistent per-identity lockout is services/lockout.ts.)
+ */
+import { createMiddleware } from "hono/factory";
+import { ApiError } from "../lib/errors";
+import type { AppEnv } from "../types";
+
+export type LimiterName = "CREDENTIALS_LIMITER" | "MESSAGES_LIMITER";
+
+export function clientIp(req: { header(name: string): string | undefined }): string {
+  return req.header("cf-connecting-ip") ?? req.header("x-real-ip") ?? "unknown";
+}
+
+export const rateLimit = (limiter: LimiterName, group: string) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const binding = c.env[limiter];
+    const { success } = await binding.limit({ key: `${group}:${clientIp(c.req)}` });
+    if (!success) throw new ApiError("rate_limited", { headers: { "Retry-After": "60" } });
+    await next();
+  });

@@ -1,0 +1,50 @@
+/**
+ * Tenancy. Every request belongs to one clinic: the one named by `X-AccountCode`, or (for the families
+ * that carry no header) the deployment's default clinic. Server-to-server routes also present the
+ * clinic's API key in `X-ApiKey`.
+ */
+import { createMiddleware } from "hono/factory";
+import { getDb } from "../db";
+import type { Clinic } from "../db/schema";
+import { ApiError } from "../lib/errors";
+import { getClinicByCode, verifyApiKey } from "../services/clinics";
+import type { AppEnv } from "../types";
+
+/** The clinic code of this request: X-AccountCode, else the default clinic. */
+export function clinicCodeOf(
+  req: { header(name: string): string | undefined },
+  env: AppEnv["Bindings"],
+): string {
+  return req.header("x-accountcode")?.trim() || env.DEFAULT_ACCOUNT_CODE;
+}
+
+/** Loads the request's clinic (404 when it does not exist, 403 when an operator disabled it). */
+export async function loadClinic(c: {
+  req: { header(name: string): string | undefined };
+  env: AppEnv["Bindings"];
+}): Promise<Clinic> {
+  const clinic = await getClinicByCode(getDb(c.env.DB), clinicCodeOf(c.req, c.env));
+  if (!clinic) throw new ApiError("clinic_not_found");
+  if (clinic.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
+  return clinic;
+}
+
+/**
+ * Requires `X-AccountCode` + `X-ApiKey` (server-to-server). An unknown clinic and a wrong key answer the
+ * same 401, so that the key check does not reveal which clinics exist.
+ */
+export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
+  const code = c.req.header("x-accountcode")?.trim();
+  const key = c.req.header("x-apikey")?.trim();
+  if (!code || !key)
+    throw new ApiError("invalid_api_key", { message: "X-AccountCode and X-ApiKey are required" });
+  const clinic = await getClinicByCode(getDb(c.env.DB), code);
+  const ok = clinic ? await verifyApiKey(clinic, key) : await verifyApiKey(DUMMY, key);
+  if (!clinic || !ok) throw new ApiError("invalid_api_key");
+  if (clinic.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
+  c.set("clinic", clinic);
+  c.set("apiKey", true);
+  await next();
+});
+
+const DUMMY = { apiKeyHash: "0".repeat(64) } as Clinic;

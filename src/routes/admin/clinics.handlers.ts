@@ -1,0 +1,31 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { getDb } from "../../db";
+import * as clinics from "../../services/clinics";
+import type { AppEnv } from "../../types";
+import type * as routes from "./clinics.routes";
+
+export const createClinic: RouteHandler<typeof routes.createClinic, AppEnv> = async (c) => {
+  const { clinic, apiKey } = await clinics.createClinic(getDb(c.env.DB), c.req.valid("json"));
+  return c.json({ clinic: clinics.toWire(clinic), api_key: apiKey }, 201);
+};
+
+export const listClinics: RouteHandler<typeof routes.listClinics, AppEnv> = async (c) => {
+  const { start = 0, limit = 50 } = c.req.valid("query");
+  const { rows, total } = await clinics.listClinics(getDb(c.env.DB), start, limit);
+  return c.json({ data: rows.map(clinics.toWire), total, start, limit }, 200);
+};
+
+export const getClinic: RouteHandler<typeof routes.getClinic, AppEnv> = async (c) => {
+  const clinic = await clinics.requireClinic(getDb(c.env.DB), c.req.valid("param").code);
+  return c.json({ clinic: clinics.toWire(clinic) }, 200);
+};
+
+export const patchClinic: RouteHandler<typeof routes.patchClinic, AppEnv> = async (c) => {
+  const clinic = await clinics.updateClinic(getDb(c.env.DB), c.req.valid("param").code, c.req.valid("json"));
+  return c.json({ clinic: clinics.toWire(clinic) }, 200);
+};
+
+export const rotateKey: RouteHandler<typeof routes.rotateKey, AppEnv> = async (c) => {
+  const { clinic, apiKey } = await clinics.rotateApiKey(getDb(c.env.DB), c.req.valid("param").code);
+  return c.json({ clinic: clinics.toWire(clinic), api_key: apiKey }, 200);
+};

@@ -1,0 +1,10 @@
+import { familyApp } from "../../lib/openapi";
+import * as handlers from "./clinics.handlers";
+import * as routes from "./clinics.routes";
+
+export const admin = familyApp()
+  .openapi(routes.createClinic, handlers.createClinic)
+  .openapi(routes.listClinics, handlers.listClinics)
+  .openapi(routes.getClinic, handlers.getClinic)
+  .openapi(routes.patchClinic, handlers.patchClinic)
+  .openapi(routes.rotateKey, handlers.rotateKey);

@@ -1,0 +1,110 @@
+import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { getDb } from "../../db";
+import type { Clinic } from "../../db/schema";
+import { ApiError } from "../../lib/errors";
+import { isClinicAdmin } from "../../middleware/auth";
+import { getClinicById } from "../../services/clinics";
+import * as roomsService from "../../services/rooms";
+import { getUser, roomsOfUser } from "../../services/users";
+import type { AppEnv, Caller } from "../../types";
+import type * as r from "./rooms.routes";
+import type * as u from "./users.routes";
+import { DEFAULT_LIST_FIELDS, LIST_FIELDS, profileRoomWire, roomWire } from "./wire";
+
+type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+interface Tenant {
+  clinicId: number;
+  clinicCode: string;
+  /** The API key or a clinic admin: may manage every room. */
+  manager: boolean;
+  caller?: Caller;
+}
+
+function tenant(c: Context<AppEnv>): Tenant {
+  if (c.get("apiKey")) {
+    const clinic = c.get("clinic") as Clinic;
+    return { clinicId: clinic.id, clinicCode: clinic.code, manager: true };
+  }
+  const caller = c.get("caller") as Caller;
+  return { clinicId: caller.clinicId, clinicCode: caller.clinicCode, manager: isClinicAdmin(caller), caller };
+}
+
+function requireManager(t: Tenant): void {
+  if (!t.manager)
+    throw new ApiError("forbidden", { message: "Only the account's API key or a clinic admin can do this" });
+}
+
+async function visibleRoom(c: Context<AppEnv>, t: Tenant, code: string) {
+  const db = getDb(c.env.DB);
+  const room = await roomsService.getRoom(db, t.clinicId, { code });
+  if (!room) throw new ApiError("not_found", { message: "Room not found" });
+  if (!t.manager && !(await roomsService.isMember(db, room.id, t.caller?.userId ?? -1))) {
+    throw new ApiError("forbidden", { message: "You are not assigned to this room" });
+  }
+  return room;
+}
+
+export const createRoom: Handler<typeof r.createRoom> = async (c) => {
+  const t = tenant(c);
+  requireManager(t);
+  const db = getDb(c.env.DB);
+  const clinic = c.get("clinic") ?? (await getClinicById(db, t.clinicId));
+  if (!clinic) throw new ApiError("clinic_not_found");
+  const room = await roomsService.createRoom(db, clinic, c.req.valid("json"));
+  return c.json({ data: roomWire(room) }, 200);
+};
+
+export const listRooms: Handler<typeof r.listRooms> = async (c) => {
+  const t = tenant(c);
+  const { page = 1, limit = 20 } = c.req.valid("query");
+  const { rows, total } = await roomsService.listRooms(
+    getDb(c.env.DB),
+    t.clinicId,
+    page,
+    limit,
+    t.manager ? undefined : t.caller?.userId,
+  );
+  return c.json({ data: rows.map(roomWire), total_count: total }, 200);
+};
+
+export const getRoom: Handler<typeof r.getRoom> = async (c) => {
+  const room = await visibleRoom(c, tenant(c), c.req.valid("param").code);
+  return c.json({ data: roomWire(room) }, 200);
+};
+
+export const roomProviders: Handler<typeof r.roomProviders> = async (c) => {
+  const t = tenant(c);
+  const room = await visibleRoom(c, t, c.req.valid("param").code);
+  const { page = 1, limit = 20 } = c.req.valid("query");
+  const { rows, total } = await roomsService.providersOf(getDb(c.env.DB), t.clinicId, room.id, page, limit);
+  const data = rows.map((user) =>
+    Object.fromEntries(DEFAULT_LIST_FIELDS.map((f) => [f, LIST_FIELDS[f](t.clinicCode, user)])),
+  );
+  return c.json({ data, total_count: total }, 200);
+};
+
+export const assignRoom: Handler<typeof u.assignRoom> = async (c) => {
+  const t = tenant(c);
+  requireManager(t);
+  const db = getDb(c.env.DB);
+  const userId = c.req.valid("param").id;
+  const body = c.req.valid("json");
+  const [user, room] = await Promise.all([
+    getUser(db, t.clinicId, userId),
+    roomsService.getRoom(
+      db,
+      t.clinicId,
+      body.room_code !== undefined ? { code: body.room_code } : { id: body.room_id as number },
+    ),
+  ]);
+  if (!user) throw new ApiError("user_not_found");
+  if (!room) throw new ApiError("not_found", { message: "Room not found" });
+  await roomsService.assign(db, t.clinicId, room.id, user.id);
+  const rooms = await roomsOfUser(db, t.clinicId, user.id);
+  return c.json(
+    { data: rooms.map((x, i) => profileRoomWire(t.clinicCode, x, i)), total_count: rooms.length },
+    200,
+  );
+};

@@ -1,0 +1,64 @@
+import { createRoute } from "@hono/zod-openapi";
+import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody, z } from "../../lib/openapi";
+import { vseeAuth } from "../../middleware/auth";
+import * as s from "./schemas";
+
+const tags = ["api_v3: rooms"];
+const security = SECURITY.tokenOrKey;
+
+export const createRoom = createRoute({
+  method: "post",
+  path: "/rooms",
+  tags,
+  security,
+  summary: "Create a waiting room (the clinic's API key or a clinic admin)",
+  description: "An existing slug in the same domain answers 400 \"In domain '…' slug '…' already exists.\"",
+  middleware: [vseeAuth({ apiKey: true }), withBody] as const,
+  request: { body: formBody(s.RoomBody) },
+  responses: {
+    200: s.json(s.data(s.Room), "The room"),
+    ...errorResponses("vsee", ...BODY_ERRORS, 401, 403),
+  },
+});
+
+export const listRooms = createRoute({
+  method: "get",
+  path: "/rooms",
+  tags,
+  security,
+  summary: "List rooms (all for the API key and clinic admins; one's own rooms for everybody else)",
+  middleware: [vseeAuth({ apiKey: true })] as const,
+  request: { query: s.PageQuery },
+  responses: {
+    200: s.json(s.list(s.Room), "A page of rooms"),
+    ...errorResponses("vsee", 400, 401),
+  },
+});
+
+export const getRoom = createRoute({
+  method: "get",
+  path: "/rooms/{code}",
+  tags,
+  security,
+  summary: "A room by code",
+  middleware: [vseeAuth({ apiKey: true })] as const,
+  request: { params: s.CodeParam },
+  responses: {
+    200: s.json(s.data(s.Room), "The room"),
+    ...errorResponses("vsee", 401, 403, 404),
+  },
+});
+
+export const roomProviders = createRoute({
+  method: "get",
+  path: "/rooms/{code}/providers",
+  tags,
+  security,
+  summary: "The providers assigned to a room",
+  middleware: [vseeAuth({ apiKey: true })] as const,
+  request: { params: s.CodeParam, query: s.PageQuery },
+  responses: {
+    200: s.json(s.list(z.record(z.string(), z.unknown())), "A page of providers"),
+    ...errorResponses("vsee", 400, 401, 403, 404),
+  },
+});

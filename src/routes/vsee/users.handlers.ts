@@ -1,0 +1,548 @@
+import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { getDb } from "../../db";
+import { type Clinic, clinics, type User, users } from "../../db/schema";
+import { aliveUsers, markAlive } from "../../kv/alive";
+import { now } from "../../lib/clock";
+import { ApiError, invalidField } from "../../lib/errors";
+import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
+import { isClinicAdmin, PROVIDER_TYPE } from "../../middleware/auth";
+import { loadClinic } from "../../middleware/tenant";
+import { getClinicById } from "../../services/clinics";
+import { consumeCode, issueCode, recentCodes } from "../../services/codes";
+import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
+import { deliverDue, queueMessage } from "../../services/outbox";
+import {
+  hashToken,
+  PendingSession,
+  resolveAccess,
+  revokeSessions,
+  rotateRefresh,
+  startSession,
+  updateAccess,
+} from "../../services/sessions";
+import { SORTABLE, type SortKey, searchUsers, type UserFilter } from "../../services/user-search";
+import {
+  findByEmail,
+  findForLogin,
+  generatedId,
+  getUser,
+  roomsOfUser,
+  STATUS_ACTIVE,
+  STATUS_PENDING,
+  shareRoom,
+  ssoUpsert,
+  USER_TYPES,
+  uniqueViolation,
+  userFromRow,
+} from "../../services/users";
+import type { AppEnv, Caller } from "../../types";
+import type * as r from "./users.routes";
+import {
+  DEFAULT_LIST_FIELDS,
+  LIST_FIELDS,
+  type ListField,
+  profileWire,
+  refreshUserWire,
+  refreshWire,
+  ssoWire,
+  userWire,
+} from "./wire";
+
+type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+const RESET_TTL = 3600;
+const ACTIVATION_TTL = 7 * 24 * 3600;
+const MAX_CODES_PER_HOUR = 3;
+
+// ---------- SSO ----------
+
+export const sso: Handler<typeof r.sso> = async (c) => {
+  const clinic = c.get("clinic") as Clinic;
+  if (!clinic.ssoEnabled) throw new ApiError("sso_disabled");
+  const b = c.req.valid("json");
+  const code = b.type === USER_TYPES.guest ? generatedId() : (b.code as string);
+  const db = getDb(c.env.DB);
+  const pending = new PendingSession("vsee", clinic.id);
+  const upsert = ssoUpsert(db, c.env.DB, clinic.id, b.type, code, {
+    firstName: b.first_name,
+    lastName: b.last_name,
+    dob: b.dob,
+    email: b.email,
+    username: b.username,
+    disableEmails: b.disable_emails,
+    gender: b.gender,
+    streetAddr: b.street_addr,
+    city: b.city,
+    state: b.state,
+    zip: b.zip,
+    phone: b.phone,
+  });
+  // The user's type must match: a code that already belongs to a user of another type is not taken over.
+  const ref = { where: "code = ? AND type = ?", params: [code, b.type] };
+  let results: D1Result<Record<string, unknown>>[];
+  try {
+    results = await c.env.DB.batch([upsert, ...(await pending.statements(c.env.DB, ref))]);
+  } catch (err) {
+    throw uniqueViolation(err) ?? err;
+  }
+  const raw = results[0]?.results[0];
+  const sessionWritten = (results[1]?.meta.changes ?? 0) > 0;
+  if (!raw) throw new ApiError("conflict");
+  const user = userFromRow(raw);
+  if (user.type !== b.type) throw invalidField("code", "belongs to a user of another type");
+  if (user.disabled || !sessionWritten) throw new ApiError("forbidden", { message: "This user is disabled" });
+  const tokens = await pending.commit(c.env, user, clinic);
+  const data = ssoWire(clinic.code, user, tokens);
+  const withVsee = c.req.valid("query").fields?.split(",").includes("vsee");
+  return c.json(
+    { data: withVsee ? { ...data, vsee: { id: data.vseeid, token: tokens.access.token } } : data },
+    200,
+  );
+};
+
+// ---------- login, logout, refresh ----------
+
+export const login: Handler<typeof r.login> = async (c) => {
+  const clinic = await loadClinic(c);
+  const b = c.req.valid("json");
+  const db = getDb(c.env.DB);
+  let user: User | undefined;
+  let via: "code" | undefined;
+  const extra: D1PreparedStatement[] = [];
+
+  if (b.username !== undefined) {
+    const key = await lockKey("login", b.username);
+    await assertNotLocked(c.env, clinic.id, key);
+    user = await findForLogin(db, clinic.id, b.username);
+    const ok = await verifyPassword(b.password as string, user?.passwordHash);
+    if (!ok || !user || user.disabled || user.status !== STATUS_ACTIVE) {
+      const locked = await recordFailure(c.env, clinic, key);
+      if (locked) throw lockedError(locked);
+      throw new ApiError("invalid_credentials");
+    }
+    extra.push(clearFailures(c.env, clinic.id, key));
+    if (user.passwordHash && needsRehash(user.passwordHash)) {
+      extra.push(
+        c.env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(
+          await hashPassword(b.password as string),
+          user.id,
+        ),
+      );
+    }
+  } else {
+    const email = b.email as string;
+    const key = await lockKey("code", email);
+    await assertNotLocked(c.env, clinic.id, key);
+    user = await findByEmail(db, clinic.id, email);
+    const consumed =
+      user && !user.disabled
+        ? await consumeCode(c.env, {
+            clinicId: clinic.id,
+            userId: user.id,
+            purposes: ["activation", "vsee_reset"],
+            code: b.email_token as string,
+          })
+        : null;
+    if (!consumed || !user) {
+      const locked = await recordFailure(c.env, clinic, key);
+      if (locked) throw lockedError(locked);
+      throw new ApiError("invalid_credentials", { message: "Invalid email or email token" });
+    }
+    via = "code";
+    extra.push(clearFailures(c.env, clinic.id, key));
+    extra.push(c.env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(user.id));
+  }
+
+  const t = now();
+  extra.push(c.env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(t, user.id));
+  const tokens = await startSession(c.env, user, clinic, "vsee", extra, { via });
+  return c.json(
+    {
+      data: {
+        user_id: String(user.id),
+        token: tokens.access.token,
+        expiry: tokens.access.expiry,
+        created: tokens.created,
+        user_type: String(user.type),
+        refresh_token: refreshWire(user.id, tokens),
+        user: userWire(clinic.code, { ...user, lastLogin: t }),
+      },
+    },
+    200,
+  );
+};
+
+export const logout: Handler<typeof r.logout> = async (c) => {
+  const caller = c.get("caller") as Caller;
+  const listed = c.req.valid("json").tokens;
+  if (!listed || listed.length === 0) {
+    await revokeSessions(c.env, { sessionId: caller.sessionId });
+    return c.json({ data: true as const }, 200);
+  }
+  // Each listed token is ended only when it is the caller's own (access or refresh token).
+  const sessions = new Set<string>();
+  for (const token of listed) {
+    const access = await resolveAccess(c.env, token);
+    if (access) {
+      if (access.u === caller.userId && access.c === caller.clinicId) sessions.add(access.s);
+      continue;
+    }
+    if (!/^[0-9a-f]{32}$/.test(token)) continue;
+    const row = await c.env.DB.prepare(
+      "SELECT session_id FROM refresh_tokens WHERE token_hash = ? AND user_id = ? AND clinic_id = ?",
+    )
+      .bind(await hashToken(token), caller.userId, caller.clinicId)
+      .first<{ session_id: string }>();
+    if (row) sessions.add(row.session_id);
+  }
+  await Promise.all([...sessions].map((sessionId) => revokeSessions(c.env, { sessionId })));
+  return c.json({ data: true as const }, 200);
+};
+
+export const refresh: Handler<typeof r.refresh> = async (c) => {
+  const db = getDb(c.env.DB);
+  const named = c.req.header("x-accountcode")?.trim();
+  let clinicId: number | null = null;
+  if (named) {
+    const clinic = await db.select({ id: clinics.id }).from(clinics).where(eq(clinics.code, named)).get();
+    if (!clinic) throw new ApiError("invalid_token");
+    clinicId = clinic.id;
+  }
+  let owner: User | undefined;
+  const rotated = await rotateRefresh(
+    c.env,
+    c.req.valid("json").refresh_token,
+    clinicId,
+    async (userId, cid) => {
+      const row = await db
+        .select({ user: users, clinic: clinics })
+        .from(users)
+        .innerJoin(clinics, eq(clinics.id, users.clinicId))
+        .where(eq(users.id, userId))
+        .get();
+      if (!row || row.user.clinicId !== cid || row.user.disabled || row.clinic.disabled) return null;
+      owner = row.user;
+      return { user: row.user, clinic: row.clinic };
+    },
+  );
+  if (!rotated || !owner)
+    throw new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
+  const u: User = owner;
+  return c.json(
+    {
+      data: {
+        user_id: String(u.id),
+        user_type: String(u.type),
+        token: rotated.tokens.access.token,
+        expiry: rotated.tokens.access.expiry,
+        refresh_token: refreshWire(u.id, rotated.tokens),
+        user: refreshUserWire(u),
+      },
+    },
+    200,
+  );
+};
+
+// ---------- reset password, activation ----------
+
+/**
+ * Runs `work` after the response, so that the answer (always `true`) takes the same time whether or
+ * not the email belongs to somebody.
+ */
+function afterResponse(c: Context<AppEnv>, work: () => Promise<void>) {
+  const task = work().catch((err) =>
+    console.error(
+      JSON.stringify({
+        level: "error",
+        requestId: c.get("requestId"),
+        event: "background",
+        message: String(err),
+      }),
+    ),
+  );
+  c.executionCtx.waitUntil(task);
+}
+
+export const resetPassword: Handler<typeof r.resetPassword> = async (c) => {
+  const clinic = await loadClinic(c);
+  const { email } = c.req.valid("json");
+  afterResponse(c, async () => {
+    const user = await findByEmail(getDb(c.env.DB), clinic.id, email);
+    if (!user || user.disabled || !user.email) return;
+    if ((await recentCodes(c.env, clinic.id, user.id, "vsee_reset", now() - 3600)) >= MAX_CODES_PER_HOUR)
+      return;
+    const { code, statements } = await issueCode(c.env, {
+      clinicId: clinic.id,
+      userId: user.id,
+      purpose: "vsee_reset",
+      ttlSeconds: RESET_TTL,
+      format: "token8",
+    });
+    await c.env.DB.batch([
+      ...statements,
+      queueMessage(c.env.DB, clinic.id, "email", user.email, "vsee_password_reset", {
+        clinicName: clinic.name,
+        name: user.firstName,
+        code,
+        minutes: RESET_TTL / 60,
+      }),
+    ]);
+    await deliverDue(c.env, { limit: 5 });
+  });
+  return c.json({ data: true as const }, 200);
+};
+
+function norm(s: string | undefined | null): string {
+  return (s ?? "").trim().toLowerCase();
+}
+
+export const activate: Handler<typeof r.activate> = async (c) => {
+  const clinic = await loadClinic(c);
+  const b = c.req.valid("json");
+  if (clinic.eligibility) {
+    const eligible = clinic.eligibility.some(
+      (e) =>
+        norm(e.first_name) === norm(b.first_name) &&
+        norm(e.last_name) === norm(b.last_name) &&
+        (!e.dob || e.dob === b.dob) &&
+        (!e.ssn || e.ssn === b.ssn) &&
+        (!e.email || norm(e.email) === norm(b.email)),
+    );
+    if (!eligible)
+      throw new ApiError("bad_request", { message: "The details given do not match an eligible member" });
+  }
+  afterResponse(c, async () => {
+    const db = getDb(c.env.DB);
+    let user = await findByEmail(db, clinic.id, b.email);
+    if (user && (user.status !== STATUS_PENDING || user.disabled)) return; // already active: they can reset instead
+    if (!user) {
+      const t = now();
+      const created = await db
+        .insert(users)
+        .values({
+          clinicId: clinic.id,
+          code: generatedId(),
+          type: USER_TYPES.member,
+          status: STATUS_PENDING,
+          username: generatedId(),
+          email: b.email,
+          firstName: b.first_name,
+          lastName: b.last_name,
+          dob: b.dob ?? null,
+          createdAt: t,
+          updatedAt: t,
+        })
+        .onConflictDoNothing()
+        .returning()
+        .get();
+      if (!created) return;
+      user = created;
+    }
+    if ((await recentCodes(c.env, clinic.id, user.id, "activation", now() - 3600)) >= MAX_CODES_PER_HOUR)
+      return;
+    const { code, statements } = await issueCode(c.env, {
+      clinicId: clinic.id,
+      userId: user.id,
+      purpose: "activation",
+      ttlSeconds: ACTIVATION_TTL,
+      format: "token8",
+    });
+    await c.env.DB.batch([
+      ...statements,
+      queueMessage(c.env.DB, clinic.id, "email", b.email, "activation", {
+        clinicName: clinic.name,
+        name: user.firstName,
+        code,
+        minutes: ACTIVATION_TTL / 60,
+      }),
+    ]);
+    await deliverDue(c.env, { limit: 5 });
+  });
+  return c.json({ data: true as const }, 200);
+};
+
+// ---------- heartbeat ----------
+
+export const alive: Handler<typeof r.alive> = async (c) => {
+  const caller = c.get("caller") as Caller;
+  const heartbeat = c.req.valid("json").heartbeat ?? caller.heartbeat;
+  const state = await markAlive(c.env.KV, caller.clinicId, caller.userId, heartbeat);
+  return c.json({ data: { last_connected: state.lastConnected, heartbeat } }, 200);
+};
+
+// ---------- listing and profiles ----------
+
+/** Who may list users: the API key and clinic admins (everybody), providers (their rooms' users). */
+function listScope(c: Context<AppEnv>): { clinicId: number; clinicCode: string; inRoomsOf?: number } {
+  if (c.get("apiKey")) {
+    const clinic = c.get("clinic") as Clinic;
+    return { clinicId: clinic.id, clinicCode: clinic.code };
+  }
+  const caller = c.get("caller") as Caller;
+  if (isClinicAdmin(caller)) return { clinicId: caller.clinicId, clinicCode: caller.clinicCode };
+  if (caller.type === PROVIDER_TYPE) {
+    return { clinicId: caller.clinicId, clinicCode: caller.clinicCode, inRoomsOf: caller.userId };
+  }
+  throw new ApiError("forbidden", { message: "Members and guests cannot list users" });
+}
+
+export const listUsers: Handler<typeof r.listUsers> = async (c) => {
+  const scope = listScope(c);
+  const q = c.req.valid("query");
+  const fields = (q.fields ?? DEFAULT_LIST_FIELDS) as string[];
+  const unknown = fields.filter((f) => !Object.hasOwn(LIST_FIELDS, f));
+  if (unknown.length) throw invalidField("fields", `unknown field(s): ${unknown.join(", ")}`);
+  let sort: { key: SortKey; dir: "asc" | "desc" } = { key: "id", dir: "asc" };
+  if (q.sort) {
+    const [key, dir] = q.sort.split(".") as [string, string];
+    if (!Object.hasOwn(SORTABLE, key)) throw invalidField("sort", `cannot sort by ${key}`);
+    sort = { key: key as SortKey, dir: dir.toLowerCase() as "asc" | "desc" };
+  }
+  const caller = c.get("caller");
+  const filter: UserFilter = {
+    ids: q.id,
+    types: q.type,
+    statuses: q.status,
+    subtypes: q.subtype,
+    roles: q.role,
+    q: q.q,
+    fullName: q.full_name,
+    email: q.email,
+    isHidden: q.is_hidden,
+    isAdmin: q.is_admin,
+    roomCode: q.room_code,
+    group: q.group,
+    inRoomsOf: scope.inRoomsOf ?? (q.ex_filter && caller ? caller.userId : undefined),
+  };
+  if (q.ex_filter === "my-patient") filter.types = [USER_TYPES.member];
+  let alive: Map<number, { lastConnected: number; until: number }> | undefined;
+  if (q.alive) {
+    alive = await aliveUsers(c.env.KV, scope.clinicId);
+    filter.aliveIds = [...alive.keys()];
+  }
+  const limit = q.limit ?? 20;
+  const start = q.start ?? 0;
+  if (q.account_code && q.account_code !== scope.clinicCode) return c.json({ data: [], total_count: 0 }, 200);
+  const { rows, total } = await searchUsers(getDb(c.env.DB), scope.clinicId, filter, sort, start, limit);
+  const picked = (fields.includes("id") ? fields : ["id", ...fields]) as ListField[];
+  const data = rows.map((u) => {
+    const item: Record<string, unknown> = {};
+    for (const f of picked) item[f] = LIST_FIELDS[f](scope.clinicCode, u);
+    const a = alive?.get(u.id);
+    if (a) item.last_connected = a.lastConnected;
+    return item;
+  });
+  return c.json({ data, total_count: total }, 200);
+};
+
+/** Self, the API key, clinic admins, and providers sharing a room may read a profile. */
+async function assertMayRead(c: Context<AppEnv>, target: User): Promise<void> {
+  if (c.get("apiKey")) return;
+  const caller = c.get("caller") as Caller;
+  if (caller.userId === target.id || isClinicAdmin(caller)) return;
+  if (
+    caller.type === PROVIDER_TYPE &&
+    (await shareRoom(getDb(c.env.DB), caller.clinicId, caller.userId, target.id))
+  ) {
+    return;
+  }
+  throw new ApiError("forbidden", { message: "You may not read this user's profile" });
+}
+
+function tenantOf(c: Context<AppEnv>): { clinicId: number; clinicCode: string } {
+  const caller = c.get("caller");
+  if (caller) return { clinicId: caller.clinicId, clinicCode: caller.clinicCode };
+  const clinic = c.get("clinic") as Clinic;
+  return { clinicId: clinic.id, clinicCode: clinic.code };
+}
+
+export const getUserProfile: Handler<typeof r.getUser> = async (c) => {
+  const { clinicId, clinicCode } = tenantOf(c);
+  const db = getDb(c.env.DB);
+  const user = await getUser(db, clinicId, c.req.valid("param").id);
+  if (!user) throw new ApiError("user_not_found");
+  await assertMayRead(c, user);
+  return c.json({ data: profileWire(clinicCode, user, await roomsOfUser(db, clinicId, user.id)) }, 200);
+};
+
+// ---------- me ----------
+
+async function me(c: Context<AppEnv>): Promise<User> {
+  const caller = c.get("caller") as Caller;
+  const user = await getUser(getDb(c.env.DB), caller.clinicId, caller.userId);
+  if (!user || user.disabled) throw new ApiError("invalid_token");
+  return user;
+}
+
+export const getMe: Handler<typeof r.getMe> = async (c) => {
+  const user = await me(c);
+  return c.json({ data: userWire((c.get("caller") as Caller).clinicCode, user) }, 200);
+};
+
+export const postMe: Handler<typeof r.postMe> = async (c) => {
+  const caller = c.get("caller") as Caller;
+  const b = c.req.valid("json");
+  const user = await me(c);
+  const set: Partial<typeof users.$inferInsert> = { updatedAt: now() };
+  let passwordChanged = false;
+
+  if (b.password !== undefined) {
+    const firstPassword = user.status === STATUS_PENDING || !user.passwordHash || caller.via === "code";
+    if (!firstPassword) {
+      if (!b.old_password) throw invalidField("old_password", "is required to change the password");
+      const key = await lockKey("login", user.username);
+      await assertNotLocked(c.env, caller.clinicId, key);
+      if (!(await verifyPassword(b.old_password, user.passwordHash))) {
+        const clinic = await getClinicById(getDb(c.env.DB), caller.clinicId);
+        const locked = clinic ? await recordFailure(c.env, clinic, key) : null;
+        if (locked) throw lockedError(locked);
+        throw invalidField("old_password", "is incorrect");
+      }
+    }
+    set.passwordHash = await hashPassword(b.password);
+    set.status = STATUS_ACTIVE;
+    passwordChanged = true;
+  } else if (b.old_password !== undefined) {
+    throw invalidField("password", "is required with old_password");
+  }
+
+  if (b.photo !== undefined) {
+    if (b.photo !== "") throw invalidField("photo", "is not a file id of yours");
+    set.photo = null;
+  }
+  const map = {
+    dob: "dob",
+    gender: "gender",
+    nationality: "nationality",
+    phone: "phone",
+    first_name: "firstName",
+    last_name: "lastName",
+    street_addr: "streetAddr",
+    state: "state",
+    zip: "zip",
+    city: "city",
+    pcp_name: "pcpName",
+    pcp_phone: "pcpPhone",
+    timezone: "timezone",
+  } as const;
+  for (const [wire, column] of Object.entries(map) as [keyof typeof map, (typeof map)[keyof typeof map]][]) {
+    const value = b[wire];
+    if (value !== undefined) (set as Record<string, unknown>)[column] = value === "" ? null : value;
+  }
+  if (b.tos !== undefined) set.tos = b.tos;
+
+  const db = getDb(c.env.DB);
+  const updated = await db.update(users).set(set).where(eq(users.id, user.id)).returning().get();
+  if (!updated) throw new ApiError("invalid_token");
+  if (passwordChanged) {
+    await revokeSessions(c.env, {
+      userId: user.id,
+      clinicId: caller.clinicId,
+      exceptSessionId: caller.sessionId,
+    });
+    if (caller.via === "code") await updateAccess(c.env, caller.tokenHash, { m: undefined });
+  }
+  return c.json({ data: userWire(caller.clinicCode, updated) }, 200);
+};

@@ -1,0 +1,132 @@
+/**
+ * Clinics (tenants): created and managed by operators through the admin API. A clinic's API key is
+ * returned once at creation or rotation; only its SHA-256 is stored.
+ */
+import { asc, count, eq } from "drizzle-orm";
+import type { Db } from "../db";
+import { type Clinic, type ClinicSettings, clinics, type EligibilityEntry } from "../db/schema";
+import { now } from "../lib/clock";
+import { base64url, randomBytes, safeEqual, sha256Hex } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
+
+export interface ClinicInput {
+  code: string;
+  name: string;
+  domain: string;
+  portal_base_url?: string | null;
+  sso_enabled?: boolean;
+  signup_mode?: "open" | "invite_only";
+  eligibility?: EligibilityEntry[] | null;
+  default_heartbeat?: number;
+  settings?: ClinicSettings;
+}
+
+export type ClinicPatch = Partial<Omit<ClinicInput, "code">> & { disabled?: boolean };
+
+/** A new API key: `ce_` + 256 random bits. */
+function newApiKey(): string {
+  return `ce_${base64url(randomBytes(32))}`;
+}
+
+export async function hashApiKey(key: string): Promise<string> {
+  return sha256Hex(`clinic-api-key:${key}`);
+}
+
+export async function verifyApiKey(clinic: Clinic, presented: string): Promise<boolean> {
+  return safeEqual(await hashApiKey(presented), clinic.apiKeyHash);
+}
+
+export function toWire(c: Clinic) {
+  return {
+    code: c.code,
+    name: c.name,
+    domain: c.domain,
+    portal_base_url: c.portalBaseUrl,
+    sso_enabled: c.ssoEnabled,
+    signup_mode: c.signupMode,
+    eligibility: c.eligibility ?? null,
+    default_heartbeat: c.defaultHeartbeat,
+    settings: c.settings,
+    api_key_prefix: c.apiKeyPrefix,
+    disabled: c.disabled,
+    created: c.createdAt,
+    modified: c.updatedAt,
+  };
+}
+
+export async function getClinicByCode(db: Db, code: string): Promise<Clinic | undefined> {
+  return db.select().from(clinics).where(eq(clinics.code, code)).get();
+}
+
+export async function getClinicById(db: Db, id: number): Promise<Clinic | undefined> {
+  return db.select().from(clinics).where(eq(clinics.id, id)).get();
+}
+
+export async function requireClinic(db: Db, code: string): Promise<Clinic> {
+  const clinic = await getClinicByCode(db, code);
+  if (!clinic) throw new ApiError("clinic_not_found");
+  return clinic;
+}
+
+export async function createClinic(db: Db, input: ClinicInput): Promise<{ clinic: Clinic; apiKey: string }> {
+  const apiKey = newApiKey();
+  const t = now();
+  const row = await db
+    .insert(clinics)
+    .values({
+      code: input.code,
+      name: input.name,
+      domain: input.domain,
+      portalBaseUrl: input.portal_base_url ?? null,
+      ssoEnabled: input.sso_enabled ?? false,
+      signupMode: input.signup_mode ?? "open",
+      eligibility: input.eligibility ?? null,
+      defaultHeartbeat: input.default_heartbeat ?? 300,
+      settings: input.settings ?? {},
+      apiKeyHash: await hashApiKey(apiKey),
+      apiKeyPrefix: apiKey.slice(0, 8),
+      createdAt: t,
+      updatedAt: t,
+    })
+    .onConflictDoNothing()
+    .returning()
+    .get();
+  if (!row) throw new ApiError("clinic_exists");
+  return { clinic: row, apiKey };
+}
+
+export async function listClinics(db: Db, start: number, limit: number) {
+  const [rows, total] = await db.batch([
+    db.select().from(clinics).orderBy(asc(clinics.id)).limit(limit).offset(start),
+    db.select({ n: count() }).from(clinics),
+  ]);
+  return { rows, total: total[0]?.n ?? 0 };
+}
+
+export async function updateClinic(db: Db, code: string, patch: ClinicPatch): Promise<Clinic> {
+  const set: Partial<typeof clinics.$inferInsert> = { updatedAt: now() };
+  if (patch.name !== undefined) set.name = patch.name;
+  if (patch.domain !== undefined) set.domain = patch.domain;
+  if (patch.portal_base_url !== undefined) set.portalBaseUrl = patch.portal_base_url;
+  if (patch.sso_enabled !== undefined) set.ssoEnabled = patch.sso_enabled;
+  if (patch.signup_mode !== undefined) set.signupMode = patch.signup_mode;
+  if (patch.eligibility !== undefined) set.eligibility = patch.eligibility;
+  if (patch.default_heartbeat !== undefined) set.defaultHeartbeat = patch.default_heartbeat;
+  if (patch.settings !== undefined) set.settings = patch.settings;
+  if (patch.disabled !== undefined) set.disabled = patch.disabled;
+  const row = await db.update(clinics).set(set).where(eq(clinics.code, code)).returning().get();
+  if (!row) throw new ApiError("clinic_not_found");
+  return row;
+}
+
+export async function rotateApiKey(db: Db, code: string): Promise<{ clinic: Clinic; apiKey: string }> {
+  const apiKey = newApiKey();
+  const row = await db
+    .update(clinics)
+    .set({ apiKeyHash: await hashApiKey(apiKey), apiKeyPrefix: apiKey.slice(0, 8), updatedAt: now() })
+    .where(eq(clinics.code, code))
+    .returning()
+    .get();
+  if (!row) throw new ApiError("clinic_not_found");
+  return { clinic: row, apiKey };
+}

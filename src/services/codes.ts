@@ -1,0 +1,126 @@
+/**
+ * Single-use codes: verification, reset, activation, identity and password change, email-token login.
+ * Random, short-lived, bound to one user and purpose, stored as an HMAC (keyed by a server secret, so a
+ * leaked table does not yield codes), limited in attempts, and consumed by one conditional UPDATE.
+ */
+import { now } from "../lib/clock";
+import { hmacHex, randomString } from "../lib/crypto";
+import type { Bindings } from "../types";
+
+export type CodePurpose =
+  | "vsee_reset"
+  | "activation"
+  | "email_verify"
+  | "sms_verify"
+  | "identity_change"
+  | "password_change"
+  | "password_reset";
+
+export const MAX_CODE_ATTEMPTS = 5;
+
+const DIGITS = "0123456789";
+const TOKEN_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789";
+
+export type CodeFormat = "digits6" | "token8";
+
+export function newCode(format: CodeFormat): string {
+  return format === "digits6" ? randomString(6, DIGITS) : randomString(8, TOKEN_ALPHABET);
+}
+
+export function codeHash(
+  env: Bindings,
+  clinicId: number,
+  userId: number,
+  purpose: CodePurpose,
+  code: string,
+) {
+  return hmacHex(env.JWT_SECRET, `code:${clinicId}:${userId}:${purpose}:${code.trim().toLowerCase()}`);
+}
+
+/**
+ * A new code for `userId` (an id or SQL selecting it within the same batch is not supported: codes are
+ * issued for existing users, or for users created earlier in the flow). Any earlier unused code of the
+ * same purpose is retired in the same batch. Returns the code and the statements to batch.
+ */
+export async function issueCode(
+  env: Bindings,
+  input: {
+    clinicId: number;
+    userId: number;
+    purpose: CodePurpose;
+    ttlSeconds: number;
+    format: CodeFormat;
+    payload?: Record<string, unknown>;
+  },
+): Promise<{ code: string; statements: D1PreparedStatement[] }> {
+  const code = newCode(input.format);
+  const t = now();
+  const hash = await codeHash(env, input.clinicId, input.userId, input.purpose, code);
+  return {
+    code,
+    statements: [
+      env.DB.prepare(
+        "UPDATE codes SET used_at = ? WHERE clinic_id = ? AND user_id = ? AND purpose = ? AND used_at IS NULL",
+      ).bind(t, input.clinicId, input.userId, input.purpose),
+      env.DB.prepare(
+        "INSERT INTO codes (clinic_id, user_id, purpose, code_hash, payload, attempts, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+      ).bind(
+        input.clinicId,
+        input.userId,
+        input.purpose,
+        hash,
+        JSON.stringify(input.payload ?? {}),
+        t,
+        t + input.ttlSeconds,
+      ),
+    ],
+  };
+}
+
+/** How many codes of these purposes were issued to the user since `since` (to cap sends per identity). */
+export async function recentCodes(
+  env: Bindings,
+  clinicId: number,
+  userId: number,
+  purpose: CodePurpose,
+  since: number,
+) {
+  const row = await env.DB.prepare(
+    "SELECT count(*) AS n FROM codes WHERE clinic_id = ? AND user_id = ? AND purpose = ? AND created_at >= ?",
+  )
+    .bind(clinicId, userId, purpose, since)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/**
+ * Consumes a code: one UPDATE that succeeds for exactly one caller. A wrong guess counts an attempt
+ * against every live code of these purposes; a code dies after MAX_CODE_ATTEMPTS.
+ * Returns the consumed code's purpose and payload, or null.
+ */
+export async function consumeCode(
+  env: Bindings,
+  input: { clinicId: number; userId: number; purposes: CodePurpose[]; code: string },
+): Promise<{ id: number; purpose: CodePurpose; payload: Record<string, unknown> } | null> {
+  const t = now();
+  const hashes = await Promise.all(
+    input.purposes.map((p) => codeHash(env, input.clinicId, input.userId, p, input.code)),
+  );
+  const marks = input.purposes.map(() => "?").join(", ");
+  const row = await env.DB.prepare(
+    `UPDATE codes SET used_at = ?
+     WHERE clinic_id = ? AND user_id = ? AND purpose IN (${marks}) AND code_hash IN (${marks})
+       AND used_at IS NULL AND expires_at > ? AND attempts < ?
+     RETURNING id, purpose, payload`,
+  )
+    .bind(t, input.clinicId, input.userId, ...input.purposes, ...hashes, t, MAX_CODE_ATTEMPTS)
+    .first<{ id: number; purpose: CodePurpose; payload: string }>();
+  if (row) return { id: row.id, purpose: row.purpose, payload: JSON.parse(row.payload) };
+  await env.DB.prepare(
+    `UPDATE codes SET attempts = attempts + 1
+     WHERE clinic_id = ? AND user_id = ? AND purpose IN (${marks}) AND used_at IS NULL AND expires_at > ?`,
+  )
+    .bind(input.clinicId, input.userId, ...input.purposes, t)
+    .run();
+  return null;
+}

@@ -1,0 +1,76 @@
+/**
+ * Per-identity failure counters (DESIGN.md "Brute force"), in D1 so that every location sees the same
+ * count at once. After `threshold` failures within 15 minutes the identity is locked for a period that
+ * doubles with every further lockout (capped at a day); while locked even the right secret is refused.
+ * Identities are stored as SHA-256, never in clear.
+ */
+import type { Clinic } from "../db/schema";
+import { now } from "../lib/clock";
+import { sha256Hex } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
+import type { Bindings } from "../types";
+
+export const DEFAULT_LOCKOUT_THRESHOLD = 5;
+export const DEFAULT_LOCKOUT_BASE_SECONDS = 60;
+const WINDOW_SECONDS = 15 * 60;
+const MAX_LOCK_SECONDS = 24 * 3600;
+
+export type LockKind = "login" | "code" | "totp";
+
+export function lockKey(kind: LockKind, identity: string): Promise<string> {
+  return sha256Hex(`${kind}:${identity.trim().toLowerCase()}`);
+}
+
+function policy(clinic: Pick<Clinic, "settings">) {
+  return {
+    threshold: clinic.settings?.lockoutThreshold ?? DEFAULT_LOCKOUT_THRESHOLD,
+    base: clinic.settings?.lockoutBaseSeconds ?? DEFAULT_LOCKOUT_BASE_SECONDS,
+  };
+}
+
+export function lockedError(until: number): ApiError {
+  const retry = Math.max(1, until - now());
+  return new ApiError("locked", { headers: { "Retry-After": String(retry) } });
+}
+
+/** Throws 429 (with Retry-After) while the identity is locked. */
+export async function assertNotLocked(env: Bindings, clinicId: number, keyHash: string): Promise<void> {
+  const row = await env.DB.prepare(
+    "SELECT locked_until FROM auth_failures WHERE clinic_id = ? AND key_hash = ?",
+  )
+    .bind(clinicId, keyHash)
+    .first<{ locked_until: number | null }>();
+  if (row?.locked_until && row.locked_until > now()) throw lockedError(row.locked_until);
+}
+
+/** Counts a failure; returns the lock's end when this failure locked the identity. */
+export async function recordFailure(
+  env: Bindings,
+  clinic: Pick<Clinic, "id" | "settings">,
+  keyHash: string,
+): Promise<number | null> {
+  const t = now();
+  const { threshold, base } = policy(clinic);
+  const next = `(CASE WHEN updated_at < ?3 - ${WINDOW_SECONDS} THEN 1 ELSE failures + 1 END)`;
+  const row = await env.DB.prepare(
+    `INSERT INTO auth_failures (clinic_id, key_hash, failures, lockouts, locked_until, updated_at)
+     VALUES (?1, ?2, 1, 0, NULL, ?3)
+     ON CONFLICT (clinic_id, key_hash) DO UPDATE SET
+       failures = CASE WHEN ${next} >= ?4 THEN 0 ELSE ${next} END,
+       locked_until = CASE WHEN ${next} >= ?4 THEN ?3 + min(?5 * (1 << min(lockouts, 16)), ${MAX_LOCK_SECONDS}) ELSE locked_until END,
+       lockouts = CASE WHEN ${next} >= ?4 THEN lockouts + 1 ELSE lockouts END,
+       updated_at = ?3
+     RETURNING locked_until`,
+  )
+    .bind(clinic.id, keyHash, t, threshold, base)
+    .first<{ locked_until: number | null }>();
+  return row?.locked_until && row.locked_until > t ? row.locked_until : null;
+}
+
+/** Clears an identity's failures after a success (a statement to put in the success batch). */
+export function clearFailures(env: Bindings, clinicId: number, keyHash: string): D1PreparedStatement {
+  return env.DB.prepare("DELETE FROM auth_failures WHERE clinic_id = ? AND key_hash = ?").bind(
+    clinicId,
+    keyHash,
+  );
+}

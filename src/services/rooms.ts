@@ -1,0 +1,115 @@
+/** Waiting rooms (seed 001, use case 2) and their members. */
+import { and, asc, count, eq, sql } from "drizzle-orm";
+import type { Db } from "../db";
+import { type Room, roomMembers, rooms, type User, users } from "../db/schema";
+import { now } from "../lib/clock";
+import { randomToken } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
+
+export async function createRoom(
+  db: Db,
+  clinic: { id: number; domain: string },
+  input: { slug: string; name: string; code?: string; domain?: string },
+): Promise<Room> {
+  const t = now();
+  const domain = input.domain ?? clinic.domain;
+  try {
+    const row = await db
+      .insert(rooms)
+      .values({
+        clinicId: clinic.id,
+        code: input.code ?? randomToken(8),
+        slug: input.slug,
+        name: input.name,
+        domain,
+        createdAt: t,
+        updatedAt: t,
+      })
+      .returning()
+      .get();
+    return row;
+  } catch (err) {
+    const message = String((err as Error).message);
+    if (/rooms\.slug|rooms_clinic_domain_slug_uq/.test(message)) {
+      throw new ApiError("bad_request", {
+        message: `In domain '${domain}' slug '${input.slug}' already exists.`,
+      });
+    }
+    if (/rooms\.code|rooms_clinic_code_uq/.test(message)) {
+      throw new ApiError("bad_request", { message: `Room code '${input.code}' already exists.` });
+    }
+    throw err;
+  }
+}
+
+export async function getRoom(
+  db: Db,
+  clinicId: number,
+  by: { code: string } | { id: number },
+): Promise<Room | undefined> {
+  const match = "code" in by ? eq(rooms.code, by.code) : eq(rooms.id, by.id);
+  return db
+    .select()
+    .from(rooms)
+    .where(and(eq(rooms.clinicId, clinicId), match))
+    .get();
+}
+
+export async function listRooms(db: Db, clinicId: number, page: number, limit: number, memberId?: number) {
+  const where = and(
+    eq(rooms.clinicId, clinicId),
+    memberId === undefined
+      ? undefined
+      : sql`${rooms.id} IN (SELECT room_id FROM room_members WHERE user_id = ${memberId})`,
+  );
+  const [rows, total] = await db.batch([
+    db
+      .select()
+      .from(rooms)
+      .where(where)
+      .orderBy(asc(rooms.id))
+      .limit(limit)
+      .offset((page - 1) * limit),
+    db.select({ n: count() }).from(rooms).where(where),
+  ]);
+  return { rows, total: total[0]?.n ?? 0 };
+}
+
+export async function isMember(db: Db, roomId: number, userId: number): Promise<boolean> {
+  const row = await db
+    .select({ one: sql<number>`1` })
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)))
+    .get();
+  return row !== undefined;
+}
+
+/** Assigns a user to a room; assigning twice changes nothing. */
+export async function assign(db: Db, clinicId: number, roomId: number, userId: number): Promise<void> {
+  await db.insert(roomMembers).values({ roomId, userId, clinicId, createdAt: now() }).onConflictDoNothing();
+}
+
+export async function providersOf(
+  db: Db,
+  clinicId: number,
+  roomId: number,
+  page: number,
+  limit: number,
+): Promise<{ rows: User[]; total: number }> {
+  const where = and(
+    eq(users.clinicId, clinicId),
+    eq(users.type, 400),
+    sql`${users.id} IN (SELECT user_id FROM room_members WHERE room_id = ${roomId})`,
+  );
+  const [rows, total] = await db.batch([
+    db
+      .select()
+      .from(users)
+      .where(where)
+      .orderBy(asc(users.firstName), asc(users.lastName), asc(users.id))
+      .limit(limit)
+      .offset((page - 1) * limit),
+    db.select({ n: count() }).from(users).where(where),
+  ]);
+  return { rows, total: total[0]?.n ?? 0 };
+}

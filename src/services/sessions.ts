@@ -1,0 +1,326 @@
+/**
+ * Sessions and tokens (DESIGN.md "Tokens and sessions").
+ *
+ * A session is one refresh-token family, kept in D1. Its access token is opaque (128 random bits) and
+ * lives in KV under its SHA-256 with its expiry inside the value; the refresh token lives in D1 (hashed)
+ * and rotates on every use. Spending a refresh token, inserting its successor and pointing the session
+ * at the new access token happen in one D1 batch, so that two racing refreshes cannot both succeed and
+ * a reused refresh token is recognised everywhere at once: reuse revokes the whole family.
+ */
+
+import { kvKeys, kvTtl } from "../kv/keys";
+import { now } from "../lib/clock";
+import { randomToken, sha256Hex } from "../lib/crypto";
+import type { Bindings } from "../types";
+
+export const ACCESS_TTL = 24 * 3600;
+export const REFRESH_TTL = 30 * 24 * 3600;
+
+export type SessionKind = "vsee" | "accounts" | "portal";
+
+/** The KV value of an access token. Short keys: it is read on every authenticated request. */
+export interface AccessRecord {
+  /** user id */
+  u: number;
+  /** clinic id */
+  c: number;
+  /** clinic code */
+  cc: string;
+  /** user type */
+  t: number;
+  /** roles */
+  r: string[];
+  /** session id */
+  s: string;
+  /** expires at (unix s) */
+  e: number;
+  /** issued at */
+  i: number;
+  /** signed in with an emailed code: may set a new password without the old one */
+  m?: "code";
+  /** the clinic's default heartbeat (seconds) */
+  h: number;
+}
+
+export interface SessionUser {
+  id: number;
+  clinicId: number;
+  type: number;
+  roles: string;
+}
+
+/** What an access token records about its clinic. */
+export interface SessionClinic {
+  code: string;
+  defaultHeartbeat: number;
+}
+
+export interface IssuedTokens {
+  sessionId: string;
+  created: number;
+  access: { token: string; hash: string; expiry: number };
+  refresh: { token: string; expiry: number };
+}
+
+export function splitRoles(roles: string): string[] {
+  return roles ? roles.split(",").filter(Boolean) : [];
+}
+
+export function hashToken(token: string): Promise<string> {
+  return sha256Hex(token);
+}
+
+function accessRecord(
+  user: SessionUser,
+  clinic: SessionClinic,
+  sessionId: string,
+  t: number,
+  via?: "code",
+): AccessRecord {
+  return {
+    u: user.id,
+    c: user.clinicId,
+    cc: clinic.code,
+    h: clinic.defaultHeartbeat,
+    t: user.type,
+    r: splitRoles(user.roles),
+    s: sessionId,
+    e: t + ACCESS_TTL,
+    i: t,
+    ...(via ? { m: via } : {}),
+  };
+}
+
+/**
+ * Which user a session is for, as a condition on `users` (so that a session is only ever written for a
+ * user who exists, in this clinic, and is not disabled; otherwise the statements insert nothing).
+ */
+export type UserRef = number | { where: string; params: unknown[] };
+
+/**
+ * A session about to start. Its statements go into the caller's own D1 batch (so that, e.g., creating
+ * a user and signing it in is one round trip and atomic); `commit` then stores the access token in KV.
+ */
+export class PendingSession {
+  readonly sessionId = randomToken(16);
+  readonly created = now();
+  readonly access = randomToken(16);
+  readonly refresh = randomToken(16);
+  #hashes: Promise<[string, string]> = Promise.all([hashToken(this.access), hashToken(this.refresh)]);
+
+  constructor(
+    readonly kind: SessionKind,
+    readonly clinicId: number,
+    /** false: the family has no opaque access token (accounts-family JWTs). */
+    readonly withAccess = true,
+  ) {}
+
+  async statements(db: D1Database, user: UserRef): Promise<D1PreparedStatement[]> {
+    const [accessHash, refreshHash] = await this.#hashes;
+    const t = this.created;
+    const ref = typeof user === "number" ? { where: "id = ?", params: [user] } : user;
+    const from = `FROM users WHERE clinic_id = ? AND disabled = 0 AND ${ref.where}`;
+    return [
+      db
+        .prepare(
+          `INSERT INTO sessions (id, clinic_id, user_id, kind, access_hash, created_at, expires_at)
+           SELECT ?, clinic_id, id, ?, ?, ?, ? ${from}`,
+        )
+        .bind(
+          this.sessionId,
+          this.kind,
+          this.withAccess ? accessHash : null,
+          t,
+          t + REFRESH_TTL,
+          this.clinicId,
+          ...ref.params,
+        ),
+      db
+        .prepare(
+          `INSERT INTO refresh_tokens (token_hash, session_id, clinic_id, user_id, created_at, expires_at)
+           SELECT ?, ?, clinic_id, id, ?, ? ${from}`,
+        )
+        .bind(refreshHash, this.sessionId, t, t + REFRESH_TTL, this.clinicId, ...ref.params),
+    ];
+  }
+
+  /** After the batch succeeded: store the access token and return what the client gets. */
+  async commit(env: Bindings, user: SessionUser, clinic: SessionClinic, via?: "code"): Promise<IssuedTokens> {
+    const [accessHash] = await this.#hashes;
+    const t = this.created;
+    if (this.withAccess) {
+      const record = accessRecord(user, clinic, this.sessionId, t, via);
+      await env.KV.put(kvKeys.access(accessHash), JSON.stringify(record), {
+        expirationTtl: kvTtl(record.e, t),
+      });
+    }
+    return {
+      sessionId: this.sessionId,
+      created: t,
+      access: { token: this.access, hash: accessHash, expiry: t + ACCESS_TTL },
+      refresh: { token: this.refresh, expiry: t + REFRESH_TTL },
+    };
+  }
+}
+
+/** Starts a session for an existing user, with `extra` statements in the same batch. */
+export async function startSession(
+  env: Bindings,
+  user: SessionUser,
+  clinic: SessionClinic,
+  kind: SessionKind,
+  extra: D1PreparedStatement[] = [],
+  options: { withAccessToken?: boolean; via?: "code" } = {},
+): Promise<IssuedTokens> {
+  const pending = new PendingSession(kind, user.clinicId, options.withAccessToken ?? true);
+  await env.DB.batch([...(await pending.statements(env.DB, user.id)), ...extra]);
+  return pending.commit(env, user, clinic, options.via);
+}
+
+/** Resolves an access token to its record (null when malformed, unknown or expired). One KV read. */
+export async function resolveAccess(
+  env: Bindings,
+  token: string,
+): Promise<(AccessRecord & { hash: string }) | null> {
+  if (!/^[0-9a-f]{32}$/.test(token)) return null;
+  const hash = await hashToken(token);
+  const record = await env.KV.get<AccessRecord>(kvKeys.access(hash), "json");
+  if (!record || record.e <= now()) return null;
+  return { ...record, hash };
+}
+
+export interface Rotated {
+  tokens: IssuedTokens;
+  userId: number;
+  clinicId: number;
+  kind: SessionKind;
+}
+
+/**
+ * Spends a refresh token and issues its successor. Reuse of a spent token revokes the whole family.
+ * Returns null when the token is unknown, expired, spent, or its session ended (all answered 401).
+ * `owner` loads the (still enabled) user; null ends the session.
+ */
+export async function rotateRefresh(
+  env: Bindings,
+  refreshToken: string,
+  /** The clinic the request named; null: the token's own clinic (the token is bound to exactly one). */
+  clinicId: number | null,
+  owner: (userId: number, clinicId: number) => Promise<{ user: SessionUser; clinic: SessionClinic } | null>,
+): Promise<Rotated | null> {
+  if (!/^[0-9a-f]{32}$/.test(refreshToken)) return null;
+  const t = now();
+  const access = randomToken(16);
+  const refresh = randomToken(16);
+  const [oldHash, accessHash, newHash] = await Promise.all([
+    hashToken(refreshToken),
+    hashToken(access),
+    hashToken(refresh),
+  ]);
+  // One atomic batch: spend (only if unspent, unexpired and its session is live), insert the successor,
+  // read the session's previous access token, and move the session to the new one. The later
+  // statements find the spent row by `replaced_by = newHash`, which only this request can have written.
+  const spentBy = "(SELECT session_id FROM refresh_tokens WHERE token_hash = ?1 AND replaced_by = ?2)";
+  const [spent, , previous] = await env.DB.batch<{
+    session_id: string;
+    user_id: number;
+    clinic_id: number;
+    kind: SessionKind;
+    access_hash: string | null;
+  }>([
+    env.DB.prepare(
+      `UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2
+       WHERE token_hash = ?3 AND (?4 IS NULL OR clinic_id = ?4) AND used_at IS NULL AND expires_at > ?1
+         AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL AND expires_at > ?1)
+       RETURNING session_id, user_id, clinic_id`,
+    ).bind(t, newHash, oldHash, clinicId),
+    env.DB.prepare(
+      `INSERT INTO refresh_tokens (token_hash, session_id, clinic_id, user_id, created_at, expires_at)
+       SELECT ?1, session_id, clinic_id, user_id, ?2, ?3 FROM refresh_tokens WHERE token_hash = ?4 AND replaced_by = ?1`,
+    ).bind(newHash, t, t + REFRESH_TTL, oldHash),
+    env.DB.prepare(`SELECT kind, access_hash FROM sessions WHERE id = ${spentBy}`).bind(oldHash, newHash),
+    env.DB.prepare(
+      `UPDATE sessions SET access_hash = CASE WHEN kind = 'accounts' THEN NULL ELSE ?3 END WHERE id = ${spentBy}`,
+    ).bind(oldHash, newHash, accessHash),
+  ]);
+  const row = spent?.results[0];
+  if (!row) {
+    await revokeIfReused(env, oldHash, clinicId);
+    return null;
+  }
+  const prev = previous?.results[0];
+  const kind = prev?.kind ?? "vsee";
+  const who = await owner(row.user_id, row.clinic_id);
+  if (!who) {
+    await revokeSessions(env, { sessionId: row.session_id });
+    return null;
+  }
+  const tasks: Promise<unknown>[] = [];
+  if (prev?.access_hash) tasks.push(env.KV.delete(kvKeys.access(prev.access_hash)));
+  if (kind !== "accounts") {
+    const record = accessRecord(who.user, who.clinic, row.session_id, t);
+    tasks.push(
+      env.KV.put(kvKeys.access(accessHash), JSON.stringify(record), { expirationTtl: kvTtl(record.e, t) }),
+    );
+  }
+  await Promise.all(tasks);
+  return {
+    tokens: {
+      sessionId: row.session_id,
+      created: t,
+      access: { token: access, hash: accessHash, expiry: t + ACCESS_TTL },
+      refresh: { token: refresh, expiry: t + REFRESH_TTL },
+    },
+    userId: row.user_id,
+    clinicId: row.clinic_id,
+    kind,
+  };
+}
+
+/** A spent refresh token presented again: the family is compromised, end it. */
+async function revokeIfReused(env: Bindings, tokenHash: string, clinicId: number | null): Promise<void> {
+  const row = await env.DB.prepare(
+    "SELECT session_id FROM refresh_tokens WHERE token_hash = ?1 AND (?2 IS NULL OR clinic_id = ?2) AND used_at IS NOT NULL",
+  )
+    .bind(tokenHash, clinicId)
+    .first<{ session_id: string }>();
+  if (row) await revokeSessions(env, { sessionId: row.session_id });
+}
+
+/**
+ * Ends sessions (one, or all of a user's except one) and deletes their access tokens from KV.
+ * Returns the number of sessions ended.
+ */
+export async function revokeSessions(
+  env: Bindings,
+  which: { sessionId: string } | { userId: number; clinicId: number; exceptSessionId?: string },
+): Promise<number> {
+  const t = now();
+  const stmt =
+    "sessionId" in which
+      ? env.DB.prepare(
+          "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id, kind, access_hash",
+        ).bind(t, which.sessionId)
+      : env.DB.prepare(
+          `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND clinic_id = ? AND revoked_at IS NULL AND id != ?
+           RETURNING id, kind, access_hash`,
+        ).bind(t, which.userId, which.clinicId, which.exceptSessionId ?? "");
+  const { results } = await stmt.all<{ id: string; kind: SessionKind; access_hash: string | null }>();
+  await Promise.all(
+    results.flatMap((r) => [
+      r.access_hash ? env.KV.delete(kvKeys.access(r.access_hash)) : null,
+      r.kind === "accounts" ? env.KV.delete(kvKeys.jwtSession(r.id)) : null,
+    ]),
+  );
+  return results.length;
+}
+
+/** Rewrites the current access record (e.g. to drop the emailed-code privilege after a password is set). */
+export async function updateAccess(env: Bindings, hash: string, patch: Partial<AccessRecord>): Promise<void> {
+  const key = kvKeys.access(hash);
+  const record = await env.KV.get<AccessRecord>(key, "json");
+  if (!record) return;
+  const next = { ...record, ...patch };
+  if (patch.m === undefined) delete next.m;
+  await env.KV.put(key, JSON.stringify(next), { expirationTtl: kvTtl(next.e, now()) });
+}

@@ -1,0 +1,179 @@
+/**
+ * The one identity store (DESIGN.md "Identity model"), shared by all three families. Functions here
+ * take storage in and give data out; they know nothing of HTTP shapes.
+ */
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { Db } from "../db";
+import { mapRow, statement } from "../db/rows";
+import { type Room, roomMembers, rooms, type User, users } from "../db/schema";
+import { now } from "../lib/clock";
+import { randomToken } from "../lib/crypto";
+import { ApiError, invalidField } from "../lib/errors";
+
+export const USER_TYPES = {
+  admin: 100,
+  cronjob: 110,
+  system: 140,
+  commonAdmin: 150,
+  api: 160,
+  member: 200,
+  company: 300,
+  provider: 400,
+  kiosk: 500,
+  guest: 600,
+  phoneBridge: 700,
+} as const;
+
+export const SUBTYPE_DOCTOR = 482;
+export const STATUS_PENDING = 10;
+export const STATUS_ACTIVE = 20;
+
+export async function getUser(db: Db, clinicId: number, id: number): Promise<User | undefined> {
+  return db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, id), eq(users.clinicId, clinicId)))
+    .get();
+}
+
+export async function findByEmail(db: Db, clinicId: number, email: string): Promise<User | undefined> {
+  return db
+    .select()
+    .from(users)
+    .where(and(eq(users.clinicId, clinicId), sql`lower(${users.email}) = lower(${email})`))
+    .get();
+}
+
+/** Sign-in lookup: the username, or the email (case-insensitive). */
+export async function findForLogin(db: Db, clinicId: number, login: string): Promise<User | undefined> {
+  return db
+    .select()
+    .from(users)
+    .where(
+      and(
+        eq(users.clinicId, clinicId),
+        sql`(${users.username} = ${login} OR lower(${users.email}) = lower(${login}))`,
+      ),
+    )
+    .get();
+}
+
+/** A generated username or code: 128 random bits as hex (VSee's format). */
+export const generatedId = () => randomToken(16);
+
+/** Translates unique-constraint failures of `users` into 400s naming the field. */
+export function uniqueViolation(err: unknown): ApiError | null {
+  const message = String((err as Error)?.message ?? "");
+  if (!/UNIQUE constraint failed/i.test(message)) return null;
+  if (/users\.username/.test(message)) return invalidField("username", "is already taken");
+  if (/users\.mobile_no/.test(message)) return invalidField("mobileNo", "is already in use");
+  if (/users\.code/.test(message)) return invalidField("code", "is already in use");
+  if (/email|index 'users_clinic_email_uq'|lower/i.test(message))
+    return invalidField("email", "is already in use");
+  return new ApiError("conflict");
+}
+
+/** Fields an SSO call may set on the user it creates or updates. */
+export interface SsoFields {
+  firstName: string;
+  lastName: string;
+  dob?: string;
+  email?: string;
+  username?: string;
+  disableEmails?: boolean;
+  gender?: string;
+  streetAddr?: string;
+  city?: string;
+  state?: string;
+  zip?: string;
+  phone?: string;
+}
+
+/**
+ * The upsert behind VSee SSO, as one statement for the caller's batch: the first call with a code
+ * creates the user; later calls update the names and the optional fields that were sent.
+ */
+export function ssoUpsert(
+  db: Db,
+  d1: D1Database,
+  clinicId: number,
+  type: number,
+  code: string,
+  f: SsoFields,
+): D1PreparedStatement {
+  const t = now();
+  const optional = {
+    ...(f.dob !== undefined ? { dob: f.dob } : {}),
+    ...(f.email !== undefined ? { email: f.email } : {}),
+    ...(f.disableEmails !== undefined ? { disableEmails: f.disableEmails } : {}),
+    ...(f.gender !== undefined ? { gender: f.gender } : {}),
+    ...(f.streetAddr !== undefined ? { streetAddr: f.streetAddr } : {}),
+    ...(f.city !== undefined ? { city: f.city } : {}),
+    ...(f.state !== undefined ? { state: f.state } : {}),
+    ...(f.zip !== undefined ? { zip: f.zip } : {}),
+    ...(f.phone !== undefined ? { phone: f.phone } : {}),
+  };
+  const query = db
+    .insert(users)
+    .values({
+      clinicId,
+      code,
+      type,
+      status: STATUS_ACTIVE,
+      username: f.username ?? generatedId(),
+      firstName: f.firstName,
+      lastName: f.lastName,
+      ...optional,
+      createdAt: t,
+      updatedAt: t,
+    })
+    .onConflictDoUpdate({
+      target: [users.clinicId, users.code],
+      set: {
+        firstName: f.firstName,
+        lastName: f.lastName,
+        ...(f.username !== undefined ? { username: f.username } : {}),
+        ...optional,
+        updatedAt: t,
+      },
+    })
+    .returning();
+  return statement(d1, query);
+}
+
+export function userFromRow(raw: Record<string, unknown>): User {
+  return mapRow(users, raw);
+}
+
+export interface UserRoom extends Room {
+  addedAt: number;
+}
+
+/** The rooms a user is assigned to. */
+export async function roomsOfUser(db: Db, clinicId: number, userId: number): Promise<UserRoom[]> {
+  const rows = await db
+    .select({ room: rooms, addedAt: roomMembers.createdAt })
+    .from(roomMembers)
+    .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+    .where(and(eq(roomMembers.userId, userId), eq(roomMembers.clinicId, clinicId)))
+    .orderBy(roomMembers.createdAt);
+  return rows.map((r) => ({ ...r.room, addedAt: r.addedAt }));
+}
+
+/** True when both users share at least one room. */
+export async function shareRoom(db: Db, clinicId: number, a: number, b: number): Promise<boolean> {
+  const row = await db
+    .select({ one: sql<number>`1` })
+    .from(roomMembers)
+    .where(
+      and(
+        eq(roomMembers.clinicId, clinicId),
+        eq(roomMembers.userId, a),
+        sql`${roomMembers.roomId} IN (SELECT room_id FROM room_members WHERE user_id = ${b})`,
+      ),
+    )
+    .get();
+  return row !== undefined;
+}
+
+export type Where = SQL | undefined;

@@ -1,0 +1,47 @@
+import type { Clinic } from "./db/schema";
+import type { Family } from "./lib/render";
+
+/** Bindings from wrangler.toml (generated `Env`) plus the optional settings documented in README. */
+export type Bindings = Env & {
+  /** Previous JWT signing secret, still accepted for verification during a rotation. */
+  JWT_SECRET_PREVIOUS?: string;
+  /** Previous register-assertion signing key (JWK), still published during a rotation. */
+  SIGNING_KEY_PREVIOUS?: string;
+  /** HTTP email provider (MESSAGE_SENDER = "http"). */
+  EMAIL_HTTP_URL?: string;
+  EMAIL_HTTP_TOKEN?: string;
+  EMAIL_FROM?: string;
+  /** HTTP SMS provider (MESSAGE_SENDER = "http"). */
+  SMS_HTTP_URL?: string;
+  SMS_HTTP_TOKEN?: string;
+};
+
+/** The signed-in caller, resolved from an access token. */
+export interface Caller {
+  userId: number;
+  clinicId: number;
+  clinicCode: string;
+  type: number;
+  roles: string[];
+  sessionId: string;
+  /** SHA-256 of the presented access token. */
+  tokenHash: string;
+  /** The clinic's default heartbeat in seconds. */
+  heartbeat: number;
+  /** "code": signed in with an emailed code (may set a password without the old one). */
+  via?: "code";
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: {
+    requestId: string;
+    /** The API family answering this request (decides the error shape). */
+    family: Family;
+    /** The tenant, once resolved (API key or token). */
+    clinic?: Clinic;
+    /** True when the clinic's API key authenticated the request. */
+    apiKey?: boolean;
+    caller?: Caller;
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * Every family renders every failure in its own wire shape (DESIGN.md "Wire conventions").
+ * Families are added here as their routes land.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ADMIN_AUTH, call, createClinic, env, json } from "../helpers";
+
+afterEach(() => vi.restoreAllMocks());
+
+const big = "x".repeat(70 * 1024);
+
+describe("/api_v3 (VSee): {code, message, errors?}", () => {
+  it("400 validation with field errors", async () => {
+    const clinic = await createClinic();
+    const res = await call("POST", "/api_v3/users/sso", {
+      headers: clinic.server,
+      json: { type: 200, extra: 1 },
+    });
+    expect(res.status).toBe(400);
+    const body = await json(res);
+    expect(body).toMatchObject({ code: 400, message: expect.any(String) });
+    expect(body.errors).toEqual(
+      expect.arrayContaining([
+        { param: "first_name", message: "is required" },
+        { param: "last_name", message: "is required" },
+        { param: "extra", message: "is not an allowed field" },
+      ]),
+    );
+    expect(Object.keys(body).sort()).toEqual(["code", "errors", "message"]);
+  });
+
+  it("401, 404, 405, 413, 415", async () => {
+    const clinic = await createClinic();
+    const r401 = await call("GET", "/api_v3/me");
+    expect(r401.status).toBe(401);
+    expect(await json(r401)).toEqual({ code: 401, message: "An access token is required" });
+
+    const r404 = await call("GET", "/api_v3/nothing/here.json");
+    expect(r404.status).toBe(404);
+    expect(await json(r404)).toEqual({ code: 404, message: "No such endpoint" });
+
+    const r405 = await call("DELETE", "/api_v3/me.json");
+    expect(r405.status).toBe(405);
+    expect(r405.headers.get("allow")).toBe("GET, HEAD, POST");
+    expect(await json(r405)).toEqual({ code: 405, message: "Method not allowed" });
+
+    const r413 = await call("POST", "/api_v3/users/sso", {
+      headers: clinic.server,
+      json: { first_name: big },
+    });
+    expect(r413.status).toBe(413);
+    expect(await json(r413)).toEqual({ code: 413, message: "Request body too large" });
+
+    const r415 = await call("POST", "/api_v3/users/sso", {
+      headers: clinic.server,
+      raw: { body: "hi", type: "text/plain" },
+    });
+    expect(r415.status).toBe(415);
+    expect(await json(r415)).toMatchObject({ code: 415 });
+  });
+
+  it("500 without internals, with a request id", async () => {
+    const clinic = await createClinic();
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(env.DB, "prepare").mockImplementation(() => {
+      throw new Error("SQLITE_BUSY: secret internals");
+    });
+    const res = await call("GET", "/api_v3/rooms", { headers: clinic.server });
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ code: 500, message: "Internal server error" });
+    expect(text).not.toContain("secret internals");
+    const requestId = res.headers.get("x-request-id");
+    expect(requestId).toBeTruthy();
+    // Logged once, with the request id.
+    expect(errors).toHaveBeenCalledTimes(1);
+    expect(String(errors.mock.calls[0]?.[0])).toContain(requestId as string);
+  });
+});
+
+describe("/admin: {code, error, message, errors?}", () => {
+  it("400, 401, 404, 405, 413, 415, 500", async () => {
+    const r400 = await call("POST", "/admin/clinics", { headers: ADMIN_AUTH, json: { code: "x" } });
+    expect(r400.status).toBe(400);
+    expect(await json(r400)).toMatchObject({
+      code: 400,
+      error: "validation_failed",
+      errors: expect.any(Array),
+    });
+
+    const r401 = await call("GET", "/admin/clinics");
+    expect(await json(r401)).toMatchObject({ code: 401, error: "unauthorized" });
+
+    const r404 = await call("GET", "/admin/nothing", { headers: ADMIN_AUTH });
+    expect(await json(r404)).toEqual({ code: 404, error: "route_not_found", message: "No such endpoint" });
+
+    const r405 = await call("PUT", "/admin/clinics", { headers: ADMIN_AUTH });
+    expect(r405.status).toBe(405);
+    expect(r405.headers.get("allow")).toBe("GET, HEAD, POST");
+
+    const r413 = await call("POST", "/admin/clinics", { headers: ADMIN_AUTH, json: { name: big } });
+    expect(await json(r413)).toMatchObject({ code: 413, error: "payload_too_large" });
+
+    const r415 = await call("POST", "/admin/clinics", {
+      headers: ADMIN_AUTH,
+      raw: { body: "<x/>", type: "application/xml" },
+    });
+    expect(await json(r415)).toMatchObject({ code: 415, error: "unsupported_media_type" });
+
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(env.DB, "prepare").mockImplementation(() => {
+      throw new Error("boom");
+    });
+    const r500 = await call("GET", "/admin/clinics", { headers: ADMIN_AUTH });
+    expect(r500.status).toBe(500);
+    expect(await json(r500)).toEqual({ code: 500, error: "internal", message: "Internal server error" });
+  });
+});
+
+describe("request ids", () => {
+  it("echo a sane incoming X-Request-Id and generate one otherwise", async () => {
+    const mine = await call("GET", "/health", { headers: { "X-Request-Id": "abc-123" } });
+    expect(mine.headers.get("x-request-id")).toBe("abc-123");
+    const generated = await call("GET", "/nothing");
+    expect(generated.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
