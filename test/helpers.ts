@@ -28,8 +28,15 @@ export interface CallOptions {
   raw?: { body: BodyInit; type?: string };
 }
 
+/** A random client IP, so that per-client rate limits of one test never spill into another. */
+export function randomIp(): string {
+  const b = crypto.getRandomValues(new Uint8Array(4));
+  return `10.${b[1]}.${b[2]}.${b[3]}`;
+}
+
 export async function call(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
   const headers = new Headers(opts.headers);
+  if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", randomIp());
   let body: BodyInit | undefined;
   if (opts.json !== undefined) {
     headers.set("content-type", "application/json");
