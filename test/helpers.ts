@@ -2,7 +2,9 @@
  * Test helpers: every request goes through the real worker entry (`exports.default.fetch`), and every
  * test seeds the clinic and users it needs (unique codes, so tests never see each other's data).
  */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import worker from "../src/index";
 import { setClock } from "../src/lib/clock";
 
 export { env };
@@ -35,6 +37,25 @@ export function randomIp(): string {
 }
 
 export async function call(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+  return exports.default.fetch(buildRequest(method, path, opts));
+}
+
+/**
+ * Like `call`, through the worker's default export with a test ExecutionContext, and waits for the
+ * work the request left running after its response (`waitUntil`: message delivery, …).
+ */
+export async function callAndSettle(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    buildRequest(method, path, opts) as Request<unknown, IncomingRequestCfProperties>,
+    env,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+export function buildRequest(method: string, path: string, opts: CallOptions = {}): Request {
   const headers = new Headers(opts.headers);
   if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", randomIp());
   let body: BodyInit | undefined;
@@ -60,7 +81,7 @@ export async function call(method: string, path: string, opts: CallOptions = {})
     if (opts.raw.type) headers.set("content-type", opts.raw.type);
     body = opts.raw.body;
   }
-  return exports.default.fetch(new Request(`https://clinic-edge.test${path}`, { method, headers, body }));
+  return new Request(`https://clinic-edge.test${path}`, { method, headers, body });
 }
 
 export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {

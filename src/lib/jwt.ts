@@ -134,7 +134,7 @@ export async function verifyHs256(
   secrets: (string | undefined)[],
 ): Promise<JwtPayload | null> {
   const parsed = parse(token);
-  if (!parsed || parsed.header.alg !== "HS256") return null;
+  if (parsed?.header.alg !== "HS256") return null;
   for (const secret of secrets) {
     if (!secret) continue;
     const ok = await crypto.subtle.verify("HMAC", await hsKey(secret), parsed.signature, parsed.input);
@@ -146,7 +146,7 @@ export async function verifyHs256(
 /** Verifies an ES256 token with a public JWK (the JWKS entry of its `kid`). */
 export async function verifyEs256(token: string, publicJwk: JsonWebKey): Promise<JwtPayload | null> {
   const parsed = parse(token);
-  if (!parsed || parsed.header.alg !== "ES256") return null;
+  if (parsed?.header.alg !== "ES256") return null;
   const key = await crypto.subtle.importKey(
     "jwk",
     { ...publicJwk, key_ops: ["verify"] },
