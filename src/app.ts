@@ -9,12 +9,14 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { getPath as defaultGetPath } from "hono/utils/url";
+import { dbErrorMessage } from "./db/rows";
 import { ApiError, type ErrorCode } from "./lib/errors";
 import { validationHook } from "./lib/openapi";
 import { familyOf, renderError } from "./lib/render";
 import { RoutesIndex } from "./lib/routes-index";
 import { admin } from "./routes/admin";
 import { vsee } from "./routes/vsee";
+import { web } from "./routes/web";
 import type { AppEnv } from "./types";
 
 /** VSee clients call `/api_v3/users/sso.json`: `.json` is stripped from /api_v3 paths before routing. */
@@ -38,7 +40,8 @@ function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
     const code = HTTP_CODES[err.status] ?? "bad_request";
     return new ApiError(code, { status: err.status, message: err.status === 400 ? undefined : err.message });
   }
-  // Unexpected: log what helps (never request data), answer without internals.
+  // Unexpected: log what helps, never request data (drizzle's messages carry query params, so only the
+  // driver's own message and the stack frames are kept), and answer without internals.
   const e = err instanceof Error ? err : new Error(String(err));
   console.error(
     JSON.stringify({
@@ -47,8 +50,12 @@ function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
       method: c.req.method,
       path: c.req.path,
       error: e.name,
-      message: e.message,
-      stack: e.stack,
+      message: dbErrorMessage(e),
+      stack: (e.stack ?? "")
+        .split("\n")
+        .filter((line) => line.trimStart().startsWith("at "))
+        .slice(0, 12)
+        .join("\n"),
     }),
   );
   return new ApiError("internal");
@@ -76,6 +83,7 @@ export function createApp() {
   );
   app.route("/admin", admin);
   app.route("/api_v3", vsee);
+  app.route("/", web);
 
   const schemes = {
     adminKey: { type: "http", scheme: "bearer", description: "ADMIN_API_KEY (operators)" },

@@ -81,7 +81,7 @@ export function buildRequest(method: string, path: string, opts: CallOptions = {
     if (opts.raw.type) headers.set("content-type", opts.raw.type);
     body = opts.raw.body;
   }
-  return new Request(`https://clinic-edge.test${path}`, { method, headers, body });
+  return new Request(`https://clinic-edge.test${path}`, { method, headers, body, redirect: "manual" });
 }
 
 export async function json<T = Record<string, unknown>>(res: Response): Promise<T> {

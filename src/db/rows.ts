@@ -23,3 +23,14 @@ export function mapRow<T extends Table>(table: T, raw: Record<string, unknown>):
   }
   return out as T["$inferSelect"];
 }
+
+/**
+ * The database's own message of a failed query. drizzle wraps driver errors in "Failed query: <sql>
+ * params: <values>", which must never reach a log or a client (the params are user data).
+ */
+export function dbErrorMessage(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  const message = e instanceof Error ? e.message : String(e);
+  return message.startsWith("Failed query:") ? "query failed" : message;
+}

@@ -117,9 +117,9 @@ const STATUS_TEXT: Record<number, string> = {
 
 type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 429 | 500 | 503;
 
-/** The error responses of a route, in its family's shape, for the OpenAPI document. */
-export function errorResponses(family: Family, ...statuses: ErrorStatus[]) {
-  const all: ErrorStatus[] = [...new Set<ErrorStatus>([...statuses, 500])];
+/** The error responses of a route, in its family's shape, for the OpenAPI document (500 always). */
+export function errorResponses<S extends ErrorStatus>(family: Family, ...statuses: S[]) {
+  const all = [...new Set<ErrorStatus>([...statuses, 500])];
   return Object.fromEntries(
     all.map((status) => [
       status,
@@ -129,7 +129,7 @@ export function errorResponses(family: Family, ...statuses: ErrorStatus[]) {
         content: { "application/json": { schema: ERROR_SCHEMAS[family] } },
       },
     ]),
-  ) as Record<ErrorStatus, { description: string; content: { "application/json": { schema: ZodType } } }>;
+  ) as Record<S | 500, { description: string; content: { "application/json": { schema: ZodType } } }>;
 }
 
 type Security = Record<string, string[]>[];

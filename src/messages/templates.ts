@@ -59,7 +59,7 @@ const TEMPLATES: Record<TemplateName, (v: TemplateVars) => Rendered> = {
   }),
   vsee_password_reset: (v) => ({
     subject: `${v.clinicName}: reset your password`,
-    text: `${hello(v)}\n\nSign in with this one-time email token to choose a new password: ${v.code}\nIt expires in ${v.minutes} minutes. If you did not ask for a reset, ignore this email.`,
+    text: `${hello(v)}\n\nYour one-time email token is ${v.code}. Sign in with your email and this token, then choose a new password.\nIt expires in ${v.minutes} minutes. If you did not ask for a reset, ignore this email.`,
   }),
   activation: (v) => ({
     subject: `${v.clinicName}: activate your account`,

@@ -1,6 +1,7 @@
 /** Waiting rooms (seed 001, use case 2) and their members. */
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import type { Db } from "../db";
+import { dbErrorMessage } from "../db/rows";
 import { type Room, roomMembers, rooms, type User, users } from "../db/schema";
 import { now } from "../lib/clock";
 import { randomToken } from "../lib/crypto";
@@ -29,7 +30,7 @@ export async function createRoom(
       .get();
     return row;
   } catch (err) {
-    const message = String((err as Error).message);
+    const message = dbErrorMessage(err);
     if (/rooms\.slug|rooms_clinic_domain_slug_uq/.test(message)) {
       throw new ApiError("bad_request", {
         message: `In domain '${domain}' slug '${input.slug}' already exists.`,

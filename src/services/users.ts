@@ -4,7 +4,7 @@
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db";
-import { mapRow, statement } from "../db/rows";
+import { dbErrorMessage, mapRow, statement } from "../db/rows";
 import { type Room, roomMembers, rooms, type User, users } from "../db/schema";
 import { now } from "../lib/clock";
 import { randomToken } from "../lib/crypto";
@@ -63,7 +63,7 @@ export const generatedId = () => randomToken(16);
 
 /** Translates unique-constraint failures of `users` into 400s naming the field. */
 export function uniqueViolation(err: unknown): ApiError | null {
-  const message = String((err as Error)?.message ?? "");
+  const message = dbErrorMessage(err);
   if (!/UNIQUE constraint failed/i.test(message)) return null;
   if (/users\.username/.test(message)) return invalidField("username", "is already taken");
   if (/users\.mobile_no/.test(message)) return invalidField("mobileNo", "is already in use");

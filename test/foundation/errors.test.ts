@@ -78,6 +78,24 @@ describe("/api_v3 (VSee): {code, message, errors?}", () => {
   });
 });
 
+describe("logs", () => {
+  it("never carry query parameters (user data) of a failed query", async () => {
+    const clinic = await createClinic();
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(env.DB, "prepare").mockImplementation(() => {
+      throw new Error("Failed query: insert into users ... params: jane.doe@example.test,1980-01-01", {
+        cause: new Error("D1_ERROR: database is locked"),
+      });
+    });
+    const res = await call("GET", "/api_v3/rooms", { headers: clinic.server });
+    expect(res.status).toBe(500);
+    const line = String(errors.mock.calls[0]?.[0]);
+    expect(line).toContain("D1_ERROR: database is locked");
+    expect(line).not.toContain("jane.doe@example.test");
+    expect(line).not.toContain("1980-01-01");
+  });
+});
+
 describe("/admin: {code, error, message, errors?}", () => {
   it("400, 401, 404, 405, 413, 415, 500", async () => {
     const r400 = await call("POST", "/admin/clinics", { headers: ADMIN_AUTH, json: { code: "x" } });

@@ -1,10 +1,13 @@
 import { familyApp } from "../../lib/openapi";
 import * as handlers from "./clinics.handlers";
 import * as routes from "./clinics.routes";
+import * as userHandlers from "./users.handlers";
+import * as userRoutes from "./users.routes";
 
 export const admin = familyApp()
   .openapi(routes.createClinic, handlers.createClinic)
   .openapi(routes.listClinics, handlers.listClinics)
   .openapi(routes.getClinic, handlers.getClinic)
   .openapi(routes.patchClinic, handlers.patchClinic)
-  .openapi(routes.rotateKey, handlers.rotateKey);
+  .openapi(routes.rotateKey, handlers.rotateKey)
+  .openapi(userRoutes.patchUser, userHandlers.patchUser);

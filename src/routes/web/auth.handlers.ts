@@ -1,0 +1,52 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { setCookie } from "hono/cookie";
+import { getDb } from "../../db";
+import { now } from "../../lib/clock";
+import { safeNext } from "../../lib/redirect";
+import { getClinicById } from "../../services/clinics";
+import { resolveAccess, revokeSessions, startSession } from "../../services/sessions";
+import { getUser } from "../../services/users";
+import type { AppEnv } from "../../types";
+import type { webAuth } from "./auth.routes";
+
+export const SESSION_COOKIE = "ce_session";
+
+const invalidPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign-in link not valid</title></head><body><main><h1>This sign-in link is not valid</h1><p>It may have expired or been used already. Go back to your clinic's portal and try again, or <a href="/login">sign in</a>.</p></main></body></html>`;
+
+export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) => {
+  // The token travels in the URL: never leak it onward, never cache the answer.
+  c.header("Referrer-Policy", "no-referrer");
+  c.header("Cache-Control", "no-store");
+  const q = c.req.valid("query");
+  const invalid = () => c.html(invalidPage, 401);
+  const token = q.sso_token ?? "";
+  const record = await resolveAccess(c.env, token);
+  if (!record) return invalid();
+
+  // The session behind the token must still be live in D1 (consistent, unlike KV); with
+  // one_time_token=1 it is burnt by the same single statement, so a token signs in at most once.
+  const t = now();
+  const burn = q.one_time_token === "1";
+  const live = await c.env.DB.prepare(
+    burn
+      ? "UPDATE sessions SET sso_burnt_at = ?1, revoked_at = ?1 WHERE access_hash = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND expires_at > ?1 RETURNING id"
+      : "SELECT id FROM sessions WHERE access_hash = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND expires_at > ?1",
+  )
+    .bind(t, record.hash, record.c)
+    .first<{ id: string }>();
+  if (!live) return invalid();
+  if (burn) await revokeSessions(c.env, { sessionId: live.id }); // deletes the KV copy (already revoked in D1)
+
+  const db = getDb(c.env.DB);
+  const [user, clinic] = await Promise.all([getUser(db, record.c, record.u), getClinicById(db, record.c)]);
+  if (!user || user.disabled || !clinic || clinic.disabled) return invalid();
+  const portal = await startSession(c.env, user, clinic, "portal");
+  setCookie(c, SESSION_COOKIE, portal.access.token, {
+    httpOnly: true,
+    secure: true,
+    sameSite: "Lax",
+    path: "/",
+    maxAge: portal.access.expiry - t,
+  });
+  return c.redirect(safeNext(q.next, new URL(c.req.url).origin), 302);
+};

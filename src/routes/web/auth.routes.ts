@@ -1,0 +1,27 @@
+import { createRoute } from "@hono/zod-openapi";
+import { errorResponses, z } from "../../lib/openapi";
+
+export const webAuth = createRoute({
+  method: "get",
+  path: "/auth",
+  tags: ["portal"],
+  summary: "Web sign-in with an SSO token, then redirect to `next`",
+  description:
+    "Validates `sso_token` (data.token.token of POST /api_v3/users/sso or /users/login), sets the portal session cookie (HttpOnly, Secure, SameSite=Lax) and redirects (302) to `next` when it is a path on this site (otherwise to /). An invalid, expired or burnt token answers 401 and never sets a session or redirects to `next`. `one_time_token=1` burns the token.",
+  request: {
+    query: z.object({
+      sso_token: z.string().max(128).optional(),
+      next: z.string().max(2048).optional(),
+      one_time_token: z.string().max(8).optional(),
+      disable_navigation: z.string().max(8).optional(),
+    }),
+  },
+  responses: {
+    302: { description: "Signed in: redirect to `next` (or /)" },
+    401: {
+      description: "Invalid, expired or burnt token (an HTML page)",
+      content: { "text/html": { schema: z.string() } },
+    },
+    ...errorResponses("admin", 500),
+  },
+});
