@@ -17,7 +17,7 @@ export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-async function readCapped(req: Request, max: number): Promise<Uint8Array> {
+export async function readCapped(req: Request, max: number): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > max) throw new ApiError("payload_too_large");
   if (!req.body) return new Uint8Array();

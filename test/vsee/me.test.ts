@@ -104,6 +104,7 @@ describe("POST /api_v3/me", () => {
       [{ pcp_phone: "12345" }, "pcp_phone"],
       [{ tos: "yes" }, "tos"],
       [{ photo: "no-such-file" }, "photo"],
+      [{ photo: "1-000000000000000000000000" }, "photo"],
       [{ is_admin: "1" }, "is_admin"],
       [{ type: "100" }, "type"],
       [{ old_password: "x" }, "password"],

@@ -1,4 +1,6 @@
 import { familyApp } from "../../lib/openapi";
+import * as files from "./files.handlers";
+import * as fileRoutes from "./files.routes";
 import * as rooms from "./rooms.handlers";
 import * as roomRoutes from "./rooms.routes";
 import * as users from "./users.handlers";
@@ -21,4 +23,6 @@ export const vsee = familyApp()
   .openapi(roomRoutes.createRoom, rooms.createRoom)
   .openapi(roomRoutes.listRooms, rooms.listRooms)
   .openapi(roomRoutes.getRoom, rooms.getRoom)
-  .openapi(roomRoutes.roomProviders, rooms.roomProviders);
+  .openapi(roomRoutes.roomProviders, rooms.roomProviders)
+  .openapi(fileRoutes.uploadFile, files.uploadFile)
+  .openapi(fileRoutes.getFile, files.downloadFile);

@@ -11,6 +11,7 @@ import { isClinicAdmin, PROVIDER_TYPE } from "../../middleware/auth";
 import { loadClinic } from "../../middleware/tenant";
 import { getClinicById } from "../../services/clinics";
 import { consumeCode, issueCode, recentCodes } from "../../services/codes";
+import { fileOwner, fileUrl } from "../../services/files";
 import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
 import { deliverDue, queueMessage } from "../../services/outbox";
 import {
@@ -55,6 +56,11 @@ type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 const RESET_TTL = 3600;
 const ACTIVATION_TTL = 7 * 24 * 3600;
 const MAX_CODES_PER_HOUR = 3;
+
+/** The URL of a user's photo (with its auth_code), or null. */
+function photoOf(c: Context<AppEnv>, u: Pick<User, "photo">): Promise<string | null> {
+  return fileUrl(c.env, new URL(c.req.url).origin, u.photo);
+}
 
 // ---------- SSO ----------
 
@@ -167,7 +173,7 @@ export const login: Handler<typeof r.login> = async (c) => {
         created: tokens.created,
         user_type: String(user.type),
         refresh_token: refreshWire(user.id, tokens),
-        user: userWire(clinic.code, { ...user, lastLogin: t }),
+        user: userWire(clinic.code, { ...user, lastLogin: t }, await photoOf(c, user)),
       },
     },
     200,
@@ -238,7 +244,7 @@ export const refresh: Handler<typeof r.refresh> = async (c) => {
         token: rotated.tokens.access.token,
         expiry: rotated.tokens.access.expiry,
         refresh_token: refreshWire(u.id, rotated.tokens),
-        user: refreshUserWire(u),
+        user: refreshUserWire(u, await photoOf(c, u)),
       },
     },
     200,
@@ -464,7 +470,8 @@ export const getUserProfile: Handler<typeof r.getUser> = async (c) => {
   const user = await getUser(db, clinicId, c.req.valid("param").id);
   if (!user) throw new ApiError("user_not_found");
   await assertMayRead(c, user);
-  return c.json({ data: profileWire(clinicCode, user, await roomsOfUser(db, clinicId, user.id)) }, 200);
+  const [rooms, photo] = await Promise.all([roomsOfUser(db, clinicId, user.id), photoOf(c, user)]);
+  return c.json({ data: profileWire(clinicCode, user, rooms, photo) }, 200);
 };
 
 // ---------- me ----------
@@ -478,7 +485,10 @@ async function me(c: Context<AppEnv>): Promise<User> {
 
 export const getMe: Handler<typeof r.getMe> = async (c) => {
   const user = await me(c);
-  return c.json({ data: userWire((c.get("caller") as Caller).clinicCode, user) }, 200);
+  return c.json(
+    { data: userWire((c.get("caller") as Caller).clinicCode, user, await photoOf(c, user)) },
+    200,
+  );
 };
 
 export const postMe: Handler<typeof r.postMe> = async (c) => {
@@ -509,8 +519,10 @@ export const postMe: Handler<typeof r.postMe> = async (c) => {
   }
 
   if (b.photo !== undefined) {
-    if (b.photo !== "") throw invalidField("photo", "is not a file id of yours");
-    set.photo = null;
+    if (b.photo !== "" && (await fileOwner(c.env, caller.clinicId, b.photo)) !== user.id) {
+      throw invalidField("photo", "is not a file id of yours (upload it with POST /files)");
+    }
+    set.photo = b.photo === "" ? null : b.photo;
   }
   const map = {
     dob: "dob",
@@ -544,5 +556,5 @@ export const postMe: Handler<typeof r.postMe> = async (c) => {
     });
     if (caller.via === "code") await updateAccess(c.env, caller.tokenHash, { m: undefined });
   }
-  return c.json({ data: userWire(caller.clinicCode, updated) }, 200);
+  return c.json({ data: userWire(caller.clinicCode, updated, await photoOf(c, updated)) }, 200);
 };

@@ -46,7 +46,7 @@ export function ssoWire(clinicCode: string, u: User, t: IssuedTokens) {
 }
 
 /** The user object of login and /me responses. */
-export function userWire(clinicCode: string, u: User, photoUrl: string | null = null) {
+export function userWire(clinicCode: string, u: User, photoUrl: string | null) {
   return {
     id: String(u.id),
     code: u.code,
@@ -74,7 +74,7 @@ export function userWire(clinicCode: string, u: User, photoUrl: string | null = 
 }
 
 /** The user of POST /tokens/refresh (seed: a shorter record with `name` and a spelled-out gender). */
-export function refreshUserWire(u: User) {
+export function refreshUserWire(u: User, photoUrl: string | null) {
   return {
     id: String(u.id),
     code: u.code,
@@ -84,7 +84,7 @@ export function refreshUserWire(u: User) {
     email: u.email,
     dob: u.dob,
     gender: genderName(u.gender),
-    photo: u.photo ? u.photo : null,
+    photo: photoUrl,
     name: fullName(u),
   };
 }
@@ -117,9 +117,9 @@ export function profileRoomWire(clinicCode: string, r: UserRoom, index: number) 
 }
 
 /** GET /users/:id: the full profile with the extended profile, clinics and rooms. */
-export function profileWire(clinicCode: string, u: User, userRooms: UserRoom[]) {
+export function profileWire(clinicCode: string, u: User, userRooms: UserRoom[], photoUrl: string | null) {
   return {
-    ...userWire(clinicCode, u),
+    ...userWire(clinicCode, u, photoUrl),
     user_id: String(u.id),
     full_name: fullName(u),
     status: u.status,

@@ -1,0 +1,57 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { readCapped } from "../../lib/body";
+import { ApiError, invalidField } from "../../lib/errors";
+import { checkAuthCode, fileUrl, getFile, MAX_FILE_BYTES, putFile, sniffImage } from "../../services/files";
+import type { AppEnv, Caller } from "../../types";
+import type * as r from "./files.routes";
+
+// Multipart framing around a 1 MiB image stays well under 16 KiB.
+const MAX_UPLOAD_BYTES = MAX_FILE_BYTES + 16 * 1024;
+
+/** The uploaded file's bytes: multipart (`file`, or the only file part) or a raw image body. */
+async function uploadedBytes(req: Request): Promise<Uint8Array> {
+  const type = (req.headers.get("content-type") ?? "").toLowerCase();
+  const bytes = await readCapped(req, MAX_UPLOAD_BYTES);
+  if (type.startsWith("image/")) return bytes;
+  if (!type.startsWith("multipart/form-data"))
+    throw new ApiError("unsupported_media_type", { message: "Send multipart/form-data with a `file` part" });
+  let form: FormData;
+  try {
+    form = await new Response(bytes, {
+      headers: { "content-type": req.headers.get("content-type") ?? "" },
+    }).formData();
+  } catch {
+    throw new ApiError("bad_request", { message: "Malformed multipart body" });
+  }
+  const named = form.get("file");
+  const file =
+    typeof named === "object" && named ? named : [...form.values()].find((v) => typeof v === "object");
+  if (!file || typeof file === "string") throw invalidField("file", "is required");
+  return new Uint8Array(await file.arrayBuffer());
+}
+
+export const uploadFile: RouteHandler<typeof r.uploadFile, AppEnv> = async (c) => {
+  const caller = c.get("caller") as Caller;
+  const bytes = await uploadedBytes(c.req.raw);
+  if (bytes.byteLength > MAX_FILE_BYTES)
+    throw new ApiError("payload_too_large", { message: "Files may be at most 1 MiB" });
+  const type = sniffImage(bytes);
+  if (!type) throw invalidField("file", "must be a PNG, JPEG, GIF or WebP image");
+  const id = await putFile(c.env, caller.clinicId, caller.userId, type, bytes);
+  const url = (await fileUrl(c.env, new URL(c.req.url).origin, id)) as string;
+  return c.json({ data: { id, url, type, size: bytes.byteLength } }, 200);
+};
+
+export const downloadFile: RouteHandler<typeof r.getFile, AppEnv> = async (c) => {
+  const { id } = c.req.valid("param");
+  const { auth_code } = c.req.valid("query");
+  // A wrong auth_code and a missing file answer the same 404.
+  const file = (await checkAuthCode(c.env, id, auth_code)) ? await getFile(c.env, id) : null;
+  if (!file) throw new ApiError("not_found", { message: "File not found" });
+  return c.body(file.bytes, 200, {
+    "Content-Type": file.type,
+    "Cache-Control": "private, max-age=3600",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+  });
+};

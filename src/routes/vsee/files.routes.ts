@@ -1,0 +1,65 @@
+import { createRoute } from "@hono/zod-openapi";
+import { errorResponses, SECURITY, z } from "../../lib/openapi";
+import { vseeAuth } from "../../middleware/auth";
+import * as s from "./schemas";
+
+const tags = ["api_v3: files"];
+
+export const uploadFile = createRoute({
+  method: "post",
+  path: "/files",
+  tags,
+  security: SECURITY.token,
+  summary: "Upload an image (a profile photo): multipart field `file`, PNG, JPEG, GIF or WebP, at most 1 MiB",
+  description: "Returns the file id to send as `photo` in POST /me, and its URL.",
+  middleware: [vseeAuth()] as const,
+  request: {
+    // A plain schema (not zod): the upload is read by the handler, not by the generic body reader.
+    body: {
+      content: {
+        "multipart/form-data": {
+          schema: {
+            type: "object",
+            required: ["file"],
+            properties: { file: { type: "string", format: "binary" } },
+          },
+        },
+        "image/*": { schema: { type: "string", format: "binary" } },
+      },
+    },
+  },
+  responses: {
+    200: s.json(
+      s.data(z.object({ id: z.string(), url: z.string(), type: z.string(), size: z.number().int() })),
+      "Stored",
+    ),
+    ...errorResponses("vsee", 400, 401, 413, 415),
+  },
+});
+
+export const getFile = createRoute({
+  method: "get",
+  path: "/files/{id}",
+  tags,
+  summary: "Download a file by the URL (with its auth_code) that profiles show",
+  request: {
+    params: z.object({
+      id: z
+        .string()
+        .max(64)
+        .openapi({ param: { name: "id", in: "path" } }),
+    }),
+    query: z.object({
+      auth_code: z.string().max(64),
+      size: z.string().max(16).optional(),
+      time: z.string().max(16).optional(),
+    }),
+  },
+  responses: {
+    200: {
+      description: "The image",
+      content: { "image/*": { schema: z.string().openapi({ format: "binary" }) } },
+    },
+    ...errorResponses("vsee", 400, 404),
+  },
+});
