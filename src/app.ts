@@ -111,16 +111,20 @@ export function createApp() {
   for (const [name, scheme] of Object.entries(schemes)) {
     app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   }
-  app.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: {
-      title: "Clinic Edge",
-      version: "0.1.0",
-      description:
-        "Telehealth identity and care-state API on Cloudflare Workers. Families: /api_v3 (VSee-compatible), accounts (Feathers-style), register/state, and the operators' /admin API.",
-    },
-    servers: [{ url: new URL(c.req.url).origin }],
-  }));
+  // The document is built once per isolate (it only depends on the routes) and served with this origin.
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: {
+        title: "Clinic Edge",
+        version: "0.1.0",
+        description:
+          "Telehealth identity and care-state API on Cloudflare Workers. Families: /api_v3 (VSee-compatible), accounts (Feathers-style), register/state, and the operators' /admin API.",
+      },
+    });
+    return c.json({ ...document, servers: [{ url: new URL(c.req.url).origin }] });
+  });
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Clinic Edge API" }));
 
   const index = new RoutesIndex(() => app.routes);

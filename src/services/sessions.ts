@@ -8,6 +8,8 @@
  * a reused refresh token is recognised everywhere at once: reuse revokes the whole family.
  */
 
+import { mapRow } from "../db/rows";
+import { type User, users } from "../db/schema";
 import { kvKeys, kvTtl } from "../kv/keys";
 import { now } from "../lib/clock";
 import { randomToken, sha256Hex } from "../lib/crypto";
@@ -194,19 +196,23 @@ export interface Rotated {
   userId: number;
   clinicId: number;
   kind: SessionKind;
+  /** The session's user, read in the same batch. */
+  user: User;
+  clinic: SessionClinic;
 }
 
+/** Which clinic a refresh request named: its id, its code, or null (the token's own clinic). */
+export type ClinicRef = number | string | null;
+
 /**
- * Spends a refresh token and issues its successor. Reuse of a spent token revokes the whole family.
- * Returns null when the token is unknown, expired, spent, or its session ended (all answered 401).
- * `owner` loads the (still enabled) user; null ends the session.
+ * Spends a refresh token and issues its successor: one D1 batch, then the KV writes. Reuse of a spent
+ * token revokes the whole family. Returns null when the token is unknown, expired, spent, its session
+ * ended, or its user or clinic is disabled (all answered 401).
  */
 export async function rotateRefresh(
   env: Bindings,
   refreshToken: string,
-  /** The clinic the request named; null: the token's own clinic (the token is bound to exactly one). */
-  clinicId: number | null,
-  owner: (userId: number, clinicId: number) => Promise<{ user: SessionUser; clinic: SessionClinic } | null>,
+  clinic: ClinicRef,
 ): Promise<Rotated | null> {
   if (!/^[0-9a-f]{32}$/.test(refreshToken)) return null;
   const t = now();
@@ -217,23 +223,23 @@ export async function rotateRefresh(
     hashToken(access),
     hashToken(refresh),
   ]);
+  const clinicCond =
+    clinic === null
+      ? "1"
+      : typeof clinic === "number"
+        ? "clinic_id = ?4"
+        : "clinic_id = (SELECT id FROM clinics WHERE code = ?4)";
   // One atomic batch: spend (only if unspent, unexpired and its session is live), insert the successor,
-  // read the session's previous access token, and move the session to the new one. The later
-  // statements find the spent row by `replaced_by = newHash`, which only this request can have written.
+  // read the session's previous access token, move the session to the new one, and read the owner. The
+  // later statements find the spent row by `replaced_by = newHash`, which only this request can have written.
   const spentBy = "(SELECT session_id FROM refresh_tokens WHERE token_hash = ?1 AND replaced_by = ?2)";
-  const [spent, , previous] = await env.DB.batch<{
-    session_id: string;
-    user_id: number;
-    clinic_id: number;
-    kind: SessionKind;
-    access_hash: string | null;
-  }>([
+  const [spent, , previous, , owner] = await env.DB.batch<Record<string, unknown>>([
     env.DB.prepare(
       `UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2
-       WHERE token_hash = ?3 AND (?4 IS NULL OR clinic_id = ?4) AND used_at IS NULL AND expires_at > ?1
+       WHERE token_hash = ?3 AND ${clinicCond} AND used_at IS NULL AND expires_at > ?1
          AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL AND expires_at > ?1)
        RETURNING session_id, user_id, clinic_id`,
-    ).bind(t, newHash, oldHash, clinicId),
+    ).bind(...(clinic === null ? [t, newHash, oldHash] : [t, newHash, oldHash, clinic])),
     env.DB.prepare(
       `INSERT INTO refresh_tokens (token_hash, session_id, clinic_id, user_id, created_at, expires_at)
        SELECT ?1, session_id, clinic_id, user_id, ?2, ?3 FROM refresh_tokens WHERE token_hash = ?4 AND replaced_by = ?1`,
@@ -242,23 +248,30 @@ export async function rotateRefresh(
     env.DB.prepare(
       `UPDATE sessions SET access_hash = CASE WHEN kind = 'accounts' THEN NULL ELSE ?3 END WHERE id = ${spentBy}`,
     ).bind(oldHash, newHash, accessHash),
+    env.DB.prepare(
+      `SELECT u.*, c.code AS clinic_code, c.default_heartbeat AS clinic_heartbeat, c.disabled AS clinic_disabled
+       FROM users u JOIN clinics c ON c.id = u.clinic_id
+       WHERE u.id = (SELECT user_id FROM refresh_tokens WHERE token_hash = ?1 AND replaced_by = ?2)`,
+    ).bind(oldHash, newHash),
   ]);
-  const row = spent?.results[0];
+  const row = spent?.results[0] as { session_id: string; user_id: number; clinic_id: number } | undefined;
   if (!row) {
-    await revokeIfReused(env, oldHash, clinicId);
+    await revokeIfReused(env, oldHash);
     return null;
   }
-  const prev = previous?.results[0];
+  const prev = previous?.results[0] as { kind: SessionKind; access_hash: string | null } | undefined;
   const kind = prev?.kind ?? "vsee";
-  const who = await owner(row.user_id, row.clinic_id);
-  if (!who) {
+  const raw = owner?.results[0];
+  const user = raw ? mapRow(users, raw) : undefined;
+  if (!raw || !user || user.disabled || raw.clinic_disabled) {
     await revokeSessions(env, { sessionId: row.session_id });
     return null;
   }
+  const sessionClinic = { code: String(raw.clinic_code), defaultHeartbeat: Number(raw.clinic_heartbeat) };
   const tasks: Promise<unknown>[] = [];
   if (prev?.access_hash) tasks.push(env.KV.delete(kvKeys.access(prev.access_hash)));
   if (kind !== "accounts") {
-    const record = accessRecord(who.user, who.clinic, row.session_id, t);
+    const record = accessRecord(user, sessionClinic, row.session_id, t);
     tasks.push(
       env.KV.put(kvKeys.access(accessHash), JSON.stringify(record), { expirationTtl: kvTtl(record.e, t) }),
     );
@@ -274,15 +287,18 @@ export async function rotateRefresh(
     userId: row.user_id,
     clinicId: row.clinic_id,
     kind,
+    user,
+    clinic: sessionClinic,
   };
 }
 
 /** A spent refresh token presented again: the family is compromised, end it. */
-async function revokeIfReused(env: Bindings, tokenHash: string, clinicId: number | null): Promise<void> {
+async function revokeIfReused(env: Bindings, tokenHash: string): Promise<void> {
+  // Whatever clinic the request named: a spent token is spent, and its family ends.
   const row = await env.DB.prepare(
-    "SELECT session_id FROM refresh_tokens WHERE token_hash = ?1 AND (?2 IS NULL OR clinic_id = ?2) AND used_at IS NOT NULL",
+    "SELECT session_id FROM refresh_tokens WHERE token_hash = ? AND used_at IS NOT NULL",
   )
-    .bind(tokenHash, clinicId)
+    .bind(tokenHash)
     .first<{ session_id: string }>();
   if (row) await revokeSessions(env, { sessionId: row.session_id });
 }

@@ -2,7 +2,7 @@
  * User search for GET /api_v3/users: every filter of the seed, on indexes. Substring search (`q`,
  * `full_name`, `email`) goes through the FTS5 trigram table `users_fts`, never a `LIKE '%…%'` scan.
  */
-import { and, asc, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { type User, users } from "../db/schema";
 
@@ -50,18 +50,40 @@ function fts(match: string): SQL {
   return sql`${users.id} IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ${match})`;
 }
 
+type Column = typeof users.id | typeof users.type | typeof users.status | typeof users.subtype;
+
+/**
+ * `column IN (list)`: one value is an equality (index-friendly); a longer list goes as ONE bound
+ * parameter (a JSON array), since D1 allows at most 100 bound parameters per statement.
+ */
+function inList(column: Column, values: number[], indexable = true): SQL {
+  const col = indexable ? sql`${column}` : sql`+${column}`;
+  if (values.length === 1) return sql`${col} = ${values[0]}`;
+  return sql`${col} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
+}
+
 const hasRole = (role: string) => sql`(',' || ${users.roles} || ',') LIKE ${`%,${role},%`}`;
 
+/**
+ * The WHERE clause of a search. When a text search or an id list names the candidates, they drive the
+ * plan: the clinic and type conditions are made non-indexable (`+col`), so SQLite walks those rowids in
+ * id order instead of every user of the clinic.
+ */
 export function filterConditions(clinicId: number, f: UserFilter): SQL {
-  const where: (SQL | undefined)[] = [eq(users.clinicId, clinicId)];
-  if (f.ids) where.push(inArray(users.id, f.ids));
-  if (f.types) where.push(inArray(users.type, f.types));
-  if (f.statuses) where.push(inArray(users.status, f.statuses));
-  if (f.subtypes) where.push(inArray(users.subtype, f.subtypes));
+  const text = Boolean(f.q || f.fullName || f.email || f.ids || f.aliveIds);
+  const where: (SQL | undefined)[] = [
+    text ? sql`+${users.clinicId} = ${clinicId}` : eq(users.clinicId, clinicId),
+  ];
+  const matches: string[] = [];
+  if (f.q) matches.push(phrase(f.q));
+  if (f.fullName) matches.push(phrase(f.fullName, "full_name"));
+  if (f.email) matches.push(phrase(f.email, "email"));
+  if (matches.length) where.push(fts(matches.join(" AND ")));
+  if (f.ids) where.push(inList(users.id, f.ids));
+  if (f.types) where.push(inList(users.type, f.types, !text));
+  if (f.statuses) where.push(inList(users.status, f.statuses, !text));
+  if (f.subtypes) where.push(inList(users.subtype, f.subtypes, !text));
   if (f.roles?.length) where.push(sql`(${sql.join(f.roles.map(hasRole), sql` OR `)})`);
-  if (f.q) where.push(fts(phrase(f.q)));
-  if (f.fullName) where.push(fts(phrase(f.fullName, "full_name")));
-  if (f.email) where.push(fts(phrase(f.email, "email")));
   if (f.isHidden !== undefined) where.push(eq(users.isHidden, f.isHidden));
   if (f.isAdmin !== undefined) {
     const admin = sql`(${users.type} IN (100, 150) OR ${hasRole("clinic_admin")})`;
@@ -78,7 +100,7 @@ export function filterConditions(clinicId: number, f: UserFilter): SQL {
       sql`${users.id} IN (SELECT rm.user_id FROM room_members rm WHERE rm.clinic_id = ${clinicId} AND rm.room_id IN (SELECT room_id FROM room_members WHERE user_id = ${f.inRoomsOf}))`,
     );
   }
-  if (f.aliveIds) where.push(f.aliveIds.length ? inArray(users.id, f.aliveIds) : sql`0`);
+  if (f.aliveIds) where.push(f.aliveIds.length ? inList(users.id, f.aliveIds) : sql`0`);
   return and(...where) as SQL;
 }
 

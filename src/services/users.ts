@@ -5,7 +5,16 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db";
 import { dbErrorMessage, mapRow, statement } from "../db/rows";
-import { type Room, roomMembers, rooms, type User, users } from "../db/schema";
+import {
+  authFailures,
+  type Clinic,
+  clinics,
+  type Room,
+  roomMembers,
+  rooms,
+  type User,
+  users,
+} from "../db/schema";
 import { now } from "../lib/clock";
 import { randomToken } from "../lib/crypto";
 import { ApiError, invalidField } from "../lib/errors";
@@ -36,11 +45,18 @@ export async function getUser(db: Db, clinicId: number, id: number): Promise<Use
     .get();
 }
 
+/**
+ * `lower(email) = lower(?)` on the partial unique index users_clinic_email_uq. The `email IS NOT NULL`
+ * term is what lets SQLite use that partial index; without it every lookup scans the clinic's users.
+ */
+export const emailIs = (email: string) =>
+  sql`(${users.email} IS NOT NULL AND lower(${users.email}) = lower(${email}))`;
+
 export async function findByEmail(db: Db, clinicId: number, email: string): Promise<User | undefined> {
   return db
     .select()
     .from(users)
-    .where(and(eq(users.clinicId, clinicId), sql`lower(${users.email}) = lower(${email})`))
+    .where(and(eq(users.clinicId, clinicId), emailIs(email)))
     .get();
 }
 
@@ -49,13 +65,38 @@ export async function findForLogin(db: Db, clinicId: number, login: string): Pro
   return db
     .select()
     .from(users)
-    .where(
-      and(
-        eq(users.clinicId, clinicId),
-        sql`(${users.username} = ${login} OR lower(${users.email}) = lower(${login}))`,
-      ),
-    )
+    .where(and(eq(users.clinicId, clinicId), sql`(${users.username} = ${login} OR ${emailIs(login)})`))
     .get();
+}
+
+/**
+ * Everything a sign-in needs, in one round trip: the clinic (by code), the user (by username or email,
+ * or by email only) and the identity's lockout.
+ */
+export async function signInLookup(
+  db: Db,
+  clinicCode: string,
+  login: { username: string } | { email: string },
+  lockKeyHash: string,
+): Promise<{ clinic?: Clinic; user?: User; lockedUntil: number | null }> {
+  const clinicId = sql`(SELECT ${clinics.id} FROM ${clinics} WHERE ${clinics.code} = ${clinicCode})`;
+  const match =
+    "username" in login
+      ? sql`(${users.username} = ${login.username} OR ${emailIs(login.username)})`
+      : emailIs(login.email);
+  const [clinicRows, userRows, lockRows] = await db.batch([
+    db.select().from(clinics).where(eq(clinics.code, clinicCode)),
+    db
+      .select()
+      .from(users)
+      .where(and(sql`${users.clinicId} = ${clinicId}`, match))
+      .limit(1),
+    db
+      .select({ lockedUntil: authFailures.lockedUntil })
+      .from(authFailures)
+      .where(and(sql`${authFailures.clinicId} = ${clinicId}`, eq(authFailures.keyHash, lockKeyHash))),
+  ]);
+  return { clinic: clinicRows[0], user: userRows[0], lockedUntil: lockRows[0]?.lockedUntil ?? null };
 }
 
 /** A generated username or code: 128 random bits as hex (VSee's format). */
@@ -158,6 +199,28 @@ export async function roomsOfUser(db: Db, clinicId: number, userId: number): Pro
     .where(and(eq(roomMembers.userId, userId), eq(roomMembers.clinicId, clinicId)))
     .orderBy(roomMembers.createdAt);
   return rows.map((r) => ({ ...r.room, addedAt: r.addedAt }));
+}
+
+/** A user and its rooms in one round trip (GET /users/:id). */
+export async function getUserWithRooms(
+  db: Db,
+  clinicId: number,
+  id: number,
+): Promise<{ user?: User; rooms: UserRoom[] }> {
+  const [found, memberships] = await db.batch([
+    db
+      .select()
+      .from(users)
+      .where(and(eq(users.id, id), eq(users.clinicId, clinicId))),
+    db
+      // Aliased: in a D1 batch rows come back as objects, where two `created_at` columns would collide.
+      .select({ room: rooms, addedAt: sql<number>`${roomMembers.createdAt}`.as("added_at") })
+      .from(roomMembers)
+      .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+      .where(and(eq(roomMembers.userId, id), eq(roomMembers.clinicId, clinicId)))
+      .orderBy(roomMembers.createdAt),
+  ]);
+  return { user: found[0], rooms: memberships.map((r) => ({ ...r.room, addedAt: r.addedAt })) };
 }
 
 /** True when both users share at least one room. */

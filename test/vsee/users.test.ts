@@ -263,3 +263,33 @@ describe("GET /api_v3/users/:id", () => {
     expect((await call("GET", "/api_v3/users/999999999", { headers: clinic.server })).status).toBe(404);
   });
 });
+
+describe("GET /api_v3/users with long id lists", () => {
+  it("handles more alive users and listed ids than D1's 100 bound parameters", async () => {
+    const clinic = await createClinic();
+    const { markAlive } = await import("../../src/kv/alive");
+    const { env } = await import("../helpers");
+    const clinicRow = await env.DB.prepare("SELECT id FROM clinics WHERE code = ?")
+      .bind(clinic.code)
+      .first<{ id: number }>();
+    const cid = clinicRow?.id as number;
+    const values = Array.from(
+      { length: 150 },
+      (_, i) => `(${cid}, 'bulk-${i}', 200, 'bulk${i}', 'Bulk', 'User${i}', 0, 0)`,
+    ).join(",");
+    await env.DB.prepare(
+      `INSERT INTO users (clinic_id, code, type, username, first_name, last_name, created_at, updated_at) VALUES ${values}`,
+    ).run();
+    const ids = (
+      await env.DB.prepare("SELECT id FROM users WHERE clinic_id = ? ORDER BY id")
+        .bind(cid)
+        .all<{ id: number }>()
+    ).results.map((r) => r.id);
+    clock.freeze();
+    for (const id of ids) await markAlive(env.KV, cid, id, 300);
+    const alive = await list(clinic.server, "?alive=1&limit=100");
+    expect(alive.total_count).toBe(150);
+    const byId = await list(clinic.server, `?id=${ids.slice(0, 100).join(",")}&limit=100`);
+    expect(byId.total_count).toBe(100);
+  });
+});

@@ -2,13 +2,13 @@ import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { getDb } from "../../db";
-import { type Clinic, clinics, type User, users } from "../../db/schema";
+import { type Clinic, type User, users } from "../../db/schema";
 import { aliveUsers, markAlive } from "../../kv/alive";
 import { now } from "../../lib/clock";
 import { ApiError, invalidField } from "../../lib/errors";
 import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
 import { isClinicAdmin, PROVIDER_TYPE } from "../../middleware/auth";
-import { loadClinic } from "../../middleware/tenant";
+import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
 import { getClinicById } from "../../services/clinics";
 import { consumeCode, issueCode, recentCodes } from "../../services/codes";
 import { fileOwner, fileUrl } from "../../services/files";
@@ -26,13 +26,13 @@ import {
 import { SORTABLE, type SortKey, searchUsers, type UserFilter } from "../../services/user-search";
 import {
   findByEmail,
-  findForLogin,
   generatedId,
   getUser,
-  roomsOfUser,
+  getUserWithRooms,
   STATUS_ACTIVE,
   STATUS_PENDING,
   shareRoom,
+  signInLookup,
   ssoUpsert,
   USER_TYPES,
   uniqueViolation,
@@ -111,37 +111,40 @@ export const sso: Handler<typeof r.sso> = async (c) => {
 // ---------- login, logout, refresh ----------
 
 export const login: Handler<typeof r.login> = async (c) => {
-  const clinic = await loadClinic(c);
   const b = c.req.valid("json");
   const db = getDb(c.env.DB);
-  let user: User | undefined;
+  const byPassword = b.username !== undefined;
+  const identity = (byPassword ? b.username : b.email) as string;
+  const key = await lockKey(byPassword ? "login" : "code", identity);
+  const found = await signInLookup(
+    db,
+    clinicCodeOf(c.req, c.env),
+    byPassword ? { username: identity } : { email: identity },
+    key,
+  );
+  const clinic = found.clinic;
+  if (!clinic || clinic.disabled) {
+    await verifyPassword(b.password ?? "", null); // same time as a real attempt
+    throw new ApiError("invalid_credentials");
+  }
+  if (found.lockedUntil && found.lockedUntil > now()) throw lockedError(found.lockedUntil);
+  const user = found.user;
+  const fail = async (message?: string): Promise<never> => {
+    const locked = await recordFailure(c.env, clinic, key);
+    if (locked) throw lockedError(locked);
+    throw new ApiError("invalid_credentials", message ? { message } : {});
+  };
+  const extra: D1PreparedStatement[] = [clearFailures(c.env, clinic.id, key)];
   let via: "code" | undefined;
-  const extra: D1PreparedStatement[] = [];
 
-  if (b.username !== undefined) {
-    const key = await lockKey("login", b.username);
-    await assertNotLocked(c.env, clinic.id, key);
-    user = await findForLogin(db, clinic.id, b.username);
+  if (byPassword) {
     const ok = await verifyPassword(b.password as string, user?.passwordHash);
-    if (!ok || !user || user.disabled || user.status !== STATUS_ACTIVE) {
-      const locked = await recordFailure(c.env, clinic, key);
-      if (locked) throw lockedError(locked);
-      throw new ApiError("invalid_credentials");
-    }
-    extra.push(clearFailures(c.env, clinic.id, key));
+    if (!ok || !user || user.disabled || user.status !== STATUS_ACTIVE) return fail();
     if (user.passwordHash && needsRehash(user.passwordHash)) {
-      extra.push(
-        c.env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(
-          await hashPassword(b.password as string),
-          user.id,
-        ),
-      );
+      const rehashed = await hashPassword(b.password as string);
+      extra.push(c.env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(rehashed, user.id));
     }
   } else {
-    const email = b.email as string;
-    const key = await lockKey("code", email);
-    await assertNotLocked(c.env, clinic.id, key);
-    user = await findByEmail(db, clinic.id, email);
     const consumed =
       user && !user.disabled
         ? await consumeCode(c.env, {
@@ -151,13 +154,8 @@ export const login: Handler<typeof r.login> = async (c) => {
             code: b.email_token as string,
           })
         : null;
-    if (!consumed || !user) {
-      const locked = await recordFailure(c.env, clinic, key);
-      if (locked) throw lockedError(locked);
-      throw new ApiError("invalid_credentials", { message: "Invalid email or email token" });
-    }
+    if (!consumed || !user) return fail("Invalid email or email token");
     via = "code";
-    extra.push(clearFailures(c.env, clinic.id, key));
     extra.push(c.env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(user.id));
   }
 
@@ -208,34 +206,10 @@ export const logout: Handler<typeof r.logout> = async (c) => {
 };
 
 export const refresh: Handler<typeof r.refresh> = async (c) => {
-  const db = getDb(c.env.DB);
-  const named = c.req.header("x-accountcode")?.trim();
-  let clinicId: number | null = null;
-  if (named) {
-    const clinic = await db.select({ id: clinics.id }).from(clinics).where(eq(clinics.code, named)).get();
-    if (!clinic) throw new ApiError("invalid_token");
-    clinicId = clinic.id;
-  }
-  let owner: User | undefined;
-  const rotated = await rotateRefresh(
-    c.env,
-    c.req.valid("json").refresh_token,
-    clinicId,
-    async (userId, cid) => {
-      const row = await db
-        .select({ user: users, clinic: clinics })
-        .from(users)
-        .innerJoin(clinics, eq(clinics.id, users.clinicId))
-        .where(eq(users.id, userId))
-        .get();
-      if (!row || row.user.clinicId !== cid || row.user.disabled || row.clinic.disabled) return null;
-      owner = row.user;
-      return { user: row.user, clinic: row.clinic };
-    },
-  );
-  if (!rotated || !owner)
-    throw new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
-  const u: User = owner;
+  const named = c.req.header("x-accountcode")?.trim() || null;
+  const rotated = await rotateRefresh(c.env, c.req.valid("json").refresh_token, named);
+  if (!rotated) throw new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
+  const u = rotated.user;
   return c.json(
     {
       data: {
@@ -466,12 +440,10 @@ function tenantOf(c: Context<AppEnv>): { clinicId: number; clinicCode: string } 
 
 export const getUserProfile: Handler<typeof r.getUser> = async (c) => {
   const { clinicId, clinicCode } = tenantOf(c);
-  const db = getDb(c.env.DB);
-  const user = await getUser(db, clinicId, c.req.valid("param").id);
+  const { user, rooms } = await getUserWithRooms(getDb(c.env.DB), clinicId, c.req.valid("param").id);
   if (!user) throw new ApiError("user_not_found");
   await assertMayRead(c, user);
-  const [rooms, photo] = await Promise.all([roomsOfUser(db, clinicId, user.id), photoOf(c, user)]);
-  return c.json({ data: profileWire(clinicCode, user, rooms, photo) }, 200);
+  return c.json({ data: profileWire(clinicCode, user, rooms, await photoOf(c, user)) }, 200);
 };
 
 // ---------- me ----------

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * The load generator, in its own process: runs one autocannon pass described by a JSON argument and
+ * prints its figures as JSON. `chain: "refresh"` gives each connection its own refresh token and
+ * follows the rotation (every response carries the next token).
+ */
+import autocannon from "autocannon";
+
+const spec = JSON.parse(process.argv[2]);
+const pool = [...(spec.tokens ?? [])];
+
+function setupClient(client) {
+  if (spec.chain !== "refresh") return;
+  const first = pool.pop();
+  if (!first) throw new Error("refresh chain: not enough tokens for the connections");
+  client.setBody(JSON.stringify({ refresh_token: first }));
+  client.on("body", (buf) => {
+    try {
+      const next = JSON.parse(buf.toString()).data?.refresh_token?.token;
+      if (next) client.setBody(JSON.stringify({ refresh_token: next }));
+    } catch {
+      // a non-2xx answer: counted by autocannon, fails the run
+    }
+  });
+}
+
+const result = await autocannon({
+  url: spec.url,
+  method: spec.method ?? "GET",
+  headers: spec.headers ?? {},
+  body: spec.body,
+  connections: spec.connections ?? 16,
+  duration: spec.duration ?? 10,
+  setupClient,
+});
+
+process.stdout.write(
+  JSON.stringify({
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    duration: result.duration,
+  }),
+);

@@ -1,0 +1,567 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench` — every hot endpoint against the runtime's own floor, in one run (issue 6, README).
+ *
+ * The worker is built with `wrangler deploy --dry-run` and served through wrangler's own miniflare with
+ * the project's bindings (no `wrangler dev` proxy), on a fresh persisted state with migrations applied
+ * and a 100,000-user clinic loaded. autocannon runs in its own process: 16 connections, warm-up, ≥ 3
+ * rotated repetitions, medians; any non-2xx fails the run. Each scenario is interleaved with two
+ * baselines: a bare text route and a bare route doing the storage round trips the scenario's design
+ * needs. Server CPU per request comes from the workerd processes' /proc times.
+ *
+ *   npm run bench               full run (10 s passes, 3 repetitions)
+ *   npm run bench -- --quick    short run (2 s passes, 1 repetition; under 2 minutes)
+ *   npm run bench -- --only=me  scenarios whose name contains "me"
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { createHash, webcrypto } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(root);
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const only = args.find((a) => a.startsWith("--only="))?.slice(7);
+const DURATION = quick ? 2 : 10;
+const WARMUP = quick ? 1 : 3;
+const REPS = quick ? 1 : 3;
+const CONNECTIONS = 16;
+const USERS = Number(process.env.BENCH_USERS ?? 100_000);
+const work = join(root, "bench", ".work");
+const wranglerBin = join(root, "node_modules", ".bin", "wrangler");
+const require = createRequire(import.meta.url);
+
+const log = (...m) => console.error("[bench]", ...m);
+
+// ---------- build ----------
+
+function build(entry, outdir) {
+  rmSync(outdir, { recursive: true, force: true });
+  const argv = ["deploy", ...(entry ? [entry] : []), "--dry-run", "--outdir", outdir];
+  execFileSync(wranglerBin, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
+}
+
+function bundleSize(dir) {
+  let raw = 0;
+  let gzip = 0;
+  for (const f of readdirSync(dir)) {
+    if (f.endsWith(".map") || f === "README.md") continue;
+    const bytes = readFileSync(join(dir, f));
+    raw += bytes.byteLength;
+    gzip += gzipSync(bytes, { level: 9 }).byteLength;
+  }
+  return { rawKiB: +(raw / 1024).toFixed(1), gzipKiB: +(gzip / 1024).toFixed(1) };
+}
+
+log("building the worker (wrangler deploy --dry-run)…");
+mkdirSync(work, { recursive: true });
+build(undefined, join(work, "prod"));
+const bundle = bundleSize(join(work, "prod"));
+build("bench/worker.ts", join(work, "dist"));
+
+// ---------- serve ----------
+
+const wranglerRequire = createRequire(require.resolve("wrangler"));
+const { Miniflare, convertV4MiniflareOptions } = await import(
+  pathToFileURL(wranglerRequire.resolve("miniflare")).href
+);
+const { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } = await import("wrangler");
+
+const signingKey = await (async () => {
+  const pair = await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ]);
+  return JSON.stringify({ ...(await webcrypto.subtle.exportKey("jwk", pair.privateKey)), kid: "bench" });
+})();
+const secrets = {
+  ADMIN_API_KEY: "bench-admin-key",
+  JWT_SECRET: "bench-jwt-secret-0123456789abcdef0123456789",
+  MFA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+  SIGNING_KEY: signingKey,
+};
+const state = join(work, "state");
+rmSync(state, { recursive: true, force: true });
+const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
+// The rate limiters stay in place (their cost is measured) but never refuse the load generator.
+const unlimited = (name) => ({
+  ...workerOptions.ratelimits?.[name],
+  simple: { limit: 1_000_000_000, period: 60 },
+});
+const started = performance.now();
+const dist = join(work, "dist");
+const { modulesRules: _rules, ...serveOptions } = workerOptions;
+const modules = [
+  { type: "ESModule", path: join(dist, "worker.js") },
+  ...readdirSync(dist)
+    .filter((f) => f.endsWith(".wasm"))
+    .map((f) => ({ type: "CompiledWasm", path: join(dist, f) })),
+];
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+    ...serveOptions,
+    name: "clinic-edge-bench",
+    modules,
+    modulesRoot: dist,
+    bindings: { ...workerOptions.bindings, ...secrets },
+    ratelimits: {
+      CREDENTIALS_LIMITER: unlimited("CREDENTIALS_LIMITER"),
+      MESSAGES_LIMITER: unlimited("MESSAGES_LIMITER"),
+    },
+    resourcePersistencePath: state,
+    logRequests: false,
+    host: "127.0.0.1",
+    port: 0,
+  }),
+);
+const base = (await mf.ready).toString().replace(/\/$/, "");
+let health;
+do health = await fetch(`${base}/health`).catch(() => null);
+while (!health?.ok);
+const firstAnswerMs = Math.round(performance.now() - started);
+log(`serving on ${base} (first answer after ${firstAnswerMs} ms)`);
+
+// ---------- seed ----------
+
+const db = await mf.getD1Database("DB");
+const kv = await mf.getKVNamespace("KV");
+for (const file of readdirSync("migrations")
+  .filter((f) => f.endsWith(".sql"))
+  .sort()) {
+  for (const stmt of unstable_splitSqlQuery(readFileSync(join("migrations", file), "utf8"))) {
+    if (stmt.trim()) await db.prepare(stmt).run();
+  }
+}
+const API_KEY = "ce_bench_api_key";
+const now = Math.floor(Date.now() / 1000);
+const keyHash = createHash("sha256").update(`clinic-api-key:${API_KEY}`).digest("hex");
+await db
+  .prepare(
+    `INSERT INTO clinics (code, name, domain, portal_base_url, sso_enabled, signup_mode, default_heartbeat, settings, api_key_hash, api_key_prefix, disabled, created_at, updated_at)
+     VALUES ('bench', 'Bench Clinic', 'bench.test', NULL, 1, 'open', 300, '{}', ?, 'ce_bench', 0, ?, ?)`,
+  )
+  .bind(keyHash, now, now)
+  .run();
+const clinicId = (await db.prepare("SELECT id FROM clinics WHERE code = 'bench'").first()).id;
+
+const FIRST = [
+  "Anna",
+  "Ben",
+  "Carla",
+  "David",
+  "Elena",
+  "Farid",
+  "Grace",
+  "Hiro",
+  "Ines",
+  "Jonas",
+  "Kemal",
+  "Lena",
+  "Mateo",
+  "Nadia",
+  "Omar",
+  "Priya",
+  "Quinn",
+  "Rosa",
+  "Sven",
+  "Tara",
+];
+const LAST = [
+  "Anders",
+  "Brown",
+  "Castillo",
+  "Dubois",
+  "Eriksen",
+  "Fischer",
+  "Garcia",
+  "Hansen",
+  "Ivanov",
+  "Jensen",
+  "Kowalski",
+  "Lopez",
+  "Muller",
+  "Nguyen",
+  "Okafor",
+  "Petrov",
+  "Rossi",
+  "Silva",
+  "Tanaka",
+  "Weber",
+];
+log(`loading ${USERS.toLocaleString()} users…`);
+const seedStart = performance.now();
+const ROWS = 500;
+let pending = [];
+for (let i = 0; i < USERS; i += ROWS) {
+  const values = [];
+  for (let j = i; j < Math.min(i + ROWS, USERS); j++) {
+    const first = FIRST[j % FIRST.length];
+    const last = LAST[Math.floor(j / FIRST.length) % LAST.length];
+    const type = j % 20 < 16 ? 200 : j % 20 < 19 ? 400 : 600;
+    values.push(
+      `(${clinicId}, 'seed-${j}', ${type}, 20, 'user${j}', '${first.toLowerCase()}.${last.toLowerCase()}${j}@example.test', '${first}', '${last}', ${now}, ${now})`,
+    );
+  }
+  pending.push(
+    db.prepare(
+      `INSERT INTO users (clinic_id, code, type, status, username, email, first_name, last_name, created_at, updated_at) VALUES ${values.join(",")}`,
+    ),
+  );
+  if (pending.length === 10) {
+    await db.batch(pending);
+    pending = [];
+  }
+}
+if (pending.length) await db.batch(pending);
+const now2 = Math.floor(Date.now() / 1000);
+await db.batch(
+  Array.from({ length: 50 }, (_, r) =>
+    db
+      .prepare(
+        "INSERT INTO rooms (clinic_id, code, slug, name, domain, created_at, updated_at) VALUES (?, ?, ?, ?, 'bench.test', ?, ?)",
+      )
+      .bind(clinicId, `room-${r}`, `room-${r}`, `Room ${r}`, now2, now2),
+  ),
+);
+await db
+  .prepare(
+    `INSERT INTO room_members (room_id, user_id, clinic_id, created_at)
+   SELECT (u.id % 50) + (SELECT min(id) FROM rooms WHERE clinic_id = ${clinicId}), u.id, ${clinicId}, ${now2} FROM users u WHERE u.clinic_id = ${clinicId} AND u.id % 10 = 0`,
+  )
+  .run();
+const seedSeconds = ((performance.now() - seedStart) / 1000).toFixed(1);
+log(`seeded in ${seedSeconds} s`);
+
+// ---------- fixtures through the API ----------
+
+const server = { "X-AccountCode": "bench", "X-ApiKey": API_KEY, "content-type": "application/json" };
+async function api(method, path, body, headers = server) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+const sso = (code, extra = {}) =>
+  api("POST", "/api_v3/users/sso", { first_name: "Bench", last_name: "Patient", type: 200, code, ...extra });
+const patient = (await sso("bench-patient")).data;
+const token = patient.token.token;
+const tokenHash = createHash("sha256").update(token).digest("hex");
+const userHeaders = { "X-ApiToken": token, "content-type": "application/json" };
+const LOGIN_PASSWORD = "bench password 123";
+const loginUser = (await sso("bench-login", { username: "bench-login" })).data;
+await api(
+  "POST",
+  "/api_v3/me",
+  { password: LOGIN_PASSWORD },
+  { "X-ApiToken": loginUser.token.token, "content-type": "application/json" },
+);
+// 200 users online for ?alive=1.
+for (let id = 1; id <= 200; id++) {
+  await kv.put(`alive:${clinicId}:${id * 7}`, "", {
+    metadata: { l: now2, u: now2 + 86400 },
+    expirationTtl: 86400,
+  });
+}
+const refreshTokens = async (n) =>
+  Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      sso(`bench-refresh-${i}`).then((r) => r.data.token.refresh_token.token),
+    ),
+  );
+
+// ---------- scenarios ----------
+
+const q = (o) => new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString();
+const scenarios = [
+  {
+    name: "GET /api_v3/me",
+    req: { method: "GET", path: "/api_v3/me", headers: userHeaders },
+    baseline: `/__bench/kv-d1?${q({ h: tokenHash, id: patient.id, c: clinicId })}`,
+  },
+  {
+    name: "POST /api_v3/users/sso (existing code)",
+    req: {
+      method: "POST",
+      path: "/api_v3/users/sso",
+      headers: server,
+      body: JSON.stringify({ first_name: "Bench", last_name: "Patient", type: 200, code: "bench-patient" }),
+    },
+    baseline: `/__bench/d1-write-kv?${q({ c: clinicId, cc: "bench", code: "bench-patient" })}`,
+  },
+  {
+    name: "GET /api_v3/users/:id",
+    req: { method: "GET", path: `/api_v3/users/${patient.id}`, headers: userHeaders },
+    baseline: `/__bench/kv-d1?${q({ h: tokenHash, id: patient.id, c: clinicId })}`,
+  },
+  {
+    name: "GET /api_v3/users?q=<3 letters>",
+    req: { method: "GET", path: "/api_v3/users?q=ren&type=200", headers: server },
+    baseline: `/__bench/search?${q({ c: clinicId, q: "ren" })}`,
+  },
+  {
+    name: "GET /api_v3/users?type=200&limit=50",
+    req: { method: "GET", path: "/api_v3/users?type=200&limit=50", headers: server },
+    baseline: `/__bench/by-type?${q({ c: clinicId })}`,
+  },
+  {
+    name: "POST /api_v3/users/alive",
+    req: { method: "POST", path: "/api_v3/users/alive", headers: userHeaders, body: "{}" },
+    baseline: `/__bench/kv-put?${q({ c: clinicId, id: patient.id })}`,
+  },
+  {
+    name: "GET /api_v3/users?alive=1",
+    req: { method: "GET", path: "/api_v3/users?alive=1", headers: server },
+    baseline: `/__bench/kv-list-d1?${q({ c: clinicId, h: tokenHash })}`,
+  },
+  {
+    name: "POST /api_v3/tokens/refresh",
+    req: { method: "POST", path: "/api_v3/tokens/refresh", headers: { "content-type": "application/json" } },
+    chain: "refresh",
+    baseline: `/__bench/refresh-floor?${q({ c: clinicId, id: patient.id })}`,
+  },
+  {
+    name: "POST /api_v3/users/login",
+    req: {
+      method: "POST",
+      path: "/api_v3/users/login",
+      headers: { "X-AccountCode": "bench", "content-type": "application/json" },
+      body: JSON.stringify({ username: "bench-login", password: LOGIN_PASSWORD }),
+    },
+    baseline: `/__bench/hash?${q({ id: loginUser.id, p: LOGIN_PASSWORD })}`,
+    hashBound: true,
+  },
+  {
+    name: "GET /openapi.json",
+    req: { method: "GET", path: "/openapi.json", headers: {} },
+    baseline: "/__bench/text",
+  },
+].filter((s) => !only || s.name.toLowerCase().includes(only.toLowerCase()));
+
+// ---------- measurement ----------
+
+function workerdPids() {
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (!cmd.includes("workerd")) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid) pids.push(entry);
+    } catch {}
+  }
+  return pids;
+}
+const serverPids = workerdPids();
+const TICK_MS = 1000 / 100; // CLK_TCK
+
+function serverCpuMs() {
+  let ticks = 0;
+  for (const pid of serverPids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {}
+  }
+  return ticks * TICK_MS;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function waitIdle() {
+  for (let i = 0; i < 25; i++) {
+    const a = serverCpuMs();
+    await sleep(200);
+    if (serverCpuMs() - a <= TICK_MS) return;
+  }
+}
+
+function load(spec) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, "bench", "load.mjs"), JSON.stringify(spec)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.on("exit", (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${code}`)),
+    );
+  });
+}
+
+async function pass(kind, scenario, duration) {
+  const spec =
+    kind === "scenario"
+      ? {
+          url: `${base}${scenario.req.path}`,
+          method: scenario.req.method,
+          headers: scenario.req.headers,
+          body: scenario.req.body,
+          connections: CONNECTIONS,
+          duration,
+        }
+      : {
+          url: `${base}${kind === "text" ? "/__bench/text" : scenario.baseline}`,
+          connections: CONNECTIONS,
+          duration,
+        };
+  if (kind === "scenario" && scenario.chain === "refresh") {
+    spec.chain = "refresh";
+    spec.tokens = await refreshTokens(CONNECTIONS);
+  }
+  await waitIdle();
+  const cpu0 = serverCpuMs();
+  const r = await load(spec);
+  const cpu = serverCpuMs() - cpu0;
+  if (r.non2xx > 0 || r.errors > 0)
+    throw new Error(`${scenario.name} (${kind}): ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return { ...r, cpuMsPerReq: r.requests ? cpu / r.requests : 0 };
+}
+
+async function roundTrips(s) {
+  const headers = { ...s.req.headers, "x-bench-count": "1" };
+  const body =
+    s.chain === "refresh" ? JSON.stringify({ refresh_token: (await refreshTokens(1))[0] }) : s.req.body;
+  const res = await fetch(`${base}${s.req.path}`, { method: s.req.method, headers, body });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`${s.name}: probe answered ${res.status}`);
+  return JSON.parse(res.headers.get("x-bench-roundtrips") ?? "{}");
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+// One argon2id verification, measured alone (the floor of password sign-ins).
+async function hashMs() {
+  const samples = [];
+  for (let i = 0; i < (quick ? 5 : 15); i++) {
+    const t = performance.now();
+    await fetch(`${base}${scenarios.find((s) => s.hashBound)?.baseline ?? "/__bench/text"}`).then((r) =>
+      r.arrayBuffer(),
+    );
+    samples.push(performance.now() - t);
+  }
+  return +median(samples).toFixed(1);
+}
+
+const results = [];
+const kinds = ["text", "storage", "scenario"];
+log(
+  `${scenarios.length} scenarios × 3 passes × ${REPS} repetition(s) of ${DURATION} s, ${CONNECTIONS} connections`,
+);
+for (const s of scenarios) {
+  s.roundTrips = await roundTrips(s);
+  s.runs = { text: [], storage: [], scenario: [] };
+  await pass("scenario", s, WARMUP); // warm-up
+}
+for (let rep = 0; rep < REPS; rep++) {
+  for (let i = 0; i < scenarios.length; i++) {
+    const s = scenarios[(i + rep) % scenarios.length];
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(k + rep) % kinds.length];
+      s.runs[kind].push(await pass(kind, s, DURATION));
+    }
+    log(`rep ${rep + 1}/${REPS}: ${s.name}`);
+  }
+}
+const hash = scenarios.some((s) => s.hashBound) ? await hashMs() : null;
+
+const budgets = JSON.parse(readFileSync(join(root, "bench", "budgets.json"), "utf8"));
+for (const s of scenarios) {
+  const m = (kind, key) => median(s.runs[kind].map((r) => r[key]));
+  const rps = m("scenario", "rps");
+  const budget = budgets.scenarios[s.name] ?? {};
+  const row = {
+    name: s.name,
+    rps: Math.round(rps),
+    p50: m("scenario", "p50"),
+    p99: m("scenario", "p99"),
+    cpuMsPerReq: +m("scenario", "cpuMsPerReq").toFixed(3),
+    textRps: Math.round(m("text", "rps")),
+    storageRps: Math.round(m("storage", "rps")),
+    storageCpuMsPerReq: +m("storage", "cpuMsPerReq").toFixed(3),
+    ratioToText: +(rps / m("text", "rps")).toFixed(3),
+    ratioToStorage: +(rps / m("storage", "rps")).toFixed(3),
+    roundTrips: s.roundTrips,
+    budget,
+  };
+  const failures = [];
+  if (budget.minRatioToStorage !== undefined && row.ratioToStorage < budget.minRatioToStorage) {
+    failures.push(`ratio ${row.ratioToStorage} < ${budget.minRatioToStorage}`);
+  }
+  if (budget.maxP99Ms !== undefined && row.p99 > budget.maxP99Ms)
+    failures.push(`p99 ${row.p99} ms > ${budget.maxP99Ms}`);
+  for (const [store, max] of Object.entries(budget.maxRoundTrips ?? {})) {
+    if ((row.roundTrips[store] ?? 0) > max)
+      failures.push(`${store} round trips ${row.roundTrips[store]} > ${max}`);
+  }
+  row.met = failures.length === 0;
+  row.failures = failures;
+  results.push(row);
+}
+const bundleMet = bundle.gzipKiB <= budgets.bundleGzipKiB;
+
+// ---------- report ----------
+
+const workerdVersion = JSON.parse(
+  readFileSync(wranglerRequire.resolve("workerd/package.json"), "utf8"),
+).version;
+const report = {
+  date: new Date().toISOString(),
+  mode: quick ? "quick" : "full",
+  machine: {
+    cpu: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.release()}`,
+  },
+  node: process.version,
+  workerd: workerdVersion,
+  method: {
+    connections: CONNECTIONS,
+    durationSeconds: DURATION,
+    warmupSeconds: WARMUP,
+    repetitions: REPS,
+    users: USERS,
+  },
+  bundle: { ...bundle, budgetGzipKiB: budgets.bundleGzipKiB, met: bundleMet },
+  firstAnswerMs,
+  seedSeconds: Number(seedSeconds),
+  passwordHashMs: hash,
+  scenarios: results,
+};
+writeFileSync(join(root, "bench", "results.json"), `${JSON.stringify(report, null, 2)}\n`);
+
+const pad = (v, n) => String(v).padStart(n);
+const rt = (r) => `${r.kv ?? 0}kv ${r.d1 ?? 0}d1 ${r.do ?? 0}do`;
+console.log(
+  `\nClinic Edge bench (${report.mode}) — ${report.machine.cpu}, ${report.machine.cores} cores, node ${process.version}, workerd ${workerdVersion}`,
+);
+console.log(
+  `bundle ${bundle.rawKiB} KiB raw, ${bundle.gzipKiB} KiB gzip (budget ${budgets.bundleGzipKiB}: ${bundleMet ? "met" : "NOT MET"}); first answer ${firstAnswerMs} ms; ${USERS.toLocaleString()} users seeded in ${seedSeconds} s${hash !== null ? `; one password hash ${hash} ms` : ""}\n`,
+);
+console.log(
+  `${"scenario".padEnd(40)} ${pad("req/s", 7)} ${pad("p50", 5)} ${pad("p99", 5)} ${pad("cpu ms", 7)} ${pad("text", 6)} ${pad("store", 6)} ${pad("×text", 6)} ${pad("×store", 6)}  round trips   budget`,
+);
+for (const r of results) {
+  console.log(
+    `${r.name.padEnd(40)} ${pad(r.rps, 7)} ${pad(r.p50, 5)} ${pad(r.p99, 5)} ${pad(r.cpuMsPerReq.toFixed(2), 7)} ${pad(r.textRps, 6)} ${pad(r.storageRps, 6)} ${pad(r.ratioToText.toFixed(2), 6)} ${pad(r.ratioToStorage.toFixed(2), 6)}  ${rt(r.roundTrips).padEnd(12)}  ${r.met ? "met" : `NOT MET (${r.failures.join("; ")})`}`,
+  );
+}
+console.log("\nwritten to bench/results.json");
+await mf.dispose();
+if (existsSync(state) && statSync(state).isDirectory()) rmSync(state, { recursive: true, force: true });

@@ -1,0 +1,228 @@
+/**
+ * The benchmark's worker entry (never deployed): the real app, plus
+ *  - bare baseline routes under /__bench/ (no framework, no business logic) that do exactly the storage
+ *    round trips a scenario's design needs, so that each scenario can be compared with its floor;
+ *  - a counting wrapper around the D1, KV and Durable Object bindings, applied to requests that send
+ *    `x-bench-count: 1`, which reports the round trips of that request in `x-bench-roundtrips`.
+ */
+import worker, { CareRecord } from "../src/index";
+import { verifyPassword } from "../src/lib/password";
+import type { Bindings } from "../src/types";
+
+export { CareRecord };
+
+interface Counts {
+  kv: number;
+  d1: number;
+  do: number;
+}
+
+function countingD1(db: D1Database, counts: Counts): D1Database {
+  const wrapStatement = (stmt: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(stmt, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== "function") return value;
+        if (prop === "bind") return (...args: unknown[]) => wrapStatement(value.apply(target, args));
+        if (["first", "all", "run", "raw"].includes(String(prop))) {
+          return (...args: unknown[]) => {
+            counts.d1++;
+            return value.apply(target, args);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+  return new Proxy(db, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql));
+      if (prop === "batch") {
+        return (stmts: D1PreparedStatement[]) => {
+          counts.d1++;
+          return target.batch(stmts);
+        };
+      }
+      if (prop === "exec") {
+        return (sql: string) => {
+          counts.d1++;
+          return target.exec(sql);
+        };
+      }
+      return value.bind(target);
+    },
+  });
+}
+
+function countingKv(kv: KVNamespace, counts: Counts): KVNamespace {
+  return new Proxy(kv, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        counts.kv++;
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+function countingDo<T extends Rpc.DurableObjectBranded | undefined>(
+  ns: DurableObjectNamespace<T>,
+  counts: Counts,
+): DurableObjectNamespace<T> {
+  return new Proxy(ns, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      if (prop === "get" || prop === "getByName") {
+        return (...args: unknown[]) => {
+          const stub = value.apply(target, args);
+          return new Proxy(stub, {
+            get(s, p) {
+              const member = Reflect.get(s, p, s);
+              if (typeof member !== "function") return member;
+              return (...a: unknown[]) => {
+                counts.do++;
+                return member.apply(s, a);
+              };
+            },
+          });
+        };
+      }
+      return value.bind(target);
+    },
+  });
+}
+
+const baselines: Record<string, (req: Request, env: Bindings) => Promise<Response>> = {
+  /** Nothing: the runtime's own floor. */
+  async text() {
+    return new Response("ok");
+  },
+  /** 1 KV get (the access token) + 1 D1 primary-key read (the user): an authenticated read. */
+  async "kv-d1"(req, env) {
+    const u = new URL(req.url);
+    const record = await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
+    const row = await env.DB.prepare("SELECT * FROM users WHERE id = ? AND clinic_id = ?")
+      .bind(Number(u.searchParams.get("id")), Number(u.searchParams.get("c")))
+      .first();
+    return Response.json({ record: record !== null, row: row !== null });
+  },
+  /** 1 KV put: a heartbeat. */
+  async "kv-put"(req, env) {
+    const u = new URL(req.url);
+    await env.KV.put(`alive:${u.searchParams.get("c")}:${u.searchParams.get("id")}`, "", {
+      metadata: { l: 1, u: 2 },
+      expirationTtl: 360,
+    });
+    return Response.json({ ok: true });
+  },
+  /** 1 KV get + 1 KV list + 1 D1 query: who is online. */
+  async "kv-list-d1"(req, env) {
+    const u = new URL(req.url);
+    const c = Number(u.searchParams.get("c"));
+    await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
+    const list = await env.KV.list({ prefix: `alive:${c}:` });
+    const ids = list.keys.map((k) => Number(k.name.split(":")[2])).slice(0, 90);
+    const rows = await env.DB.prepare(
+      `SELECT * FROM users WHERE clinic_id = ? AND id IN (${ids.map(() => "?").join(",") || "NULL"}) ORDER BY id LIMIT 20`,
+    )
+      .bind(c, ...ids)
+      .all();
+    return Response.json({ n: rows.results.length });
+  },
+  /** The bare indexed query behind ?q= (FTS5) with its count, in one batch. */
+  async search(req, env) {
+    const u = new URL(req.url);
+    const c = Number(u.searchParams.get("c"));
+    const match = `"${u.searchParams.get("q")}"`;
+    const where = "clinic_id = ? AND id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)";
+    const [rows] = await env.DB.batch([
+      env.DB.prepare(`SELECT * FROM users WHERE ${where} ORDER BY id LIMIT 20`).bind(c, match),
+      env.DB.prepare(`SELECT count(*) FROM users WHERE ${where}`).bind(c, match),
+    ]);
+    return Response.json({ n: rows?.results.length });
+  },
+  /** The bare indexed query behind ?type=200&limit=50 with its count, in one batch. */
+  async "by-type"(req, env) {
+    const u = new URL(req.url);
+    const c = Number(u.searchParams.get("c"));
+    const [rows] = await env.DB.batch([
+      env.DB.prepare("SELECT * FROM users WHERE clinic_id = ? AND type = 200 ORDER BY id LIMIT 50").bind(c),
+      env.DB.prepare("SELECT count(*) FROM users WHERE clinic_id = ? AND type = 200").bind(c),
+    ]);
+    return Response.json({ n: rows?.results.length });
+  },
+  /** 1 D1 read + 1 D1 write batch + 1 KV put: what SSO for an existing code needs at least. */
+  async "d1-write-kv"(req, env) {
+    const u = new URL(req.url);
+    const c = Number(u.searchParams.get("c"));
+    const id = crypto.randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    await env.DB.prepare("SELECT id, api_key_hash FROM clinics WHERE code = ?")
+      .bind(u.searchParams.get("cc"))
+      .first();
+    await env.DB.batch([
+      env.DB.prepare("UPDATE users SET updated_at = ? WHERE clinic_id = ? AND code = ? RETURNING *").bind(
+        now,
+        c,
+        u.searchParams.get("code"),
+      ),
+      env.DB.prepare(
+        "INSERT INTO sessions (id, clinic_id, user_id, kind, created_at, expires_at) SELECT ?, clinic_id, id, 'vsee', ?, ? FROM users WHERE clinic_id = ? AND code = ?",
+      ).bind(id, now, now + 60, c, u.searchParams.get("code")),
+    ]);
+    await env.KV.put(`bench:${id}`, "{}", { expirationTtl: 60 });
+    return Response.json({ ok: true });
+  },
+  /** 1 D1 batch (spend + successor) + 1 D1 read + 1 KV delete + 1 KV put: a refresh. */
+  async "refresh-floor"(req, env) {
+    const u = new URL(req.url);
+    const c = Number(u.searchParams.get("c"));
+    const now = Math.floor(Date.now() / 1000);
+    await env.DB.batch([
+      env.DB.prepare("SELECT * FROM refresh_tokens WHERE token_hash = ? AND clinic_id = ?").bind("x", c),
+      env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind("x"),
+    ]);
+    await env.DB.prepare("SELECT * FROM users WHERE id = ?")
+      .bind(Number(u.searchParams.get("id")))
+      .first();
+    await env.KV.delete(`bench:none:${now}`);
+    await env.KV.put(`bench:r:${crypto.randomUUID()}`, "{}", { expirationTtl: 60 });
+    return Response.json({ ok: true });
+  },
+  /** One argon2id verification: the floor of every password sign-in. */
+  async hash(req, env) {
+    const u = new URL(req.url);
+    const row = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?")
+      .bind(Number(u.searchParams.get("id")))
+      .first<{ password_hash: string }>();
+    const ok = await verifyPassword(u.searchParams.get("p") ?? "", row?.password_hash);
+    return Response.json({ ok });
+  },
+};
+
+export default {
+  async fetch(req, env, ctx) {
+    const url = new URL(req.url);
+    if (url.pathname.startsWith("/__bench/")) {
+      const baseline = baselines[url.pathname.slice("/__bench/".length)];
+      return baseline ? baseline(req, env) : new Response("no such baseline", { status: 404 });
+    }
+    if (req.headers.get("x-bench-count") !== "1") return worker.fetch(req as never, env, ctx);
+    const counts: Counts = { kv: 0, d1: 0, do: 0 };
+    const counted = {
+      ...env,
+      DB: countingD1(env.DB, counts),
+      KV: countingKv(env.KV, counts),
+      CARE_RECORD: countingDo(env.CARE_RECORD, counts),
+    };
+    const res = await worker.fetch(req as never, counted, ctx);
+    const out = new Response(res.body, res);
+    out.headers.set("x-bench-roundtrips", JSON.stringify(counts));
+    return out;
+  },
+  scheduled: worker.scheduled,
+} satisfies ExportedHandler<Bindings>;
