@@ -159,12 +159,14 @@ export class CareRecord extends DurableObject<Bindings> {
    */
   spendEnrollment(tokenHash: string, expiresAt: number): boolean {
     this.#sql.exec("DELETE FROM spent_enrollments WHERE expires_at <= ?", now());
-    const { rowsWritten } = this.#sql.exec(
-      "INSERT INTO spent_enrollments (token_hash, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-      tokenHash,
-      expiresAt,
-    );
-    return rowsWritten === 1;
+    const inserted = this.#sql
+      .exec(
+        "INSERT INTO spent_enrollments (token_hash, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING token_hash",
+        tokenHash,
+        expiresAt,
+      )
+      .toArray();
+    return inserted.length === 1;
   }
 
   /** GET /state/live, forwarded by the worker after authorization: accepts a hibernatable WebSocket. */
