@@ -115,6 +115,7 @@ async function reRegister(
   if (!proof.apiKey && proof.userId !== user.id) throw new ApiError("registration_proof_required");
   if (user.disabled) throw new ApiError("user_disabled");
   const extra: D1PreparedStatement[] = [];
+  let member = user;
   if (user.groupName !== group) {
     // A user of another family without a group joins the one its user type belongs to.
     const def = GROUP_DEFS[group];
@@ -123,13 +124,13 @@ async function reRegister(
       user.type === def.type &&
       (def.subtype === null || user.subtype === def.subtype);
     if (!adoptable) throw new ApiError("group_mismatch");
+    member = { ...user, groupName: group, updatedAt: now() };
     extra.push(
       env.DB.prepare(
         "UPDATE users SET group_name = ?, updated_at = ? WHERE id = ? AND group_name IS NULL",
-      ).bind(group, now(), user.id),
+      ).bind(group, member.updatedAt, user.id),
     );
   }
-  const member = { ...user, groupName: group };
   const tokens = await startSession(env, member, clinic, "register", extra);
   return { user: member, tokens, created: false };
 }
@@ -173,11 +174,11 @@ export type Assertion = Record<
  */
 export async function enrollmentAssertion(
   env: Bindings,
+  key: EcKeyPair,
   clinic: Clinic,
   user: User,
   group: Group,
 ): Promise<Assertion> {
-  const key = await ecKeyPair(env.SIGNING_KEY);
   const t = now();
   const expiresAt = t + ENROLLMENT_TTL;
   const id = String(user.id);

@@ -112,7 +112,7 @@ describe("GET /state/live", () => {
     const { patient } = await clinicWithTeam();
     const live = await connect("/state/live", patient.auth);
     await live.until(1);
-    // A second patient, registered a day later, writes after the first one's token expired.
+    // A day later (the socket's token has expired), somebody writes.
     clock.set(Date.now() + 25 * 3600 * 1000);
     const stub = careRecord(env, await clinicIdOf(patient.auth["X-AccountCode"] as string));
     await stub.write({ medical_history: "later" }, { userId: 1, group: "patients" });

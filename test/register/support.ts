@@ -1,5 +1,6 @@
 /** Register-family test helpers: register users in a clinic and call the state routes as them. */
 import { expect } from "vitest";
+import { now } from "../../src/lib/clock";
 import { startSession } from "../../src/services/sessions";
 import { ADMIN_AUTH, type CallOptions, call, env, json, type TestClinic, uniq } from "../helpers";
 
@@ -65,7 +66,7 @@ export async function ensureDefaultClinic(): Promise<void> {
  * an ordinary access token. `type` 100/150 are clinic admins; `roles` may add clinic_admin.
  */
 export async function otherUser(clinic: TestClinic, type: number, roles = "") {
-  const t = Math.floor(Date.now() / 1000);
+  const t = now();
   const row = await env.DB.prepare(
     `INSERT INTO users (clinic_id, code, type, username, first_name, last_name, roles, created_at, updated_at)
      SELECT id, ?, ?, ?, 'Other', 'User', ?, ?, ? FROM clinics WHERE code = ? RETURNING id, clinic_id`,

@@ -1,5 +1,6 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
+import { ecKeyPair } from "../../lib/jwt";
 import { registrationProof } from "../../middleware/care-auth";
 import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
 import { enrollmentAssertion, registerUser, signingKeys, spendEnrollment } from "../../services/registration";
@@ -13,8 +14,10 @@ export const register: Handler<typeof r.register> = async (c) => {
   const clinic = await loadClinic(c);
   const proof = await registrationProof(c, clinic);
   const input = c.req.valid("json");
+  // The signing key is read before anything is written, so a misconfigured key creates no user.
+  const key = await ecKeyPair(c.env.SIGNING_KEY);
   const { user, tokens } = await registerUser(c.env, clinic, input, proof);
-  const assertion = await enrollmentAssertion(c.env, clinic, user, input.groupName);
+  const assertion = await enrollmentAssertion(c.env, key, clinic, user, input.groupName);
   return c.json(
     { assertion, user: scimUser(clinic.code, user, input.groupName), token: tokens.access.token },
     200,

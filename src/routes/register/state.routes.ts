@@ -75,7 +75,8 @@ export const live = createRoute({
   path: "/state/live",
   tags,
   security: SECURITY.registerLive,
-  summary: "WebSocket: the current state at once, then every new state as it is written",
+  summary:
+    "WebSocket: the current state at once, then every new state as it is written (patients, physicians, insurers)",
   description: [
     'Messages are JSON `{"type": "state", "state": {…, "version": N}}`; sending "ping" is answered "pong".',
     "Browsers cannot set headers on a WebSocket: offer the subprotocols `care-state` and `bearer.<token>` (the server selects `care-state`), or send `?token=`; name a clinic other than the default with `?accountCode=`.",
