@@ -15,6 +15,7 @@ import { validationHook } from "./lib/openapi";
 import { familyOf, renderError } from "./lib/render";
 import { RoutesIndex } from "./lib/routes-index";
 import { admin } from "./routes/admin";
+import { register } from "./routes/register";
 import { vsee } from "./routes/vsee";
 import { web } from "./routes/web";
 import type { AppEnv } from "./types";
@@ -84,6 +85,7 @@ export function createApp() {
   app.route("/admin", admin);
   app.route("/api_v3", vsee);
   app.route("/", web);
+  app.route("/", register);
 
   const schemes = {
     adminKey: { type: "http", scheme: "bearer", description: "ADMIN_API_KEY (operators)" },
@@ -107,6 +109,18 @@ export function createApp() {
       description: "Accounts-family access token",
     },
     registerToken: { type: "http", scheme: "bearer", description: "Register-family bearer token" },
+    registerProtocol: {
+      type: "apiKey",
+      in: "header",
+      name: "Sec-WebSocket-Protocol",
+      description: "WebSocket clients: offer the subprotocols `care-state, bearer.<token>`",
+    },
+    registerQuery: {
+      type: "apiKey",
+      in: "query",
+      name: "token",
+      description: "WebSocket clients that cannot send the token otherwise",
+    },
   } as const;
   for (const [name, scheme] of Object.entries(schemes)) {
     app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);

@@ -30,6 +30,10 @@ export interface Caller {
   heartbeat: number;
   /** "code": signed in with an emailed code (may set a password without the old one). */
   via?: "code";
+  /** The user's group when it has one (register family: patients | physicians | insurers). */
+  group?: string;
+  /** When the access token expires (unix s). */
+  expiresAt?: number;
 }
 
 export interface AppEnv {

@@ -49,6 +49,11 @@ export interface ClinicSettings {
   corsOrigins?: string[];
   /** Days of audit log kept. */
   auditRetentionDays?: number;
+  /**
+   * Register family: groups besides `patients` that may register themselves without the clinic's API key
+   * (default none: physicians and insurers are registered by the clinic's server).
+   */
+  selfRegisterGroups?: ("physicians" | "insurers")[];
 }
 
 export const users = sqliteTable(

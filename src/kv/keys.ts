@@ -14,7 +14,7 @@ export const kvKeys = {
   /** Heartbeat: value {last_connected, heartbeat, until}; metadata {until} so that a list needs no reads. */
   alive: (clinicId: number, userId: number) => `alive:${clinicId}:${userId}`,
   alivePrefix: (clinicId: number) => `alive:${clinicId}:`,
-  /** Register-family enrollment token (X-Ionic-Reg-Stoken): value {u, c, e}. */
+  /** Register-family enrollment token (X-Ionic-Reg-Stoken): value {u, c, cc, e}; spent in the care-record DO. */
   enrollment: (tokenHash: string) => `enr:${tokenHash}`,
 } as const;
 

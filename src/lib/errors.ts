@@ -13,6 +13,7 @@ export interface FieldError {
 export const ERRORS = {
   bad_request: { status: 400, message: "Bad request" },
   validation_failed: { status: 400, message: "Invalid request" },
+  group_mismatch: { status: 400, message: "A user with this email is already registered in another group" },
   malformed_json: { status: 400, message: "Malformed JSON body" },
   file_not_accepted: { status: 400, message: "File uploads are not accepted here" },
   unauthorized: { status: 401, message: "Authentication required" },
@@ -20,8 +21,20 @@ export const ERRORS = {
   invalid_token: { status: 401, message: "Invalid or expired token" },
   invalid_api_key: { status: 401, message: "Invalid account code or API key" },
   invalid_code: { status: 401, message: "Invalid or expired code" },
+  invalid_enrollment_token: { status: 401, message: "Invalid, expired or already used enrollment token" },
+  registration_proof_required: {
+    status: 401,
+    message:
+      "This email is already registered: send that user's bearer token or the clinic's API key to register it again",
+  },
   forbidden: { status: 403, message: "You are not allowed to do this" },
   sso_disabled: { status: 403, message: "SSO is not enabled for this account" },
+  group_requires_api_key: { status: 403, message: "Registering in this group requires the clinic's API key" },
+  self_registration_closed: {
+    status: 403,
+    message: "This clinic does not accept self-registration: registering requires the clinic's API key",
+  },
+  user_disabled: { status: 403, message: "This user is disabled" },
   not_found: { status: 404, message: "Not found" },
   route_not_found: { status: 404, message: "No such endpoint" },
   clinic_not_found: { status: 404, message: "Unknown account" },

@@ -80,6 +80,28 @@ export function ecKeyPair(jwkText: string): Promise<EcKeyPair> {
   return pair;
 }
 
+const pems = new Map<string, Promise<string>>();
+
+/** The public half of a key pair as a PEM "PUBLIC KEY" (SubjectPublicKeyInfo). */
+export function spkiPem(pair: EcKeyPair): Promise<string> {
+  const id = `${pair.publicJwk.x}.${pair.publicJwk.y}`;
+  let pem = pems.get(id);
+  if (!pem) {
+    pem = (async () => {
+      const { kid: _kid, alg: _alg, use: _use, ...jwk } = pair.publicJwk;
+      const key = await crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, true, [
+        "verify",
+      ]);
+      const der = new Uint8Array((await crypto.subtle.exportKey("spki", key)) as ArrayBuffer);
+      const b64 = btoa(String.fromCharCode(...der));
+      const lines = b64.match(/.{1,64}/g) ?? [];
+      return `-----BEGIN PUBLIC KEY-----\n${lines.join("\n")}\n-----END PUBLIC KEY-----\n`;
+    })();
+    pems.set(id, pem);
+  }
+  return pem;
+}
+
 // ---------- sign ----------
 
 export async function signHs256(payload: JwtPayload, secret: string): Promise<string> {

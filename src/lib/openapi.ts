@@ -142,6 +142,10 @@ export const SECURITY = {
   tokenOrKey: [{ apiToken: [] }, { apiKey: [], accountCode: [] }] as Security,
   jwt: [{ bearerJwt: [] }] as Security,
   register: [{ registerToken: [] }] as Security,
+  /** Public; a user's bearer token or the clinic's API key prove who registers an existing email again. */
+  registerOptional: [{}, { registerToken: [] }, { apiKey: [], accountCode: [] }] as Security,
+  /** WebSockets: browsers cannot set headers, so the token may also come in the subprotocol or the query. */
+  registerLive: [{ registerToken: [] }, { registerProtocol: [] }, { registerQuery: [] }] as Security,
 };
 
 /** Statuses every route with a body can answer. */

@@ -18,7 +18,7 @@ import type { Bindings } from "../types";
 export const ACCESS_TTL = 24 * 3600;
 export const REFRESH_TTL = 30 * 24 * 3600;
 
-export type SessionKind = "vsee" | "accounts" | "portal";
+export type SessionKind = "vsee" | "accounts" | "portal" | "register";
 
 /** The KV value of an access token. Short keys: it is read on every authenticated request. */
 export interface AccessRecord {
@@ -42,6 +42,8 @@ export interface AccessRecord {
   m?: "code";
   /** the clinic's default heartbeat (seconds) */
   h: number;
+  /** the user's group (register family: patients | physicians | insurers), when it has one */
+  g?: string;
 }
 
 export interface SessionUser {
@@ -49,6 +51,8 @@ export interface SessionUser {
   clinicId: number;
   type: number;
   roles: string;
+  /** Recorded in the access token so that the state routes authorize without reading the user. */
+  groupName?: string | null;
 }
 
 /** What an access token records about its clinic. */
@@ -90,6 +94,7 @@ function accessRecord(
     e: t + ACCESS_TTL,
     i: t,
     ...(via ? { m: via } : {}),
+    ...(user.groupName ? { g: user.groupName } : {}),
   };
 }
 

@@ -135,6 +135,77 @@ describe("/admin: {code, error, message, errors?}", () => {
   });
 });
 
+describe("register family (/register, /state): {error, errors?}", () => {
+  it("400 validation with field errors", async () => {
+    const clinic = await createClinic();
+    const res = await call("POST", "/register", {
+      headers: { "X-AccountCode": clinic.code },
+      json: { email: "nope", groupName: "patients", firstName: "A", extra: 1 },
+    });
+    expect(res.status).toBe(400);
+    expect(await json(res)).toEqual({
+      error: "Invalid request body",
+      errors: [
+        { param: "email", message: "must be a valid email address" },
+        { param: "lastName", message: "is required" },
+        { param: "extra", message: "is not an allowed field" },
+      ],
+    });
+  });
+
+  it("401, 404, 405, 413, 415", async () => {
+    const clinic = await createClinic();
+    const r401 = await call("GET", "/state", { headers: { "X-AccountCode": clinic.code } });
+    expect(r401.status).toBe(401);
+    expect(await json(r401)).toEqual({ error: "A bearer token is required" });
+
+    const r404 = await call("GET", "/register/nothing");
+    expect(r404.status).toBe(404);
+    expect(await json(r404)).toEqual({ error: "No such endpoint" });
+
+    const r405 = await call("GET", "/register");
+    expect(r405.status).toBe(405);
+    expect(r405.headers.get("allow")).toBe("POST");
+    expect(await json(r405)).toEqual({ error: "Method not allowed" });
+    const r405state = await call("POST", "/state");
+    expect(r405state.headers.get("allow")).toBe("DELETE, GET, HEAD, PUT");
+
+    const r413 = await call("POST", "/register", {
+      headers: { "X-AccountCode": clinic.code },
+      json: { firstName: big },
+    });
+    expect(r413.status).toBe(413);
+    expect(await json(r413)).toEqual({ error: "Request body too large" });
+
+    const r415 = await call("POST", "/register", {
+      headers: { "X-AccountCode": clinic.code },
+      raw: { body: "email=x", type: "text/plain" },
+    });
+    expect(r415.status).toBe(415);
+    expect(await json(r415)).toEqual({
+      error:
+        "Unsupported content type: send application/json, application/x-www-form-urlencoded or multipart/form-data",
+    });
+  });
+
+  it("500 without internals", async () => {
+    const clinic = await createClinic();
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(env.DB, "prepare").mockImplementation(() => {
+      throw new Error("SQLITE_BUSY: secret internals");
+    });
+    const res = await call("POST", "/register", {
+      headers: { "X-AccountCode": clinic.code },
+      json: { email: "a@example.test", groupName: "patients", firstName: "A", lastName: "B" },
+    });
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ error: "Internal server error" });
+    expect(text).not.toContain("secret internals");
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+  });
+});
+
 describe("request ids", () => {
   it("echo a sane incoming X-Request-Id and generate one otherwise", async () => {
     const mine = await call("GET", "/health", { headers: { "X-Request-Id": "abc-123" } });

@@ -30,6 +30,10 @@ const settings = z
     lockoutBaseSeconds: z.number().int().min(1).max(86400).optional(),
     corsOrigins: z.array(z.string().url()).max(50).optional(),
     auditRetentionDays: z.number().int().min(1).max(3650).optional(),
+    selfRegisterGroups: z
+      .array(z.enum(["physicians", "insurers"]))
+      .max(2)
+      .optional(),
   })
   .strict();
 

@@ -1,0 +1,82 @@
+/**
+ * Caller authentication for the register family.
+ *
+ * State routes take the bearer token `POST /register` returned (any access token of the clinic works:
+ * one identity store), resolved with one KV read; the token's clinic must be the request's clinic
+ * (X-AccountCode, else the default), otherwise 401. Browsers cannot set headers on a WebSocket, so
+ * GET /state/live also takes the token as the `token` query parameter or as a `bearer.<token>` entry of
+ * `Sec-WebSocket-Protocol`, and the clinic as the `accountCode` query parameter. Tokens are never logged.
+ *
+ * `POST /register` is public; `registrationProof` tells what the request proved about its sender.
+ */
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { Clinic } from "../db/schema";
+import { ApiError } from "../lib/errors";
+import { verifyApiKey } from "../services/clinics";
+import type { RegistrationProof } from "../services/registration";
+import { resolveAccess } from "../services/sessions";
+import type { AppEnv } from "../types";
+import { presentedToken } from "./auth";
+import { clinicCodeOf } from "./tenant";
+
+/** The subprotocol a live client offers beside its `bearer.<token>` entry; the server selects it. */
+export const LIVE_PROTOCOL = "care-state";
+const PROTOCOL_TOKEN_PREFIX = "bearer.";
+
+/** The entries of a Sec-WebSocket-Protocol header. */
+export function offeredProtocols(header: string | undefined): string[] {
+  return (header ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
+}
+
+function liveToken(req: Context<AppEnv>["req"]): string | undefined {
+  const fromProtocol = offeredProtocols(req.header("sec-websocket-protocol")).find((p) =>
+    p.startsWith(PROTOCOL_TOKEN_PREFIX),
+  );
+  return fromProtocol?.slice(PROTOCOL_TOKEN_PREFIX.length) || req.query("token") || undefined;
+}
+
+/** Requires a bearer token of the request's clinic; `live` also accepts the WebSocket ways of sending it. */
+export const careAuth = (options: { live?: boolean } = {}) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const token = presentedToken(c.req) ?? (options.live ? liveToken(c.req) : undefined);
+    if (!token) throw new ApiError("unauthorized", { message: "A bearer token is required" });
+    const record = await resolveAccess(c.env, token);
+    const clinicCode = (options.live && c.req.query("accountCode")?.trim()) || clinicCodeOf(c.req, c.env);
+    if (!record || record.cc !== clinicCode) throw new ApiError("invalid_token");
+    c.set("caller", {
+      userId: record.u,
+      clinicId: record.c,
+      clinicCode: record.cc,
+      type: record.t,
+      roles: record.r,
+      sessionId: record.s,
+      tokenHash: record.hash,
+      heartbeat: record.h ?? 300,
+      expiresAt: record.e,
+      ...(record.g ? { group: record.g } : {}),
+    });
+    await next();
+  });
+
+/**
+ * What a registration request proved: the clinic's API key (X-AccountCode + X-ApiKey), or a bearer token
+ * of a user of this clinic. Credentials that are sent but wrong answer 401 rather than count as none.
+ */
+export async function registrationProof(c: Context<AppEnv>, clinic: Clinic): Promise<RegistrationProof> {
+  const key = c.req.header("x-apikey")?.trim();
+  if (key) {
+    if (!c.req.header("x-accountcode")?.trim())
+      throw new ApiError("invalid_api_key", { message: "X-AccountCode and X-ApiKey are required" });
+    if (!(await verifyApiKey(clinic, key))) throw new ApiError("invalid_api_key");
+    return { apiKey: true };
+  }
+  const token = presentedToken(c.req);
+  if (!token) return { apiKey: false };
+  const record = await resolveAccess(c.env, token);
+  if (!record || record.cc !== clinic.code) throw new ApiError("invalid_token");
+  return { apiKey: false, userId: record.u };
+}

@@ -1,0 +1,44 @@
+import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import { ApiError } from "../../lib/errors";
+import { ecKeyPair } from "../../lib/jwt";
+import { registrationProof } from "../../middleware/care-auth";
+import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
+import { enrollmentAssertion, registerUser, signingKeys, spendEnrollment } from "../../services/registration";
+import type { AppEnv } from "../../types";
+import type * as r from "./register.routes";
+import { scimUser } from "./wire";
+
+type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+export const register: Handler<typeof r.register> = async (c) => {
+  const clinic = await loadClinic(c);
+  const proof = await registrationProof(c, clinic);
+  const input = c.req.valid("json");
+  // The signing key is read before anything is written, so a misconfigured key creates no user.
+  const key = await ecKeyPair(c.env.SIGNING_KEY);
+  const { user, tokens } = await registerUser(c.env, clinic, input, proof);
+  const assertion = await enrollmentAssertion(c.env, key, clinic, user, input.groupName);
+  return c.json(
+    { assertion, user: scimUser(clinic.code, user, input.groupName), token: tokens.access.token },
+    200,
+  );
+};
+
+export const enroll: Handler<typeof r.enroll> = async (c) => {
+  const spent = await spendEnrollment(c.env, clinicCodeOf(c.req, c.env), c.req.valid("json").stoken);
+  if (!spent) throw new ApiError("invalid_enrollment_token");
+  return c.json({ enrolled: true as const, id: String(spent.u) }, 200);
+};
+
+export const jwks: Handler<typeof r.jwks> = async (c) => {
+  const keys = (await signingKeys(c.env)).map((k) => ({
+    kty: "EC" as const,
+    crv: "P-256" as const,
+    x: k.publicJwk.x as string,
+    y: k.publicJwk.y as string,
+    kid: k.kid,
+    alg: "ES256" as const,
+    use: "sig" as const,
+  }));
+  return c.json({ keys }, 200, { "Cache-Control": "public, max-age=300" });
+};

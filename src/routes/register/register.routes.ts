@@ -1,0 +1,52 @@
+import { createRoute } from "@hono/zod-openapi";
+import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
+import { rateLimit } from "../../middleware/rate-limit";
+import * as s from "./schemas";
+
+const tags = ["register"];
+
+export const register = createRoute({
+  method: "post",
+  path: "/register",
+  tags,
+  security: SECURITY.registerOptional,
+  summary: "Register in a care-team group (patients, physicians, insurers) and get an enrollment assertion",
+  description: [
+    "Creates the user in the clinic (X-AccountCode, else the default clinic): patients become members (type 200), physicians doctors (400/482), insurers companies (300).",
+    "Anyone may register a new patient. Physicians and insurers need the clinic's API key (X-AccountCode + X-ApiKey) unless the clinic's settings.selfRegisterGroups lists the group; an invite-only clinic needs the API key for every group.",
+    "An email that is already registered is returned (same group) only with that user's bearer token or the clinic's API key; otherwise 401. Another group answers 400.",
+    "Returns the SCIM user, the enrollment assertion and a bearer `token` for the /state routes.",
+  ].join("\n\n"),
+  middleware: [rateLimit("CREDENTIALS_LIMITER", "register"), withBody] as const,
+  request: { body: formBody(s.RegisterBody) },
+  responses: {
+    200: s.json(s.Registration, "The user, its enrollment assertion and a bearer token"),
+    ...errorResponses("register", ...BODY_ERRORS, 401, 403, 404, 429),
+  },
+});
+
+export const enroll = createRoute({
+  method: "post",
+  path: "/register/enroll",
+  tags,
+  summary: "Spend an enrollment token (X-Ionic-Reg-Stoken): succeeds once, within 10 minutes",
+  description:
+    "An unknown, expired, already spent token, or one of another clinic (X-AccountCode, else the default clinic), answers 401.",
+  middleware: [rateLimit("CREDENTIALS_LIMITER", "register-enroll"), withBody] as const,
+  request: { body: formBody(s.EnrollBody) },
+  responses: {
+    200: s.json(s.Enrolled, "The token was valid and is now spent"),
+    ...errorResponses("register", ...BODY_ERRORS, 401, 429),
+  },
+});
+
+export const jwks = createRoute({
+  method: "get",
+  path: "/.well-known/jwks.json",
+  tags,
+  summary: "The public keys that verify X-Ionic-Reg-Uidauth (the previous key too during a rotation)",
+  responses: {
+    200: s.json(s.Jwks, "JSON Web Key Set"),
+    ...errorResponses("register"),
+  },
+});

@@ -1,0 +1,221 @@
+/**
+ * Register family: registration into the one identity store, the enrollment assertion (seed 003) and the
+ * single-use enrollment token behind it.
+ *
+ * Security (README "Register family"): anyone may register a new patient; physicians and insurers are
+ * registered by the clinic's server (X-ApiKey) unless the clinic's `settings.selfRegisterGroups` lets
+ * them register themselves; an invite-only clinic takes no anonymous registration. An email that is
+ * already registered is returned only to a request that proves it is that user (its bearer token) or
+ * comes from the clinic's server: registering by email alone would hand out the account.
+ */
+import { getDb } from "../db";
+import { statement } from "../db/rows";
+import type { Clinic, User } from "../db/schema";
+import { users } from "../db/schema";
+import { kvKeys, kvTtl } from "../kv/keys";
+import { now } from "../lib/clock";
+import { randomToken, sha256Hex } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
+import { type EcKeyPair, ecKeyPair, signEs256, spkiPem } from "../lib/jwt";
+import type { Bindings } from "../types";
+import { careRecord, GROUP_DEFS, type Group } from "./care";
+import { type IssuedTokens, PendingSession, startSession } from "./sessions";
+import { findByEmail, generatedId, STATUS_ACTIVE, userFromRow } from "./users";
+
+/** Lifetime of the enrollment assertion and of its enrollment token (seconds). */
+export const ENROLLMENT_TTL = 10 * 60;
+
+export interface RegisterInput {
+  email: string;
+  groupName: Group;
+  firstName: string;
+  lastName: string;
+}
+
+/** What the request proved about its sender. */
+export interface RegistrationProof {
+  /** The clinic's API key (X-AccountCode + X-ApiKey) was presented. */
+  apiKey: boolean;
+  /** The user whose bearer token was presented. */
+  userId?: number;
+}
+
+export interface Registered {
+  user: User;
+  tokens: IssuedTokens;
+  created: boolean;
+}
+
+/** Registers a new user in `input.groupName`, or returns the existing one (see the module comment). */
+export async function registerUser(
+  env: Bindings,
+  clinic: Clinic,
+  input: RegisterInput,
+  proof: RegistrationProof,
+): Promise<Registered> {
+  const db = getDb(env.DB);
+  const existing = await findByEmail(db, clinic.id, input.email);
+  if (existing) return reRegister(env, clinic, existing, input.groupName, proof);
+
+  if (!proof.apiKey) {
+    if (clinic.signupMode === "invite_only") throw new ApiError("self_registration_closed");
+    const selfGroups: string[] = clinic.settings.selfRegisterGroups ?? [];
+    if (input.groupName !== "patients" && !selfGroups.includes(input.groupName)) {
+      throw new ApiError("group_requires_api_key");
+    }
+  }
+
+  const def = GROUP_DEFS[input.groupName];
+  const code = generatedId();
+  const t = now();
+  const insert = db
+    .insert(users)
+    .values({
+      clinicId: clinic.id,
+      code,
+      type: def.type,
+      subtype: def.subtype,
+      status: STATUS_ACTIVE,
+      username: generatedId(),
+      email: input.email,
+      firstName: input.firstName,
+      lastName: input.lastName,
+      groupName: input.groupName,
+      createdAt: t,
+      updatedAt: t,
+    })
+    .onConflictDoNothing()
+    .returning();
+  // The session is written only for the row this request inserted (its fresh, random code).
+  const pending = new PendingSession("register", clinic.id);
+  const results = await env.DB.batch([
+    statement(env.DB, insert),
+    ...(await pending.statements(env.DB, { where: "code = ?", params: [code] })),
+  ]);
+  const raw = results[0]?.results[0] as Record<string, unknown> | undefined;
+  if (!raw) {
+    // A concurrent request registered this email first: it is an existing user now.
+    const winner = await findByEmail(db, clinic.id, input.email);
+    if (!winner) throw new ApiError("conflict");
+    return reRegister(env, clinic, winner, input.groupName, proof);
+  }
+  const user = userFromRow(raw);
+  const tokens = await pending.commit(env, user, clinic);
+  return { user, tokens, created: true };
+}
+
+async function reRegister(
+  env: Bindings,
+  clinic: Clinic,
+  user: User,
+  group: Group,
+  proof: RegistrationProof,
+): Promise<Registered> {
+  // Proof first, so that an anonymous caller learns nothing about the existing user (not even its group).
+  if (!proof.apiKey && proof.userId !== user.id) throw new ApiError("registration_proof_required");
+  if (user.disabled) throw new ApiError("user_disabled");
+  const extra: D1PreparedStatement[] = [];
+  let member = user;
+  if (user.groupName !== group) {
+    // A user of another family without a group joins the one its user type belongs to.
+    const def = GROUP_DEFS[group];
+    const adoptable =
+      user.groupName === null &&
+      user.type === def.type &&
+      (def.subtype === null || user.subtype === def.subtype);
+    if (!adoptable) throw new ApiError("group_mismatch");
+    member = { ...user, groupName: group, updatedAt: now() };
+    extra.push(
+      env.DB.prepare(
+        "UPDATE users SET group_name = ?, updated_at = ? WHERE id = ? AND group_name IS NULL",
+      ).bind(group, member.updatedAt, user.id),
+    );
+  }
+  const tokens = await startSession(env, member, clinic, "register", extra);
+  return { user: member, tokens, created: false };
+}
+
+// ---------- signing keys ----------
+
+/** The signing key pairs: the current one first, then the previous one during a rotation. */
+export async function signingKeys(env: Bindings): Promise<EcKeyPair[]> {
+  const texts = [env.SIGNING_KEY, env.SIGNING_KEY_PREVIOUS].filter((k): k is string => Boolean(k));
+  const pairs = await Promise.all(texts.map(ecKeyPair));
+  return pairs.filter((p, i) => pairs.findIndex((q) => q.kid === p.kid) === i);
+}
+
+// ---------- enrollment ----------
+
+/** The KV value of an enrollment token. */
+export interface EnrollmentRecord {
+  /** user id */
+  u: number;
+  /** clinic id */
+  c: number;
+  /** clinic code */
+  cc: string;
+  /** expires at (unix s) */
+  e: number;
+}
+
+export type Assertion = Record<
+  | "X-Ionic-Reg-Uidauth"
+  | "X-Ionic-Reg-Stoken"
+  | "X-Ionic-Reg-Ionic-API-Urls"
+  | "X-Ionic-Reg-Enrollment-Tag"
+  | "X-Ionic-Reg-Pubkey",
+  string
+>;
+
+/**
+ * The enrollment assertion of seed 003: a signed statement of who the user is (ES256 JWT, verifiable with
+ * /.well-known/jwks.json), a single-use enrollment token (stored in KV by its SHA-256), the configured
+ * Ionic API URLs and enrollment tag, and the public key as PEM.
+ */
+export async function enrollmentAssertion(
+  env: Bindings,
+  key: EcKeyPair,
+  clinic: Clinic,
+  user: User,
+  group: Group,
+): Promise<Assertion> {
+  const t = now();
+  const expiresAt = t + ENROLLMENT_TTL;
+  const id = String(user.id);
+  const stoken = randomToken(32);
+  const record: EnrollmentRecord = { u: user.id, c: clinic.id, cc: clinic.code, e: expiresAt };
+  const [uidauth, pem] = await Promise.all([
+    signEs256({ sub: id, id, email: user.email, group, clinic: clinic.code, iat: t, exp: expiresAt }, key),
+    spkiPem(key),
+    env.KV.put(kvKeys.enrollment(await sha256Hex(stoken)), JSON.stringify(record), {
+      expirationTtl: kvTtl(expiresAt, t),
+    }),
+  ]);
+  return {
+    "X-Ionic-Reg-Uidauth": uidauth,
+    "X-Ionic-Reg-Stoken": stoken,
+    "X-Ionic-Reg-Ionic-API-Urls": env.IONIC_API_URLS,
+    "X-Ionic-Reg-Enrollment-Tag": env.ENROLLMENT_TAG,
+    "X-Ionic-Reg-Pubkey": pem,
+  };
+}
+
+/**
+ * Spends an enrollment token of `clinicCode`'s clinic. The token is looked up in KV; spending it is
+ * recorded in the clinic's Durable Object, which answers true for exactly one caller.
+ * Returns the token's record, or null when it is malformed, unknown, expired, of another clinic or spent.
+ */
+export async function spendEnrollment(
+  env: Bindings,
+  clinicCode: string,
+  stoken: string,
+): Promise<EnrollmentRecord | null> {
+  if (!/^[0-9a-f]{64}$/.test(stoken)) return null;
+  const hash = await sha256Hex(stoken);
+  const key = kvKeys.enrollment(hash);
+  const record = await env.KV.get<EnrollmentRecord>(key, "json");
+  if (!record || record.e <= now() || record.cc !== clinicCode) return null;
+  if (!(await careRecord(env, record.c).spendEnrollment(hash, record.e))) return null;
+  await env.KV.delete(key);
+  return record;
+}

@@ -1,0 +1,87 @@
+/** Register-family test helpers: register users in a clinic and call the state routes as them. */
+import { expect } from "vitest";
+import { now } from "../../src/lib/clock";
+import { startSession } from "../../src/services/sessions";
+import { ADMIN_AUTH, type CallOptions, call, env, json, type TestClinic, uniq } from "../helpers";
+
+export type Group = "patients" | "physicians" | "insurers";
+
+export interface Registered {
+  status: number;
+  body: {
+    token: string;
+    user: { id: string; groups: { value: string; display: string }[] } & Record<string, unknown>;
+    assertion: Record<string, string>;
+  };
+  email: string;
+  /** Headers of a state call as this user, in this user's clinic. */
+  auth: Record<string, string>;
+}
+
+export function person(group: Group, overrides: Record<string, string> = {}) {
+  return {
+    email: `${uniq("u")}@example.test`,
+    groupName: group,
+    firstName: "Test",
+    lastName: group === "patients" ? "Patient" : group === "physicians" ? "Physician" : "Insurer",
+    ...overrides,
+  };
+}
+
+/** Registers a user of `group` in `clinic` (with the clinic's API key, which every group accepts). */
+export async function registerAs(
+  clinic: TestClinic,
+  group: Group,
+  overrides: Record<string, string> = {},
+): Promise<Registered> {
+  const input = person(group, overrides);
+  const res = await call("POST", "/register", { headers: clinic.server, json: input });
+  const body = await json<Registered["body"]>(res);
+  expect(res.status, JSON.stringify(body)).toBe(200);
+  return {
+    status: res.status,
+    body,
+    email: input.email,
+    auth: { "X-AccountCode": clinic.code, authorization: `Bearer ${body.token}` },
+  };
+}
+
+export function state(method: string, who: Registered | Record<string, string>, opts: CallOptions = {}) {
+  const auth = "auth" in who ? (who as Registered).auth : (who as Record<string, string>);
+  return call(method, "/state", { ...opts, headers: { ...auth, ...opts.headers } });
+}
+
+/** Creates the deployment's default clinic (DEFAULT_ACCOUNT_CODE) unless an earlier test did. */
+export async function ensureDefaultClinic(): Promise<void> {
+  const code = env.DEFAULT_ACCOUNT_CODE;
+  const res = await call("POST", "/admin/clinics", {
+    headers: ADMIN_AUTH,
+    json: { code, name: "Default clinic", domain: `${code}.example.test` },
+  });
+  expect([201, 409]).toContain(res.status);
+}
+
+/**
+ * A user of the clinic outside the register groups (no API creates admins: seeded in D1), signed in with
+ * an ordinary access token. `type` 100/150 are clinic admins; `roles` may add clinic_admin.
+ */
+export async function otherUser(clinic: TestClinic, type: number, roles = "") {
+  const t = now();
+  const row = await env.DB.prepare(
+    `INSERT INTO users (clinic_id, code, type, username, first_name, last_name, roles, created_at, updated_at)
+     SELECT id, ?, ?, ?, 'Other', 'User', ?, ?, ? FROM clinics WHERE code = ? RETURNING id, clinic_id`,
+  )
+    .bind(uniq("code"), type, uniq("user"), roles, t, t, clinic.code)
+    .first<{ id: number; clinic_id: number }>();
+  if (!row) throw new Error(`no clinic ${clinic.code}`);
+  const tokens = await startSession(
+    env,
+    { id: row.id, clinicId: row.clinic_id, type, roles },
+    { code: clinic.code, defaultHeartbeat: 300 },
+    "vsee",
+  );
+  return {
+    id: String(row.id),
+    auth: { "X-AccountCode": clinic.code, authorization: `Bearer ${tokens.access.token}` },
+  };
+}
