@@ -9,7 +9,14 @@ import autocannon from "autocannon";
 const spec = JSON.parse(process.argv[2]);
 const pool = [...(spec.tokens ?? [])];
 
+let next = 0;
 function setupClient(client) {
+  if (spec.chain === "writers") {
+    // Each connection is another writer: its own token and the field its group may write.
+    const w = spec.writers[next++ % spec.writers.length];
+    client.setHeadersAndBody({ ...spec.headers, authorization: `Bearer ${w.token}` }, w.body);
+    return;
+  }
   if (spec.chain !== "refresh") return;
   const first = pool.pop();
   if (!first) throw new Error("refresh chain: not enough tokens for the connections");

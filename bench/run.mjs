@@ -108,7 +108,7 @@ const mf = new Miniflare(
     name: "clinic-edge-bench",
     modules,
     modulesRoot: dist,
-    bindings: { ...workerOptions.bindings, ...secrets },
+    bindings: { ...workerOptions.bindings, ...secrets, DEFAULT_ACCOUNT_CODE: "bench" },
     ratelimits: {
       CREDENTIALS_LIMITER: unlimited("CREDENTIALS_LIMITER"),
       MESSAGES_LIMITER: unlimited("MESSAGES_LIMITER"),
@@ -271,6 +271,23 @@ for (let id = 1; id <= 200; id++) {
     expirationTtl: 86400,
   });
 }
+// The care team: three registered writers of the shared record.
+const register = (email, groupName) =>
+  api("POST", "/register", { email, groupName, firstName: "Bench", lastName: groupName.slice(0, -1) });
+const team = {
+  patient: await register("bench.patient@example.test", "patients"),
+  physician: await register("bench.physician@example.test", "physicians"),
+  insurer: await register("bench.insurer@example.test", "insurers"),
+};
+const physicianHash = createHash("sha256").update(team.physician.token).digest("hex");
+const writers = [
+  { token: team.patient.token, body: JSON.stringify({ medical_history: "bench history" }) },
+  { token: team.physician.token, body: JSON.stringify({ office_visit_notes: "bench notes" }) },
+  { token: team.physician.token, body: JSON.stringify({ prescription: "bench prescription" }) },
+  { token: team.insurer.token, body: JSON.stringify({ insurer_reply: "bench reply" }) },
+];
+await api("PUT", "/state", { office_visit_notes: "seed" }, { authorization: `Bearer ${team.physician.token}`, "content-type": "application/json" });
+
 const refreshTokens = async (n) =>
   Promise.all(
     Array.from({ length: n }, (_, i) =>
@@ -338,6 +355,37 @@ const scenarios = [
     },
     baseline: `/__bench/hash?${q({ id: loginUser.id, p: LOGIN_PASSWORD })}`,
     hashBound: true,
+  },
+  {
+    name: "GET /state",
+    req: { method: "GET", path: "/state", headers: { authorization: `Bearer ${team.physician.token}` } },
+    baseline: `/__bench/do-read?${q({ h: physicianHash, c: clinicId })}`,
+  },
+  {
+    name: "PUT /state",
+    req: {
+      method: "PUT",
+      path: "/state",
+      headers: { authorization: `Bearer ${team.physician.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ office_visit_notes: "bench notes" }),
+    },
+    baseline: `/__bench/do-write?${q({ h: physicianHash, c: clinicId, id: team.physician.user.id })}`,
+  },
+  {
+    name: "PUT /state (16 writers, 3 groups)",
+    req: { method: "PUT", path: "/state", headers: { "content-type": "application/json" }, body: writers[0].body },
+    writers,
+    baseline: `/__bench/do-write?${q({ h: physicianHash, c: clinicId, id: team.physician.user.id })}`,
+  },
+  {
+    name: "POST /register (existing user)",
+    req: {
+      method: "POST",
+      path: "/register",
+      headers: server,
+      body: JSON.stringify({ email: "bench.patient@example.test", groupName: "patients", firstName: "Bench", lastName: "Patient" }),
+    },
+    baseline: `/__bench/register-floor?${q({ c: clinicId, cc: "bench", email: "bench.patient@example.test", id: team.patient.user.id })}`,
   },
   {
     name: "GET /openapi.json",
@@ -417,6 +465,10 @@ async function pass(kind, scenario, duration) {
           connections: CONNECTIONS,
           duration,
         };
+  if (kind === "scenario" && scenario.writers) {
+    spec.chain = "writers";
+    spec.writers = scenario.writers;
+  }
   if (kind === "scenario" && scenario.chain === "refresh") {
     spec.chain = "refresh";
     spec.tokens = await refreshTokens(CONNECTIONS);
@@ -431,7 +483,7 @@ async function pass(kind, scenario, duration) {
 }
 
 async function roundTrips(s) {
-  const headers = { ...s.req.headers, "x-bench-count": "1" };
+  const headers = { ...s.req.headers, ...(s.writers ? { authorization: `Bearer ${s.writers[0].token}` } : {}), "x-bench-count": "1" };
   const body =
     s.chain === "refresh" ? JSON.stringify({ refresh_token: (await refreshTokens(1))[0] }) : s.req.body;
   const res = await fetch(`${base}${s.req.path}`, { method: s.req.method, headers, body });

@@ -7,6 +7,7 @@
  */
 import worker, { CareRecord } from "../src/index";
 import { verifyPassword } from "../src/lib/password";
+import { careRecord } from "../src/services/care";
 import type { Bindings } from "../src/types";
 
 export { CareRecord };
@@ -78,14 +79,15 @@ function countingDo<T extends Rpc.DurableObjectBranded | undefined>(
       if (typeof value !== "function") return value;
       if (prop === "get" || prop === "getByName") {
         return (...args: unknown[]) => {
-          const stub = value.apply(target, args);
+          const stub = Reflect.apply(value, target, args);
           return new Proxy(stub, {
             get(s, p) {
               const member = Reflect.get(s, p, s);
               if (typeof member !== "function") return member;
+              // RPC stubs answer any property (even "apply") as a remote method: call via Reflect.
               return (...a: unknown[]) => {
                 counts.do++;
-                return member.apply(s, a);
+                return Reflect.apply(member, s, a);
               };
             },
           });
@@ -191,6 +193,44 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
       .first();
     await env.KV.delete(`bench:none:${now}`);
     await env.KV.put(`bench:r:${crypto.randomUUID()}`, "{}", { expirationTtl: 60 });
+    return Response.json({ ok: true });
+  },
+  /** 1 KV get (the token) + 1 Durable Object read: GET /state. */
+  async "do-read"(req, env) {
+    const u = new URL(req.url);
+    await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
+    const state = await careRecord(env, Number(u.searchParams.get("c"))).read();
+    return Response.json(state);
+  },
+  /** 1 KV get (the token) + 1 Durable Object write: PUT /state. */
+  async "do-write"(req, env) {
+    const u = new URL(req.url);
+    await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
+    const result = await careRecord(env, Number(u.searchParams.get("c"))).write(
+      { office_visit_notes: "bench" },
+      { userId: Number(u.searchParams.get("id")), group: "physicians" },
+    );
+    return Response.json(result.state);
+  },
+  /** 2 D1 reads (clinic, user) + 1 D1 write batch + 2 KV puts: re-registering an existing user. */
+  async "register-floor"(req, env) {
+    const u = new URL(req.url);
+    const c = Number(u.searchParams.get("c"));
+    const now = Math.floor(Date.now() / 1000);
+    const id = crypto.randomUUID();
+    await env.DB.prepare("SELECT * FROM clinics WHERE code = ?").bind(u.searchParams.get("cc")).first();
+    await env.DB.prepare("SELECT * FROM users WHERE clinic_id = ? AND email IS NOT NULL AND lower(email) = lower(?)")
+      .bind(c, u.searchParams.get("email"))
+      .first();
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO sessions (id, clinic_id, user_id, kind, created_at, expires_at) VALUES (?, ?, ?, 'register', ?, ?)",
+      ).bind(id, c, Number(u.searchParams.get("id")), now, now + 60),
+    ]);
+    await Promise.all([
+      env.KV.put(`bench:a:${id}`, "{}", { expirationTtl: 60 }),
+      env.KV.put(`bench:e:${id}`, "{}", { expirationTtl: 60 }),
+    ]);
     return Response.json({ ok: true });
   },
   /** One argon2id verification: the floor of every password sign-in. */
