@@ -13,6 +13,7 @@ import { ApiError, type ErrorCode } from "./lib/errors";
 import { validationHook } from "./lib/openapi";
 import { familyOf, renderError } from "./lib/render";
 import { RoutesIndex } from "./lib/routes-index";
+import { accountsFamily } from "./routes/accounts";
 import { admin } from "./routes/admin";
 import { vsee } from "./routes/vsee";
 import type { AppEnv } from "./types";
@@ -76,6 +77,7 @@ export function createApp() {
   );
   app.route("/admin", admin);
   app.route("/api_v3", vsee);
+  app.route("/", accountsFamily);
 
   const schemes = {
     adminKey: { type: "http", scheme: "bearer", description: "ADMIN_API_KEY (operators)" },

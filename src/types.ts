@@ -32,6 +32,14 @@ export interface Caller {
   via?: "code";
 }
 
+/** The signed-in caller of the accounts family, resolved from its JWT and the session it is bound to. */
+export interface AccountCaller {
+  userId: number;
+  clinicId: number;
+  clinicCode: string;
+  sessionId: string;
+}
+
 export interface AppEnv {
   Bindings: Bindings;
   Variables: {
@@ -43,5 +51,7 @@ export interface AppEnv {
     /** True when the clinic's API key authenticated the request. */
     apiKey?: boolean;
     caller?: Caller;
+    /** Accounts family: the JWT's account (set by requireAccount). */
+    account?: AccountCaller;
   };
 }

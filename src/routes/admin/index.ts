@@ -1,4 +1,6 @@
 import { familyApp } from "../../lib/openapi";
+import * as accounts from "./accounts.handlers";
+import * as accountRoutes from "./accounts.routes";
 import * as handlers from "./clinics.handlers";
 import * as routes from "./clinics.routes";
 
@@ -7,4 +9,7 @@ export const admin = familyApp()
   .openapi(routes.listClinics, handlers.listClinics)
   .openapi(routes.getClinic, handlers.getClinic)
   .openapi(routes.patchClinic, handlers.patchClinic)
-  .openapi(routes.rotateKey, handlers.rotateKey);
+  .openapi(routes.rotateKey, handlers.rotateKey)
+  .openapi(accountRoutes.listWaitlist, accounts.listWaitlist)
+  .openapi(accountRoutes.approveEntry, accounts.approveEntry)
+  .openapi(accountRoutes.listOutbox, accounts.listOutbox);
