@@ -35,7 +35,7 @@ const claims = (token: string) =>
 describe("strategy local", () => {
   it("signs in with the seed's email + password: uid, a JWT, a refresh token, expiresAt", async () => {
     const t = await tenant();
-    const created = await signup(t, { email: "seed-" + email() });
+    const created = await signup(t, { email: `seed-${email()}` });
     const res = await call("POST", "/authentication", {
       headers: t.headers,
       json: { strategy: "local", email: created.email, password: "supersecretpass" },
