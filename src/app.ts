@@ -46,7 +46,8 @@ function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
       level: "error",
       requestId: c.get("requestId"),
       method: c.req.method,
-      path: c.req.path,
+      // The route's pattern, not the path: paths can carry secrets (/authentication/:accessToken).
+      route: c.req.routePath,
       error: e.name,
       message: e.message,
       stack: e.stack,
