@@ -183,7 +183,9 @@ describe("accounts (Feathers): {name, message, code, className, errors?}", () =>
 
     // Secrets in paths (invitation codes, access tokens) are not logged: the route pattern is.
     errors.mockClear();
-    await call("GET", "/account-waitlist/secret-invitation-code", { headers: { "X-AccountCode": clinic.code } });
+    await call("GET", "/account-waitlist/secret-invitation-code", {
+      headers: { "X-AccountCode": clinic.code },
+    });
     const logged = String(errors.mock.calls[0]?.[0]);
     expect(logged).not.toContain("secret-invitation-code");
     expect(JSON.parse(logged).route).toBe("/account-waitlist/:inviteCode");

@@ -151,9 +151,10 @@ const identityOf = {
 const hasIdentity = (b: { email?: string; mobileNo?: string }) =>
   b.email !== undefined || b.mobileNo !== undefined;
 
+/** Sign-in with a password. `strategy` may be left out (seed 002's login example sends none). */
 export const LocalStrategy = z
   .object({
-    strategy: z.literal("local"),
+    strategy: z.literal("local").default("local"),
     ...identityOf,
     password: presentedPassword,
     totpToken: totpToken().optional(),
@@ -269,12 +270,13 @@ export function authenticationSchemaFor(body: unknown): {
         : undefined;
     return { schema, field: "action", message: `must be one of ${Object.keys(ACTIONS).join(", ")}` };
   }
-  const schema = b.strategy === "local" ? LocalStrategy : b.strategy === "jwt" ? JwtStrategy : undefined;
-  return {
-    schema,
-    field: "strategy",
-    message: b.strategy === undefined ? "strategy or action is required" : "must be local or jwt",
-  };
+  const schema =
+    b.strategy === undefined || b.strategy === "local"
+      ? LocalStrategy
+      : b.strategy === "jwt"
+        ? JwtStrategy
+        : undefined;
+  return { schema, field: "strategy", message: "must be local or jwt" };
 }
 
 // ---------- responses ----------
