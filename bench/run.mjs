@@ -286,7 +286,12 @@ const writers = [
   { token: team.physician.token, body: JSON.stringify({ prescription: "bench prescription" }) },
   { token: team.insurer.token, body: JSON.stringify({ insurer_reply: "bench reply" }) },
 ];
-await api("PUT", "/state", { office_visit_notes: "seed" }, { authorization: `Bearer ${team.physician.token}`, "content-type": "application/json" });
+await api(
+  "PUT",
+  "/state",
+  { office_visit_notes: "seed" },
+  { authorization: `Bearer ${team.physician.token}`, "content-type": "application/json" },
+);
 
 const refreshTokens = async (n) =>
   Promise.all(
@@ -373,7 +378,12 @@ const scenarios = [
   },
   {
     name: "PUT /state (16 writers, 3 groups)",
-    req: { method: "PUT", path: "/state", headers: { "content-type": "application/json" }, body: writers[0].body },
+    req: {
+      method: "PUT",
+      path: "/state",
+      headers: { "content-type": "application/json" },
+      body: writers[0].body,
+    },
     writers,
     baseline: `/__bench/do-write?${q({ h: physicianHash, c: clinicId, id: team.physician.user.id })}`,
   },
@@ -383,7 +393,12 @@ const scenarios = [
       method: "POST",
       path: "/register",
       headers: server,
-      body: JSON.stringify({ email: "bench.patient@example.test", groupName: "patients", firstName: "Bench", lastName: "Patient" }),
+      body: JSON.stringify({
+        email: "bench.patient@example.test",
+        groupName: "patients",
+        firstName: "Bench",
+        lastName: "Patient",
+      }),
     },
     baseline: `/__bench/register-floor?${q({ c: clinicId, cc: "bench", email: "bench.patient@example.test", id: team.patient.user.id })}`,
   },
@@ -483,7 +498,11 @@ async function pass(kind, scenario, duration) {
 }
 
 async function roundTrips(s) {
-  const headers = { ...s.req.headers, ...(s.writers ? { authorization: `Bearer ${s.writers[0].token}` } : {}), "x-bench-count": "1" };
+  const headers = {
+    ...s.req.headers,
+    ...(s.writers ? { authorization: `Bearer ${s.writers[0].token}` } : {}),
+    "x-bench-count": "1",
+  };
   const body =
     s.chain === "refresh" ? JSON.stringify({ refresh_token: (await refreshTokens(1))[0] }) : s.req.body;
   const res = await fetch(`${base}${s.req.path}`, { method: s.req.method, headers, body });

@@ -79,7 +79,7 @@ function countingDo<T extends Rpc.DurableObjectBranded | undefined>(
       if (typeof value !== "function") return value;
       if (prop === "get" || prop === "getByName") {
         return (...args: unknown[]) => {
-          const stub = Reflect.apply(value, target, args);
+          const stub = Reflect.apply(value, target, args) as object;
           return new Proxy(stub, {
             get(s, p) {
               const member = Reflect.get(s, p, s);
@@ -219,7 +219,9 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
     const now = Math.floor(Date.now() / 1000);
     const id = crypto.randomUUID();
     await env.DB.prepare("SELECT * FROM clinics WHERE code = ?").bind(u.searchParams.get("cc")).first();
-    await env.DB.prepare("SELECT * FROM users WHERE clinic_id = ? AND email IS NOT NULL AND lower(email) = lower(?)")
+    await env.DB.prepare(
+      "SELECT * FROM users WHERE clinic_id = ? AND email IS NOT NULL AND lower(email) = lower(?)",
+    )
       .bind(c, u.searchParams.get("email"))
       .first();
     await env.DB.batch([

@@ -14,6 +14,7 @@ import { ApiError, type ErrorCode } from "./lib/errors";
 import { validationHook } from "./lib/openapi";
 import { familyOf, renderError } from "./lib/render";
 import { RoutesIndex } from "./lib/routes-index";
+import { accountsFamily } from "./routes/accounts";
 import { admin } from "./routes/admin";
 import { register } from "./routes/register";
 import { vsee } from "./routes/vsee";
@@ -49,7 +50,8 @@ function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
       level: "error",
       requestId: c.get("requestId"),
       method: c.req.method,
-      path: c.req.path,
+      // The route's pattern, not the path: paths can carry secrets (/authentication/:accessToken).
+      route: c.req.routePath,
       error: e.name,
       message: dbErrorMessage(e),
       stack: (e.stack ?? "")
@@ -86,6 +88,7 @@ export function createApp() {
   app.route("/api_v3", vsee);
   app.route("/", web);
   app.route("/", register);
+  app.route("/", accountsFamily);
 
   const schemes = {
     adminKey: { type: "http", scheme: "bearer", description: "ADMIN_API_KEY (operators)" },

@@ -36,6 +36,14 @@ export interface Caller {
   expiresAt?: number;
 }
 
+/** The signed-in caller of the accounts family, resolved from its JWT and the session it is bound to. */
+export interface AccountCaller {
+  userId: number;
+  clinicId: number;
+  clinicCode: string;
+  sessionId: string;
+}
+
 export interface AppEnv {
   Bindings: Bindings;
   Variables: {
@@ -47,5 +55,7 @@ export interface AppEnv {
     /** True when the clinic's API key authenticated the request. */
     apiKey?: boolean;
     caller?: Caller;
+    /** Accounts family: the JWT's account (set by requireAccount). */
+    account?: AccountCaller;
   };
 }

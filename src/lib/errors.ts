@@ -27,6 +27,7 @@ export const ERRORS = {
     message:
       "This email is already registered: send that user's bearer token or the clinic's API key to register it again",
   },
+  invalid_mfa_token: { status: 401, message: "Invalid MFA token" },
   forbidden: { status: 403, message: "You are not allowed to do this" },
   sso_disabled: { status: 403, message: "SSO is not enabled for this account" },
   group_requires_api_key: { status: 403, message: "Registering in this group requires the clinic's API key" },
@@ -39,6 +40,9 @@ export const ERRORS = {
   route_not_found: { status: 404, message: "No such endpoint" },
   clinic_not_found: { status: 404, message: "Unknown account" },
   user_not_found: { status: 404, message: "User not found" },
+  account_not_found: { status: 404, message: "Account not found" },
+  invitation_not_found: { status: 404, message: "Invitation not found" },
+  waitlist_entry_not_found: { status: 404, message: "Waitlist entry not found" },
   method_not_allowed: { status: 405, message: "Method not allowed" },
   conflict: { status: 409, message: "Conflict" },
   clinic_exists: { status: 409, message: "A clinic with this code already exists" },

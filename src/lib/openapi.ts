@@ -13,8 +13,10 @@ import type { Family } from "./render";
 z.config({
   customError: (issue) => {
     if (issue.code === "invalid_type" && issue.input === undefined) return "is required";
-    if (issue.code === "invalid_type")
-      return `must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`}`;
+    if (issue.code === "invalid_type") {
+      const expected = issue.expected === "int" ? "integer" : issue.expected;
+      return `must be ${/^[aeiou]/.test(expected) ? "an" : "a"} ${expected}`;
+    }
     return undefined;
   },
 });

@@ -1,11 +1,13 @@
 /**
  * Single-use codes: verification, reset, activation, identity and password change, email-token login.
- * Random, short-lived, bound to one user and purpose, stored as an HMAC (keyed by a server secret, so a
- * leaked table does not yield codes), limited in attempts, and consumed by one conditional UPDATE.
+ * Random, short-lived, bound to one user (the row's user_id, which every lookup filters on) and purpose,
+ * stored as an HMAC (keyed by a server secret, so a leaked table does not yield codes), limited in
+ * attempts, and consumed by one conditional UPDATE.
  */
 import { now } from "../lib/clock";
 import { hmacHex, randomString } from "../lib/crypto";
 import type { Bindings } from "../types";
+import type { UserRef } from "./sessions";
 
 export type CodePurpose =
   | "vsee_reset"
@@ -27,26 +29,21 @@ export function newCode(format: CodeFormat): string {
   return format === "digits6" ? randomString(6, DIGITS) : randomString(8, TOKEN_ALPHABET);
 }
 
-export function codeHash(
-  env: Bindings,
-  clinicId: number,
-  userId: number,
-  purpose: CodePurpose,
-  code: string,
-) {
-  return hmacHex(env.JWT_SECRET, `code:${clinicId}:${userId}:${purpose}:${code.trim().toLowerCase()}`);
+export function codeHash(env: Bindings, clinicId: number, purpose: CodePurpose, code: string) {
+  return hmacHex(env.JWT_SECRET, `code:${clinicId}:${purpose}:${code.trim().toLowerCase()}`);
 }
 
 /**
- * A new code for `userId` (an id or SQL selecting it within the same batch is not supported: codes are
- * issued for existing users, or for users created earlier in the flow). Any earlier unused code of the
- * same purpose is retired in the same batch. Returns the code and the statements to batch.
+ * A new code for a user: its id, or (for a user created earlier in the same batch) a condition on
+ * `users` that selects it, as in sessions.ts; when the condition selects nobody, nothing is written.
+ * Any earlier unused code of the same purpose is retired in the same batch. Returns the code and the
+ * statements to batch.
  */
 export async function issueCode(
   env: Bindings,
   input: {
     clinicId: number;
-    userId: number;
+    userId: UserRef;
     purpose: CodePurpose;
     ttlSeconds: number;
     format: CodeFormat;
@@ -55,23 +52,27 @@ export async function issueCode(
 ): Promise<{ code: string; statements: D1PreparedStatement[] }> {
   const code = newCode(input.format);
   const t = now();
-  const hash = await codeHash(env, input.clinicId, input.userId, input.purpose, code);
+  const hash = await codeHash(env, input.clinicId, input.purpose, code);
+  const ref = typeof input.userId === "number" ? { where: "id = ?", params: [input.userId] } : input.userId;
+  const user = `SELECT id FROM users WHERE clinic_id = ? AND ${ref.where}`;
   return {
     code,
     statements: [
       env.DB.prepare(
-        "UPDATE codes SET used_at = ? WHERE clinic_id = ? AND user_id = ? AND purpose = ? AND used_at IS NULL",
-      ).bind(t, input.clinicId, input.userId, input.purpose),
+        `UPDATE codes SET used_at = ? WHERE clinic_id = ? AND user_id IN (${user}) AND purpose = ? AND used_at IS NULL`,
+      ).bind(t, input.clinicId, input.clinicId, ...ref.params, input.purpose),
       env.DB.prepare(
-        "INSERT INTO codes (clinic_id, user_id, purpose, code_hash, payload, attempts, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+        `INSERT INTO codes (clinic_id, user_id, purpose, code_hash, payload, attempts, created_at, expires_at)
+         SELECT ?, id, ?, ?, ?, 0, ?, ? FROM users WHERE clinic_id = ? AND ${ref.where}`,
       ).bind(
         input.clinicId,
-        input.userId,
         input.purpose,
         hash,
         JSON.stringify(input.payload ?? {}),
         t,
         t + input.ttlSeconds,
+        input.clinicId,
+        ...ref.params,
       ),
     ],
   };
@@ -103,9 +104,7 @@ export async function consumeCode(
   input: { clinicId: number; userId: number; purposes: CodePurpose[]; code: string },
 ): Promise<{ id: number; purpose: CodePurpose; payload: Record<string, unknown> } | null> {
   const t = now();
-  const hashes = await Promise.all(
-    input.purposes.map((p) => codeHash(env, input.clinicId, input.userId, p, input.code)),
-  );
+  const hashes = await Promise.all(input.purposes.map((p) => codeHash(env, input.clinicId, p, input.code)));
   const marks = input.purposes.map(() => "?").join(", ");
   const row = await env.DB.prepare(
     `UPDATE codes SET used_at = ?

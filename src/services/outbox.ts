@@ -1,14 +1,21 @@
 /**
  * Message delivery (DESIGN.md "Messages"). Flows write a row to the outbox in the same D1 batch as the
  * change that causes it (`queueMessage` returns a statement for that batch). Delivery runs right after
- * the response (`waitUntil`) and again from the cron handler, with exponential backoff. A row is claimed
- * by one atomic UPDATE before it is sent, and marked sent exactly once.
+ * the response (`waitUntil`, for the rows the request queued) and again from the cron handler, with
+ * exponential backoff. A row is claimed by one atomic UPDATE before it is sent; the claim's attempt
+ * number fences it, so that only the latest claimant can record the outcome and a row is marked sent
+ * exactly once. Failures are recorded (`last_error`, without the message body). When a real provider
+ * delivered a message, its body (which may hold a code) is erased from the outbox.
  */
+import { and, count, desc, eq } from "drizzle-orm";
+import type { Db } from "../db";
+import { outbox } from "../db/schema";
 import { now } from "../lib/clock";
 import { render, type TemplateName, type TemplateVars } from "../messages/templates";
 import type { Bindings } from "../types";
 
 export type Channel = "email" | "sms";
+export type OutboxStatus = "pending" | "sending" | "sent" | "failed";
 
 export interface OutboxRow {
   id: number;
@@ -25,6 +32,8 @@ export interface OutboxRow {
 /** Where messages go. */
 export interface Sender {
   send(message: OutboxRow): Promise<void>;
+  /** True when the outbox row itself is the delivery (its body is kept for operators to read). */
+  readonly local?: boolean;
 }
 
 export const MAX_ATTEMPTS = 8;
@@ -33,6 +42,11 @@ export const backoff = (attempt: number) => Math.min(3600, 30 * 2 ** (attempt - 
 /** How long a claim protects a row being sent. */
 const CLAIM_SECONDS = 120;
 
+/**
+ * The statement that queues one message (returns its id). With `forUser`, a condition on the clinic's
+ * `users` (as in sessions.ts), the message is written only when that user exists: for a user created
+ * earlier in the same batch, whose creation may not happen.
+ */
 export function queueMessage(
   db: D1Database,
   clinicId: number,
@@ -40,19 +54,43 @@ export function queueMessage(
   recipient: string,
   template: TemplateName,
   vars: TemplateVars,
+  forUser?: { where: string; params: unknown[] },
 ): D1PreparedStatement {
   const { subject, text, html } = render(template, vars);
   const t = now();
+  const guard = forUser
+    ? {
+        sql: `WHERE EXISTS (SELECT 1 FROM users WHERE clinic_id = ? AND ${forUser.where})`,
+        params: [clinicId, ...forUser.params],
+      }
+    : { sql: "", params: [] };
   return db
     .prepare(
       `INSERT INTO outbox (clinic_id, channel, recipient, template, subject, body_text, body_html, status, attempts, next_attempt_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+       SELECT ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ? ${guard.sql} RETURNING id`,
     )
-    .bind(clinicId, channel, recipient, template, subject, text, channel === "email" ? html : null, t, t);
+    .bind(
+      clinicId,
+      channel,
+      recipient,
+      template,
+      subject,
+      text,
+      channel === "email" ? html : null,
+      t,
+      t,
+      ...guard.params,
+    );
+}
+
+/** The ids of the messages that `queueMessage` statements wrote (their batch results). */
+export function queuedIds(results: D1Result[]): number[] {
+  return results.flatMap((r) => (r.results as { id?: number }[]).flatMap((row) => (row.id ? [row.id] : [])));
 }
 
 /** Local development: the outbox row itself is the delivery (operators read it at GET /admin/outbox). */
 export const outboxSender: Sender = {
+  local: true,
   async send() {},
 };
 
@@ -92,24 +130,27 @@ export function senderFor(env: Bindings): Sender {
 }
 
 /**
- * Claims and sends due messages (pending and due, or claims that expired). Returns counts.
- * Safe to run concurrently: each row is claimed by exactly one UPDATE.
+ * Claims and sends due messages (pending and due, or claims that expired), or only the rows `ids` when
+ * given (the first attempt right after the request that queued them). Returns counts.
+ * Safe to run concurrently: each row is claimed by exactly one UPDATE, and only that claim (its attempt
+ * number) can mark the row sent or failed.
  */
 export async function deliverDue(
   env: Bindings,
-  options: { limit?: number; sender?: Sender } = {},
+  options: { limit?: number; sender?: Sender; ids?: number[] } = {},
 ): Promise<{ sent: number; failed: number }> {
   const t = now();
   const sender = options.sender ?? senderFor(env);
+  const only = options.ids ? "AND id IN (SELECT value FROM json_each(?4))" : "";
   const { results } = await env.DB.prepare(
     `UPDATE outbox SET status = 'sending', claimed_until = ?1, attempts = attempts + 1
      WHERE id IN (
        SELECT id FROM outbox
-       WHERE (status = 'pending' AND next_attempt_at <= ?2) OR (status = 'sending' AND claimed_until < ?2)
+       WHERE ((status = 'pending' AND next_attempt_at <= ?2) OR (status = 'sending' AND claimed_until < ?2)) ${only}
        ORDER BY next_attempt_at LIMIT ?3)
      RETURNING id, clinic_id, channel, recipient, template, subject, body_text, body_html, attempts`,
   )
-    .bind(t + CLAIM_SECONDS, t, options.limit ?? 50)
+    .bind(t + CLAIM_SECONDS, t, options.limit ?? 50, ...(options.ids ? [JSON.stringify(options.ids)] : []))
     .all<OutboxRow>();
   let sent = 0;
   let failed = 0;
@@ -117,22 +158,25 @@ export async function deliverDue(
     try {
       await sender.send(row);
       await env.DB.prepare(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, claimed_until = NULL, last_error = NULL WHERE id = ? AND status = 'sending'",
+        `UPDATE outbox SET status = 'sent', sent_at = ?, claimed_until = NULL, last_error = NULL
+           ${sender.local ? "" : ", body_text = '', body_html = NULL"}
+         WHERE id = ? AND status = 'sending' AND attempts = ?`,
       )
-        .bind(now(), row.id)
+        .bind(now(), row.id, row.attempts)
         .run();
       sent++;
     } catch (err) {
       failed++;
       const giveUp = row.attempts >= MAX_ATTEMPTS;
       await env.DB.prepare(
-        "UPDATE outbox SET status = ?, next_attempt_at = ?, claimed_until = NULL, last_error = ? WHERE id = ? AND status = 'sending'",
+        "UPDATE outbox SET status = ?, next_attempt_at = ?, claimed_until = NULL, last_error = ? WHERE id = ? AND status = 'sending' AND attempts = ?",
       )
         .bind(
           giveUp ? "failed" : "pending",
           now() + backoff(row.attempts),
           String((err as Error).message ?? err).slice(0, 500),
           row.id,
+          row.attempts,
         )
         .run();
       console.warn(
@@ -143,9 +187,42 @@ export async function deliverDue(
           channel: row.channel,
           template: row.template,
           attempts: row.attempts,
+          giveUp,
         }),
       );
     }
   }
   return { sent, failed };
+}
+
+/** The cron handler's pass: rounds of `deliverDue` until nothing due is left (bounded). */
+export async function deliverBacklog(
+  env: Bindings,
+  rounds = 5,
+  limit = 50,
+): Promise<{ sent: number; failed: number }> {
+  const total = { sent: 0, failed: 0 };
+  for (let i = 0; i < rounds; i++) {
+    const r = await deliverDue(env, { limit });
+    total.sent += r.sent;
+    total.failed += r.failed;
+    if (r.sent + r.failed < limit) break;
+  }
+  return total;
+}
+
+/** Operators' view of the outbox (newest first), optionally of one clinic and one status. */
+export async function listOutbox(
+  db: Db,
+  filter: { clinicId?: number; status?: OutboxStatus; start: number; limit: number },
+) {
+  const where = and(
+    filter.clinicId !== undefined ? eq(outbox.clinicId, filter.clinicId) : undefined,
+    filter.status ? eq(outbox.status, filter.status) : undefined,
+  );
+  const [rows, total] = await db.batch([
+    db.select().from(outbox).where(where).orderBy(desc(outbox.id)).limit(filter.limit).offset(filter.start),
+    db.select({ n: count() }).from(outbox).where(where),
+  ]);
+  return { rows, total: total[0]?.n ?? 0 };
 }

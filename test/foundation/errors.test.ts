@@ -214,3 +214,117 @@ describe("request ids", () => {
     expect(generated.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
+
+describe("accounts (Feathers): {name, message, code, className, errors?}", () => {
+  it("400 validation with field errors", async () => {
+    const clinic = await createClinic();
+    const res = await call("POST", "/accounts", {
+      headers: { "X-AccountCode": clinic.code },
+      json: { email: "nope", password: "short", extra: 1 },
+    });
+    expect(res.status).toBe(400);
+    const body = await json(res);
+    expect(body).toEqual({
+      name: "BadRequest",
+      message: "Invalid request",
+      code: 400,
+      className: "bad-request",
+      errors: {
+        email: "must be a valid email address",
+        password: "must be at least 8 characters",
+        extra: "is not an allowed field",
+      },
+    });
+  });
+
+  it("401, 404, 405, 413, 415", async () => {
+    const clinic = await createClinic();
+    const headers = { "X-AccountCode": clinic.code };
+    const r401 = await call("GET", "/accounts/1", { headers });
+    expect(r401.status).toBe(401);
+    expect(await json(r401)).toEqual({
+      name: "NotAuthenticated",
+      message: "An access token is required",
+      code: 401,
+      className: "not-authenticated",
+    });
+
+    const r404 = await call("GET", "/account-waitlist/unknown-code", { headers });
+    expect(await json(r404)).toEqual({
+      name: "NotFound",
+      message: "Invitation not found",
+      code: 404,
+      className: "not-found",
+    });
+    const route404 = await call("GET", "/authentication/sessions/all", { headers });
+    expect(await json(route404)).toEqual({
+      name: "NotFound",
+      message: "No such endpoint",
+      code: 404,
+      className: "not-found",
+    });
+
+    const r405 = await call("PUT", "/accounts/1", { headers });
+    expect(r405.status).toBe(405);
+    expect(r405.headers.get("allow")).toBe("GET, HEAD, PATCH");
+    expect(await json(r405)).toEqual({
+      name: "MethodNotAllowed",
+      message: "Method not allowed",
+      code: 405,
+      className: "method-not-allowed",
+    });
+
+    const r413 = await call("POST", "/authentication", {
+      headers,
+      json: { strategy: "local", password: big },
+    });
+    expect(r413.status).toBe(413);
+    expect(await json(r413)).toEqual({
+      name: "PayloadTooLarge",
+      message: "Request body too large",
+      code: 413,
+      className: "payload-too-large",
+    });
+
+    const r415 = await call("POST", "/authentication", { headers, raw: { body: "hi", type: "text/plain" } });
+    expect(r415.status).toBe(415);
+    expect(await json(r415)).toMatchObject({
+      name: "UnsupportedMediaType",
+      code: 415,
+      className: "unsupported-media-type",
+    });
+  });
+
+  it("500 without internals, with a request id", async () => {
+    const clinic = await createClinic();
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(env.DB, "prepare").mockImplementation(() => {
+      throw new Error("SQLITE_BUSY: secret internals");
+    });
+    const res = await call("POST", "/authentication", {
+      headers: { "X-AccountCode": clinic.code },
+      json: { strategy: "local", email: "a@example.test", password: "supersecretpass" },
+    });
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({
+      name: "GeneralError",
+      message: "Internal server error",
+      code: 500,
+      className: "general-error",
+    });
+    expect(text).not.toContain("secret internals");
+    expect(errors).toHaveBeenCalledTimes(1);
+    expect(String(errors.mock.calls[0]?.[0])).toContain(res.headers.get("x-request-id") as string);
+    expect(String(errors.mock.calls[0]?.[0])).not.toContain("supersecretpass");
+
+    // Secrets in paths (invitation codes, access tokens) are not logged: the route pattern is.
+    errors.mockClear();
+    await call("GET", "/account-waitlist/secret-invitation-code", {
+      headers: { "X-AccountCode": clinic.code },
+    });
+    const logged = String(errors.mock.calls[0]?.[0]);
+    expect(logged).not.toContain("secret-invitation-code");
+    expect(JSON.parse(logged).route).toBe("/account-waitlist/:inviteCode");
+  });
+});

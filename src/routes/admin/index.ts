@@ -1,4 +1,6 @@
 import { familyApp } from "../../lib/openapi";
+import * as accounts from "./accounts.handlers";
+import * as accountRoutes from "./accounts.routes";
 import * as handlers from "./clinics.handlers";
 import * as routes from "./clinics.routes";
 import * as userHandlers from "./users.handlers";
@@ -10,4 +12,8 @@ export const admin = familyApp()
   .openapi(routes.getClinic, handlers.getClinic)
   .openapi(routes.patchClinic, handlers.patchClinic)
   .openapi(routes.rotateKey, handlers.rotateKey)
-  .openapi(userRoutes.patchUser, userHandlers.patchUser);
+  .openapi(userRoutes.patchUser, userHandlers.patchUser)
+
+  .openapi(accountRoutes.listWaitlist, accounts.listWaitlist)
+  .openapi(accountRoutes.approveEntry, accounts.approveEntry)
+  .openapi(accountRoutes.listOutbox, accounts.listOutbox);

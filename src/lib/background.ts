@@ -1,0 +1,28 @@
+/**
+ * Work that runs after the response (`waitUntil`): message delivery, and lookups whose timing must not
+ * show in the answer (a reset for an unknown email answers as fast as one for a known email).
+ * Failures are logged with the request id and the error (never request data, codes or message bodies).
+ */
+import type { Context } from "hono";
+import { deliverDue } from "../services/outbox";
+import type { AppEnv } from "../types";
+
+export function afterResponse(c: Context<AppEnv>, work: () => Promise<unknown>): void {
+  const task = work().catch((err) =>
+    console.error(
+      JSON.stringify({
+        level: "error",
+        requestId: c.get("requestId"),
+        event: "background",
+        error: err instanceof Error ? err.name : "Error",
+        message: err instanceof Error ? err.message : String(err),
+      }),
+    ),
+  );
+  c.executionCtx.waitUntil(task);
+}
+
+/** The first delivery attempt of the messages a request queued, right after its response. */
+export function deliverSoon(c: Context<AppEnv>, ids: number[]): void {
+  if (ids.length > 0) afterResponse(c, () => deliverDue(c.env, { ids, limit: ids.length }));
+}

@@ -1,0 +1,42 @@
+/**
+ * Caller authentication for the accounts family: `Authorization: Bearer <JWT>`. The token must be signed
+ * with the pinned algorithm, unexpired, issued for the request's clinic (X-AccountCode or the default
+ * clinic), and bound to a live session (one KV read).
+ */
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { ApiError } from "../lib/errors";
+import { resolveAccountToken } from "../services/account-sessions";
+import type { AccountCaller, AppEnv } from "../types";
+import { clinicCodeOf } from "./tenant";
+
+export function bearerToken(req: { header(name: string): string | undefined }): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(req.header("authorization") ?? "")?.[1];
+}
+
+const challenge = { "WWW-Authenticate": 'Bearer realm="accounts"' };
+
+/** Resolves a presented access token, or throws 401. */
+export async function accountFromToken(c: Context<AppEnv>, token: string): Promise<AccountCaller> {
+  const caller = await resolveAccountToken(c.env, token, clinicCodeOf(c.req, c.env));
+  if (!caller) throw new ApiError("invalid_token", { headers: challenge });
+  return caller;
+}
+
+/**
+ * The caller when the request carries a bearer token (which must then be valid), else null: for calls
+ * that also work unauthenticated.
+ */
+export async function optionalAccount(c: Context<AppEnv>): Promise<AccountCaller | null> {
+  const token = bearerToken(c.req);
+  return token ? accountFromToken(c, token) : null;
+}
+
+/** Requires a valid access token; sets `account`. */
+export const requireAccount = createMiddleware<AppEnv>(async (c, next) => {
+  const token = bearerToken(c.req);
+  if (!token)
+    throw new ApiError("unauthorized", { message: "An access token is required", headers: challenge });
+  c.set("account", await accountFromToken(c, token));
+  await next();
+});

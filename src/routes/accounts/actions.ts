@@ -1,0 +1,389 @@
+/**
+ * The account actions of POST /authentication: codes (apply, send), two-factor setup, password and
+ * identity changes, uniqueness checks and password reset. Each returns the body of its 201 answer.
+ *
+ * Codes are 6 digits, valid 10 minutes, single-use, bound to one account: the authenticated caller, or,
+ * without a token, the account whose `email` / `mobileNo` the body names. Wrong guesses count against the
+ * code (it dies after 5) and, without a token, towards the named identity's lockout.
+ */
+import type { Context } from "hono";
+import { getDb } from "../../db";
+import type { Clinic, User } from "../../db/schema";
+import { afterResponse, deliverSoon } from "../../lib/background";
+import { now } from "../../lib/clock";
+import { ApiError, invalidField } from "../../lib/errors";
+import { hashPassword } from "../../lib/password";
+import { isPhilippineMobile } from "../../lib/phone";
+import { email as emailSchema } from "../../lib/schemas";
+import { optionalAccount } from "../../middleware/account-auth";
+import { checkRateLimit } from "../../middleware/rate-limit";
+import {
+  type AccountCodePurpose,
+  accountChannel,
+  accountWire,
+  findAccount,
+  type Identity,
+  type IdentityKey,
+  isIdentityFree,
+  MAX_CODES_PER_HOUR,
+  type Outgoing,
+  requireLiveAccount,
+  sendCode,
+} from "../../services/accounts";
+import { consumeCode, recentCodes } from "../../services/codes";
+import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
+import { cancelEnrolment, claimTotp, startEnrolment } from "../../services/mfa";
+import { deliverDue, queuedIds } from "../../services/outbox";
+import { revokeSessions } from "../../services/sessions";
+import { uniqueViolation, userFromRow } from "../../services/users";
+import type { AppEnv } from "../../types";
+import { type AuthenticationInput, mobileNo as mobileNoSchema } from "./schemas";
+
+type Body<K> = Extract<AuthenticationInput, K>;
+
+const SENT = { sent: true as const };
+
+/** The authenticated caller's account (401 without a valid token). */
+async function callerAccount(c: Context<AppEnv>): Promise<{ user: User; sessionId: string }> {
+  const caller = await optionalAccount(c);
+  if (!caller) throw new ApiError("unauthorized", { message: "An access token is required for this action" });
+  return {
+    user: await requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId),
+    sessionId: caller.sessionId,
+  };
+}
+
+/** Runs a batch of changes and the messages they cause; the messages' first delivery follows the response. */
+async function commit(c: Context<AppEnv>, out: Outgoing): Promise<D1Result[]> {
+  const results = await c.env.DB.batch([...out.statements, ...out.messages]);
+  deliverSoon(c, queuedIds(results.slice(out.statements.length)));
+  return results;
+}
+
+/** Caps the codes of one purpose a user is sent per hour (beyond the per-client rate limit). */
+async function underCap(c: Context<AppEnv>, clinic: Clinic, userId: number, purpose: AccountCodePurpose) {
+  return (await recentCodes(c.env, clinic.id, userId, purpose, now() - 3600)) < MAX_CODES_PER_HOUR;
+}
+
+const tooMany = () =>
+  new ApiError("rate_limited", {
+    message: "Too many codes sent, try again later",
+    headers: { "Retry-After": "3600" },
+  });
+
+// ---------- applyActionCode ----------
+
+const CODE_PURPOSES: AccountCodePurpose[] = [
+  "email_verify",
+  "sms_verify",
+  "identity_change",
+  "password_change",
+];
+
+export async function applyActionCode(
+  c: Context<AppEnv>,
+  clinic: Clinic,
+  b: Body<{ action: "applyActionCode" }>,
+) {
+  const caller = await optionalAccount(c);
+  const db = getDb(c.env.DB);
+  let user: User | undefined;
+  let lock: string | null = null;
+  if (caller) {
+    user = await requireLiveAccount(db, caller.clinicId, caller.userId);
+  } else {
+    if (b.email === undefined && b.mobileNo === undefined)
+      throw invalidField("email", "email or mobileNo is required without an access token");
+    const who: Identity = b.email !== undefined ? { email: b.email } : { mobileNo: b.mobileNo };
+    lock = await lockKey("code", who.email ?? (who.mobileNo as string));
+    await assertNotLocked(c.env, clinic.id, lock);
+    user = await findAccount(db, clinic.id, who);
+  }
+  const consumed =
+    user && !user.disabled
+      ? await consumeCode(c.env, {
+          clinicId: clinic.id,
+          userId: user.id,
+          purposes: CODE_PURPOSES,
+          code: b.code,
+        })
+      : null;
+  if (!user || !consumed) {
+    const locked = lock ? await recordFailure(c.env, clinic, lock) : null;
+    throw locked ? lockedError(locked) : new ApiError("invalid_code");
+  }
+  const p = consumed.payload;
+  // What each code does, as the tail of one UPDATE (?1 updated_at, ?2 the account, ?3 the payload's value).
+  const apply: Record<string, [string, unknown]> = {
+    email_verify: ["email_verified = 1 WHERE id = ?2 AND lower(email) = lower(?3)", p.email],
+    sms_verify: ["mobile_verified = 1 WHERE id = ?2 AND mobile_no = ?3", p.mobileNo],
+    identity_change: [
+      p.key === "email"
+        ? "email = ?3, email_verified = 1 WHERE id = ?2"
+        : "mobile_no = ?3, mobile_verified = 1 WHERE id = ?2",
+      p.value,
+    ],
+    password_change: ["password_hash = ?3 WHERE id = ?2", p.passwordHash],
+  };
+  const [tail, value] = apply[consumed.purpose] as [string, unknown];
+  let row: Record<string, unknown> | null;
+  try {
+    row = await c.env.DB.prepare(`UPDATE users SET updated_at = ?1, ${tail} RETURNING *`)
+      .bind(now(), user.id, value)
+      .first();
+  } catch (err) {
+    if (!uniqueViolation(err)) throw err;
+    throw invalidField(p.key === "email" ? "email" : "mobileNo", "is already in use");
+  }
+  // The code verified an address the account no longer has: nothing to apply.
+  if (!row) throw new ApiError("invalid_code");
+  if (lock) await clearFailures(c.env, clinic.id, lock).run();
+  if (consumed.purpose === "password_change") {
+    await revokeSessions(c.env, { userId: user.id, clinicId: clinic.id, exceptSessionId: caller?.sessionId });
+  }
+  return accountWire(userFromRow(row));
+}
+
+// ---------- two-factor ----------
+
+export async function setupMfa(c: Context<AppEnv>, clinic: Clinic, b: Body<{ action: "setupMFA" }>) {
+  const { user } = await callerAccount(c);
+  const uid = String(user.id);
+  if (b.enable) {
+    if (user.mfaEnabled)
+      throw new ApiError("bad_request", { message: "MFA is already enabled: disable it first" });
+    const { secret, dataURL } = await startEnrolment(c.env, user, clinic.name);
+    return { uid, enabled: false, dataURL, secret };
+  }
+  if (!user.mfaEnabled) {
+    await cancelEnrolment(c.env, user.id);
+    return { uid, enabled: false };
+  }
+  if (!b.totpToken) throw invalidField("totpToken", "is required to disable MFA");
+  await checkTotp(c, clinic, user, b.totpToken, "disable");
+  return { uid, enabled: false };
+}
+
+export async function verifyMfaSecret(
+  c: Context<AppEnv>,
+  clinic: Clinic,
+  b: Body<{ action: "verifyMFASecret" }>,
+) {
+  const { user } = await callerAccount(c);
+  if (!user.mfaSecret)
+    throw new ApiError("bad_request", {
+      message: "No MFA enrolment: start one with setupMFA {enable: true}",
+    });
+  await checkTotp(c, clinic, user, b.totpToken, user.mfaEnabled ? "none" : "enable");
+  return { verified: true };
+}
+
+/** A wrong or replayed TOTP code: 401, counted towards the account's lockout. */
+async function checkTotp(
+  c: Context<AppEnv>,
+  clinic: Clinic,
+  user: User,
+  code: string,
+  effect: "none" | "enable" | "disable",
+): Promise<void> {
+  const key = await lockKey("totp", String(user.id));
+  await assertNotLocked(c.env, clinic.id, key);
+  if (await claimTotp(c.env, user, code, effect)) return;
+  const locked = await recordFailure(c.env, clinic, key);
+  throw locked ? lockedError(locked) : new ApiError("invalid_mfa_token");
+}
+
+// ---------- password and identity changes ----------
+
+export async function changePassword(
+  c: Context<AppEnv>,
+  clinic: Clinic,
+  b: Body<{ action: "changePassword" }>,
+) {
+  await checkRateLimit(c, "MESSAGES_LIMITER", "accounts-change-password");
+  const { user } = await callerAccount(c);
+  const to = accountChannel(user);
+  if (!to)
+    throw new ApiError("bad_request", {
+      message: "The account has no email or Philippine mobile number for the confirmation code",
+    });
+  if (!(await underCap(c, clinic, user.id, "password_change"))) throw tooMany();
+  const out: Outgoing = { statements: [], messages: [] };
+  await sendCode(c.env, clinic, out, {
+    user: user.id,
+    purpose: "password_change",
+    to,
+    name: user.firstName || undefined,
+    payload: { passwordHash: await hashPassword(b.password) },
+  });
+  await commit(c, out);
+  return SENT;
+}
+
+/** Validates an identity for its key; returns the stored form. */
+function parseIdentity(key: IdentityKey, value: string): string {
+  const parsed = key === "email" ? emailSchema().safeParse(value) : mobileNoSchema().safeParse(value);
+  if (!parsed.success) throw invalidField("identity", parsed.error.issues[0]?.message ?? "is invalid");
+  return parsed.data;
+}
+
+export async function changeIdentity(
+  c: Context<AppEnv>,
+  clinic: Clinic,
+  b: Body<{ action: "changeIdentity" }>,
+) {
+  await checkRateLimit(c, "MESSAGES_LIMITER", "accounts-change-identity");
+  const { user } = await callerAccount(c);
+  const value = parseIdentity(b.identityKey, b.identity);
+  const current = b.identityKey === "email" ? user.email : user.mobileNo;
+  if (current !== null && current.toLowerCase() === value.toLowerCase())
+    throw invalidField("identity", `is already the account's ${b.identityKey}`);
+  if (b.identityKey === "mobileNo" && !isPhilippineMobile(value))
+    throw invalidField(
+      "identity",
+      "must be a Philippine mobile number (the confirmation code is sent by SMS)",
+    );
+  if (!(await isIdentityFree(getDb(c.env.DB), clinic.id, b.identityKey, value)))
+    throw invalidField("identity", "is already in use");
+  if (!(await underCap(c, clinic, user.id, "identity_change"))) throw tooMany();
+  const out: Outgoing = { statements: [], messages: [] };
+  await sendCode(c.env, clinic, out, {
+    user: user.id,
+    purpose: "identity_change",
+    to: { channel: b.identityKey === "email" ? "email" : "sms", address: value },
+    name: user.firstName || undefined,
+    identity: b.identityKey === "email" ? "email" : "mobile number",
+    payload: { key: b.identityKey, value },
+  });
+  await commit(c, out);
+  return SENT;
+}
+
+export async function checkUniqueIdentity(
+  c: Context<AppEnv>,
+  clinic: Clinic,
+  b: Body<{ action: "checkUniqueIdentity" }>,
+) {
+  const value = parseIdentity(b.identityKey, b.identity);
+  return { unique: await isIdentityFree(getDb(c.env.DB), clinic.id, b.identityKey, value) };
+}
+
+// ---------- password reset ----------
+
+/**
+ * Always `{sent: true}`, at once: the lookup and the sending happen after the response, so neither the
+ * answer nor its timing tells whether the email belongs to an account.
+ */
+export async function sendPasswordResetEmail(
+  c: Context<AppEnv>,
+  clinic: Clinic,
+  b: Body<{ action: "sendPasswordResetEmail" }>,
+) {
+  await checkRateLimit(c, "MESSAGES_LIMITER", "accounts-reset");
+  afterResponse(c, async () => {
+    const user = await findAccount(getDb(c.env.DB), clinic.id, { email: b.email });
+    if (!user?.email || user.disabled || !(await underCap(c, clinic, user.id, "password_reset"))) return;
+    const out: Outgoing = { statements: [], messages: [] };
+    await sendCode(c.env, clinic, out, {
+      user: user.id,
+      purpose: "password_reset",
+      to: { channel: "email", address: user.email },
+      name: user.firstName || undefined,
+    });
+    const results = await c.env.DB.batch([...out.statements, ...out.messages]);
+    await deliverDue(c.env, { ids: queuedIds(results.slice(out.statements.length)) });
+  });
+  return SENT;
+}
+
+/** Completes a reset: the emailed code, then the new password; every session of the account ends. */
+export async function resetPassword(
+  c: Context<AppEnv>,
+  clinic: Clinic,
+  b: Body<{ action: "resetPassword" }>,
+) {
+  const lock = await lockKey("code", b.email);
+  await assertNotLocked(c.env, clinic.id, lock);
+  const user = await findAccount(getDb(c.env.DB), clinic.id, { email: b.email });
+  const consumed =
+    user && !user.disabled
+      ? await consumeCode(c.env, {
+          clinicId: clinic.id,
+          userId: user.id,
+          purposes: ["password_reset"],
+          code: b.code,
+        })
+      : null;
+  if (!user || !consumed) {
+    const locked = await recordFailure(c.env, clinic, lock);
+    throw locked ? lockedError(locked) : new ApiError("invalid_code");
+  }
+  await c.env.DB.batch([
+    c.env.DB.prepare("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?").bind(
+      await hashPassword(b.password),
+      now(),
+      user.id,
+    ),
+    clearFailures(c.env, clinic.id, lock),
+    clearFailures(c.env, clinic.id, await lockKey("login", b.email)),
+  ]);
+  await revokeSessions(c.env, { userId: user.id, clinicId: clinic.id });
+  return { uid: String(user.id) };
+}
+
+// ---------- verification codes ----------
+
+/**
+ * A new email (or SMS) verification code. For the caller: refused when there is nothing to verify.
+ * Without a token, for the account the body names: always `{sent: true}`, the work after the response.
+ */
+export async function sendVerification(
+  c: Context<AppEnv>,
+  clinic: Clinic,
+  key: IdentityKey,
+  named: string | undefined,
+) {
+  await checkRateLimit(c, "MESSAGES_LIMITER", `accounts-verify-${key}`);
+  const purpose = key === "email" ? "email_verify" : "sms_verify";
+  const caller = await optionalAccount(c);
+  const send = async (user: User) => {
+    const address = key === "email" ? user.email : user.mobileNo;
+    const out: Outgoing = { statements: [], messages: [] };
+    await sendCode(c.env, clinic, out, {
+      user: user.id,
+      purpose,
+      to: { channel: key === "email" ? "email" : "sms", address: address as string },
+      name: user.firstName || undefined,
+      payload: key === "email" ? { email: address } : { mobileNo: address },
+    });
+    return out;
+  };
+  const sendable = (u: User) =>
+    key === "email"
+      ? u.email !== null && !u.emailVerified
+      : u.mobileNo !== null && isPhilippineMobile(u.mobileNo) && !u.mobileVerified;
+
+  if (caller) {
+    const user = await requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId);
+    if (!sendable(user)) {
+      throw new ApiError("bad_request", {
+        message:
+          key === "email"
+            ? "The account has no unverified email"
+            : "The account has no unverified Philippine mobile number",
+      });
+    }
+    if (!(await underCap(c, clinic, user.id, purpose))) throw tooMany();
+    await commit(c, await send(user));
+    return SENT;
+  }
+  if (named === undefined) throw invalidField(key, `is required without an access token`);
+  afterResponse(c, async () => {
+    const user = await findAccount(getDb(c.env.DB), clinic.id, { [key]: named });
+    if (!user || user.disabled || !sendable(user) || !(await underCap(c, clinic, user.id, purpose))) return;
+    const out = await send(user);
+    const results = await c.env.DB.batch([...out.statements, ...out.messages]);
+    await deliverDue(c.env, { ids: queuedIds(results.slice(out.statements.length)) });
+  });
+  return SENT;
+}

@@ -1,0 +1,169 @@
+/**
+ * POST /authentication (Feathers' authentication service): the `local` and `jwt` strategies and the
+ * account actions, dispatched on `strategy` / `action`; DELETE ends the session.
+ */
+import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { getDb } from "../../db";
+import type { Clinic } from "../../db/schema";
+import { now } from "../../lib/clock";
+import { ApiError, invalid } from "../../lib/errors";
+import { fieldErrors } from "../../lib/openapi";
+import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
+import { accountFromToken, bearerToken } from "../../middleware/account-auth";
+import { loadClinic } from "../../middleware/tenant";
+import { signAccessToken, startAccountSession } from "../../services/account-sessions";
+import { findAccount, requireLiveAccount } from "../../services/accounts";
+import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
+import { claimTotp } from "../../services/mfa";
+import { revokeSessions, rotateRefresh } from "../../services/sessions";
+import type { AppEnv } from "../../types";
+import * as actions from "./actions";
+import type * as r from "./authentication.routes";
+import { type AuthenticationInput, authenticationSchemaFor } from "./schemas";
+
+type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+type Body<K> = Extract<AuthenticationInput, K>;
+
+const iso = (t: number) => new Date(t * 1000).toISOString();
+
+/**
+ * Validation hook of POST /authentication: the body is one of many variants, so a failure is reported
+ * against the variant its `action` (or `strategy`) names, field by field.
+ */
+export const authenticationHook = (result: { success: boolean; data?: unknown }): undefined => {
+  if (result.success) return undefined;
+  const { schema, field, message } = authenticationSchemaFor(result.data);
+  if (!schema) throw invalid([{ param: field, message }]);
+  const parsed = schema.safeParse(result.data);
+  throw invalid(parsed.success ? [{ param: field, message }] : fieldErrors(parsed.error));
+};
+
+export const authenticate: Handler<typeof r.authenticate> = async (c) => {
+  const b = c.req.valid("json");
+  const clinic = await loadClinic(c);
+  if ("strategy" in b) {
+    if (b.strategy === "local") {
+      const result = await local(c, clinic, b);
+      return "code" in result ? c.json(result, 206) : c.json(result, 201);
+    }
+    return c.json(await reauthenticate(c, b), 201);
+  }
+  switch (b.action) {
+    case "refreshAccessToken":
+      return c.json(await refresh(c, clinic, b), 201);
+    case "applyActionCode":
+      return c.json(await actions.applyActionCode(c, clinic, b), 201);
+    case "setupMFA":
+      return c.json(await actions.setupMfa(c, clinic, b), 201);
+    case "verifyMFASecret":
+      return c.json(await actions.verifyMfaSecret(c, clinic, b), 201);
+    case "changePassword":
+      return c.json(await actions.changePassword(c, clinic, b), 201);
+    case "changeIdentity":
+      return c.json(await actions.changeIdentity(c, clinic, b), 201);
+    case "checkUniqueIdentity":
+      return c.json(await actions.checkUniqueIdentity(c, clinic, b), 201);
+    case "sendPasswordResetEmail":
+      return c.json(await actions.sendPasswordResetEmail(c, clinic, b), 201);
+    case "resetPassword":
+      return c.json(await actions.resetPassword(c, clinic, b), 201);
+    case "sendVerificationEmail":
+      return c.json(await actions.sendVerification(c, clinic, "email", b.email), 201);
+    case "sendVerificationSms":
+      return c.json(await actions.sendVerification(c, clinic, "mobileNo", b.mobileNo), 201);
+  }
+};
+
+// ---------- strategies ----------
+
+const MISSING_MFA = { code: 206 as const, message: "Missing MFA token" as const };
+
+/**
+ * Password sign-in. Unknown identity, wrong password, disabled account: the same 401 after the same
+ * work (a dummy hash is verified for unknown identities). Failures count towards the identity's lockout,
+ * and so do wrong TOTP codes.
+ */
+async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "local" }>) {
+  const who = b.email !== undefined ? { email: b.email } : { mobileNo: b.mobileNo as string };
+  const key = await lockKey("login", who.email ?? who.mobileNo);
+  await assertNotLocked(c.env, clinic.id, key);
+  const db = getDb(c.env.DB);
+  const user = await findAccount(db, clinic.id, who);
+  const ok = await verifyPassword(b.password, user?.passwordHash);
+  const fail = async (error: ApiError) => {
+    const locked = await recordFailure(c.env, clinic, key);
+    throw locked ? lockedError(locked) : error;
+  };
+  if (!ok || !user || user.disabled)
+    return fail(new ApiError("invalid_credentials", { message: "Invalid login" }));
+  if (user.mfaEnabled) {
+    if (!b.totpToken) return MISSING_MFA;
+    if (!(await claimTotp(c.env, user, b.totpToken))) return fail(new ApiError("invalid_mfa_token"));
+  }
+  const extra = [
+    clearFailures(c.env, clinic.id, key),
+    c.env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(now(), user.id),
+  ];
+  if (user.passwordHash && needsRehash(user.passwordHash)) {
+    extra.push(
+      c.env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(
+        await hashPassword(b.password),
+        user.id,
+      ),
+    );
+  }
+  const session = await startAccountSession(c.env, user, clinic, extra);
+  return {
+    uid: String(user.id),
+    accessToken: session.access.token,
+    refreshToken: session.refreshToken,
+    expiresAt: iso(session.access.exp),
+  };
+}
+
+/** A fresh access token for the session of a valid one. */
+async function reauthenticate(c: Context<AppEnv>, b: Body<{ strategy: "jwt" }>) {
+  const caller = await accountFromToken(c, b.accessToken);
+  await requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId);
+  const access = await signAccessToken(c.env, caller.userId, caller.clinicCode, caller.sessionId);
+  return { uid: String(caller.userId), accessToken: access.token, expiresAt: iso(access.exp) };
+}
+
+/** Rotates the refresh token (services/sessions.ts); reuse of a spent one ends the session. */
+async function refresh(c: Context<AppEnv>, clinic: Clinic, b: Body<{ action: "refreshAccessToken" }>) {
+  // The rotation batch also reads the owner; a disabled user or clinic ends the session (null).
+  const rotated = await rotateRefresh(c.env, b.refreshToken, clinic.id);
+  const refused = new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
+  if (!rotated) throw refused;
+  if (rotated.kind !== "accounts") {
+    // Another family's refresh token: it is spent now, so end that session rather than leave it half-rotated.
+    await revokeSessions(c.env, { sessionId: rotated.tokens.sessionId });
+    throw refused;
+  }
+  const access = await signAccessToken(c.env, rotated.userId, clinic.code, rotated.tokens.sessionId);
+  return {
+    uid: String(rotated.userId),
+    accessToken: access.token,
+    refreshToken: rotated.tokens.refresh.token,
+    expiresAt: iso(access.exp),
+  };
+}
+
+// ---------- sign out ----------
+
+async function endSession(c: Context<AppEnv>, token: string) {
+  const caller = await accountFromToken(c, token);
+  await revokeSessions(c.env, { sessionId: caller.sessionId });
+  return { uid: String(caller.userId), accessToken: token };
+}
+
+export const logout: Handler<typeof r.logout> = async (c) => {
+  const token = bearerToken(c.req);
+  if (!token) throw new ApiError("unauthorized", { message: "An access token is required" });
+  return c.json(await endSession(c, token), 200);
+};
+
+export const logoutToken: Handler<typeof r.logoutToken> = async (c) => {
+  return c.json(await endSession(c, c.req.valid("param").accessToken), 200);
+};

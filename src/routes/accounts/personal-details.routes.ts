@@ -1,0 +1,37 @@
+import { createRoute } from "@hono/zod-openapi";
+import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
+import { requireAccount } from "../../middleware/account-auth";
+import * as s from "./schemas";
+
+const tags = ["accounts: personal-details"];
+
+export const getDetails = createRoute({
+  method: "get",
+  path: "/personal-details/{id}",
+  tags,
+  security: SECURITY.jwt,
+  summary: "The caller's personal details (id = the account's uid)",
+  description: "Only the owner; any other id answers 404.",
+  middleware: [requireAccount] as const,
+  request: { params: s.IdParam },
+  responses: {
+    200: s.json(s.PersonalDetails, "The personal details"),
+    ...errorResponses("accounts", 401, 404),
+  },
+});
+
+export const patchDetails = createRoute({
+  method: "patch",
+  path: "/personal-details/{id}",
+  tags,
+  security: SECURITY.jwt,
+  summary: "Change the caller's personal details",
+  description:
+    "A merge: `name` and `address` change field by field, other fields are replaced, and null removes a field. A truthy doc_PRCLicenseNo makes the account a doctor's (Human Verification email); identityImages queue the Identity Validation Receipt email.",
+  middleware: [requireAccount, withBody] as const,
+  request: { params: s.IdParam, body: formBody(s.PersonalDetailsInput) },
+  responses: {
+    200: s.json(s.PersonalDetails, "The personal details"),
+    ...errorResponses("accounts", ...BODY_ERRORS, 401, 404),
+  },
+});

@@ -1,0 +1,35 @@
+import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import { getDb } from "../../db";
+import { ApiError } from "../../lib/errors";
+import { loadClinic } from "../../middleware/tenant";
+import { addToWaitlist, entryByInvitation } from "../../services/invitations";
+import type { AppEnv } from "../../types";
+import type * as r from "./waitlist.routes";
+
+type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+const entryWire = (e: {
+  email: string | null;
+  mobileNo?: string | null;
+  personalDetails: Record<string, unknown>;
+}) => ({
+  email: e.email ?? "",
+  ...(e.mobileNo ? { mobileNo: e.mobileNo } : {}),
+  personalDetails: e.personalDetails,
+});
+
+/** Answers with what was submitted, whether or not the email was already waiting (no enumeration). */
+export const createEntry: Handler<typeof r.createEntry> = async (c) => {
+  const clinic = await loadClinic(c);
+  const b = c.req.valid("json");
+  const personalDetails = (b.personalDetails ?? {}) as Record<string, unknown>;
+  await addToWaitlist(getDb(c.env.DB), clinic.id, { email: b.email, mobileNo: b.mobileNo, personalDetails });
+  return c.json(entryWire({ email: b.email, mobileNo: b.mobileNo, personalDetails }), 201);
+};
+
+export const getEntry: Handler<typeof r.getEntry> = async (c) => {
+  const clinic = await loadClinic(c);
+  const entry = await entryByInvitation(c.env, clinic.id, c.req.valid("param").inviteCode);
+  if (!entry) throw new ApiError("invitation_not_found");
+  return c.json(entryWire(entry), 200);
+};

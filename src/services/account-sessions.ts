@@ -1,0 +1,96 @@
+/**
+ * Accounts-family sessions (DESIGN.md "Tokens and sessions"). A session is a refresh-token family in D1
+ * (services/sessions.ts, kind "accounts", no opaque access token); its access tokens are short-lived
+ * HS256 JWTs (`sub` = account uid, `sid` = session, `aud` = clinic code) that are valid only while the KV
+ * key `js:<sid>` says the session is live. Ending the session deletes that key (revokeSessions), so a
+ * revoked session's JWTs stop working before they expire.
+ */
+import { kvKeys, kvTtl } from "../kv/keys";
+import { now } from "../lib/clock";
+import { signHs256, verifyHs256 } from "../lib/jwt";
+import type { AccountCaller, Bindings } from "../types";
+import { PendingSession, REFRESH_TTL, type SessionClinic, type SessionUser } from "./sessions";
+
+/** Access-token lifetime (clients decode `exp`, and refresh before it). */
+export const JWT_TTL = 15 * 60;
+
+/** The KV value of `js:<sessionId>`. */
+interface LiveSession {
+  /** user id */
+  u: number;
+  /** clinic id */
+  c: number;
+  /** session expiry (unix s) */
+  e: number;
+}
+
+export interface AccessToken {
+  token: string;
+  /** Expiry, unix seconds. */
+  exp: number;
+}
+
+export async function signAccessToken(
+  env: Bindings,
+  userId: number,
+  clinicCode: string,
+  sessionId: string,
+): Promise<AccessToken> {
+  const iat = now();
+  const exp = iat + JWT_TTL;
+  const token = await signHs256(
+    { sub: String(userId), sid: sessionId, aud: clinicCode, iat, exp },
+    env.JWT_SECRET,
+  );
+  return { token, exp };
+}
+
+export interface StartedSession {
+  sessionId: string;
+  refreshToken: string;
+  access: AccessToken;
+}
+
+/** Starts a session for `user` with `extra` statements in the same batch; marks it live; signs its JWT. */
+export async function startAccountSession(
+  env: Bindings,
+  user: SessionUser,
+  clinic: SessionClinic,
+  extra: D1PreparedStatement[] = [],
+): Promise<StartedSession> {
+  const pending = new PendingSession("accounts", user.clinicId, false);
+  await env.DB.batch([...(await pending.statements(env.DB, user.id)), ...extra]);
+  const tokens = await pending.commit(env, user, clinic);
+  const live: LiveSession = { u: user.id, c: user.clinicId, e: tokens.created + REFRESH_TTL };
+  const [access] = await Promise.all([
+    signAccessToken(env, user.id, clinic.code, tokens.sessionId),
+    env.KV.put(kvKeys.jwtSession(tokens.sessionId), JSON.stringify(live), {
+      expirationTtl: kvTtl(live.e, tokens.created),
+    }),
+  ]);
+  return { sessionId: tokens.sessionId, refreshToken: tokens.refresh.token, access };
+}
+
+/**
+ * Resolves an access token presented for `clinicCode`: signature (HS256 pinned, current or previous
+ * secret), expiry, audience, then one KV read for the session. Null when any check fails.
+ */
+export async function resolveAccountToken(
+  env: Bindings,
+  token: string,
+  clinicCode: string,
+): Promise<AccountCaller | null> {
+  const payload = await verifyHs256(token, [env.JWT_SECRET, env.JWT_SECRET_PREVIOUS]);
+  if (!payload || payload.aud !== clinicCode) return null;
+  const { sub, sid } = payload;
+  if (
+    typeof sub !== "string" ||
+    !/^\d{1,15}$/.test(sub) ||
+    typeof sid !== "string" ||
+    !/^[0-9a-f]{32}$/.test(sid)
+  )
+    return null;
+  const live = await env.KV.get<LiveSession>(kvKeys.jwtSession(sid), "json");
+  if (!live || live.u !== Number(sub) || live.e <= now()) return null;
+  return { userId: live.u, clinicId: live.c, clinicCode, sessionId: sid };
+}
