@@ -4,6 +4,7 @@
  * Failures are logged with the request id and the error (never request data, codes or message bodies).
  */
 import type { Context } from "hono";
+import { dbErrorMessage } from "../db/rows";
 import { deliverDue } from "../services/outbox";
 import type { AppEnv } from "../types";
 
@@ -15,7 +16,7 @@ export function afterResponse(c: Context<AppEnv>, work: () => Promise<unknown>):
         requestId: c.get("requestId"),
         event: "background",
         error: err instanceof Error ? err.name : "Error",
-        message: err instanceof Error ? err.message : String(err),
+        message: dbErrorMessage(err),
       }),
     ),
   );

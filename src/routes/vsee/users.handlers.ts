@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { getDb } from "../../db";
 import { type Clinic, type User, users } from "../../db/schema";
 import { aliveUsers, markAlive } from "../../kv/alive";
+import { afterResponse } from "../../lib/background";
 import { now } from "../../lib/clock";
 import { ApiError, invalidField } from "../../lib/errors";
 import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
@@ -13,7 +14,7 @@ import { getClinicById } from "../../services/clinics";
 import { consumeCode, issueCode, recentCodes } from "../../services/codes";
 import { fileOwner, fileUrl } from "../../services/files";
 import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
-import { deliverDue, queueMessage } from "../../services/outbox";
+import { deliverDue, queuedIds, queueMessage } from "../../services/outbox";
 import {
   hashToken,
   PendingSession,
@@ -227,24 +228,6 @@ export const refresh: Handler<typeof r.refresh> = async (c) => {
 
 // ---------- reset password, activation ----------
 
-/**
- * Runs `work` after the response, so that the answer (always `true`) takes the same time whether or
- * not the email belongs to somebody.
- */
-function afterResponse(c: Context<AppEnv>, work: () => Promise<void>) {
-  const task = work().catch((err) =>
-    console.error(
-      JSON.stringify({
-        level: "error",
-        requestId: c.get("requestId"),
-        event: "background",
-        message: String(err),
-      }),
-    ),
-  );
-  c.executionCtx.waitUntil(task);
-}
-
 export const resetPassword: Handler<typeof r.resetPassword> = async (c) => {
   const clinic = await loadClinic(c);
   const { email } = c.req.valid("json");
@@ -260,7 +243,7 @@ export const resetPassword: Handler<typeof r.resetPassword> = async (c) => {
       ttlSeconds: RESET_TTL,
       format: "token8",
     });
-    await c.env.DB.batch([
+    const results = await c.env.DB.batch([
       ...statements,
       queueMessage(c.env.DB, clinic.id, "email", user.email, "vsee_password_reset", {
         clinicName: clinic.name,
@@ -269,7 +252,8 @@ export const resetPassword: Handler<typeof r.resetPassword> = async (c) => {
         minutes: RESET_TTL / 60,
       }),
     ]);
-    await deliverDue(c.env, { limit: 5 });
+    const ids = queuedIds(results);
+    await deliverDue(c.env, { ids, limit: ids.length });
   });
   return c.json({ data: true as const }, 200);
 };
@@ -329,7 +313,7 @@ export const activate: Handler<typeof r.activate> = async (c) => {
       ttlSeconds: ACTIVATION_TTL,
       format: "token8",
     });
-    await c.env.DB.batch([
+    const results = await c.env.DB.batch([
       ...statements,
       queueMessage(c.env.DB, clinic.id, "email", b.email, "activation", {
         clinicName: clinic.name,
@@ -338,7 +322,8 @@ export const activate: Handler<typeof r.activate> = async (c) => {
         minutes: ACTIVATION_TTL / 60,
       }),
     ]);
-    await deliverDue(c.env, { limit: 5 });
+    const ids = queuedIds(results);
+    await deliverDue(c.env, { ids, limit: ids.length });
   });
   return c.json({ data: true as const }, 200);
 };
