@@ -96,11 +96,14 @@ const unlimited = (name) => ({
 const started = performance.now();
 const dist = join(work, "dist");
 const { modulesRules: _rules, ...serveOptions } = workerOptions;
+// The bundle's extra modules, typed as wrangler's default module rules type them.
+const MODULE_TYPES = { ".wasm": "CompiledWasm", ".txt": "Text", ".html": "Text", ".sql": "Text", ".bin": "Data" };
 const modules = [
   { type: "ESModule", path: join(dist, "worker.js") },
-  ...readdirSync(dist)
-    .filter((f) => f.endsWith(".wasm"))
-    .map((f) => ({ type: "CompiledWasm", path: join(dist, f) })),
+  ...readdirSync(dist).flatMap((f) => {
+    const type = MODULE_TYPES[f.slice(f.lastIndexOf("."))];
+    return type && f !== "README.md" ? [{ type, path: join(dist, f) }] : [];
+  }),
 ];
 const mf = new Miniflare(
   convertV4MiniflareOptions({
