@@ -97,7 +97,13 @@ const started = performance.now();
 const dist = join(work, "dist");
 const { modulesRules: _rules, ...serveOptions } = workerOptions;
 // The bundle's extra modules, typed as wrangler's default module rules type them.
-const MODULE_TYPES = { ".wasm": "CompiledWasm", ".txt": "Text", ".html": "Text", ".sql": "Text", ".bin": "Data" };
+const MODULE_TYPES = {
+  ".wasm": "CompiledWasm",
+  ".txt": "Text",
+  ".html": "Text",
+  ".sql": "Text",
+  ".bin": "Data",
+};
 const modules = [
   { type: "ESModule", path: join(dist, "worker.js") },
   ...readdirSync(dist).flatMap((f) => {
@@ -296,6 +302,19 @@ await api(
   { authorization: `Bearer ${team.physician.token}`, "content-type": "application/json" },
 );
 
+// An account of the accounts family (POST /authentication, strategy local).
+const ACCOUNT_EMAIL = "bench.account@example.test";
+await api(
+  "POST",
+  "/accounts",
+  { email: ACCOUNT_EMAIL, password: LOGIN_PASSWORD },
+  { "X-AccountCode": "bench", "content-type": "application/json" },
+);
+// A session row the refresh floor can move its access hash on.
+const floorSession = (
+  await db.prepare("SELECT id FROM sessions WHERE user_id = ? LIMIT 1").bind(Number(patient.id)).first()
+).id;
+
 const refreshTokens = async (n) =>
   Promise.all(
     Array.from({ length: n }, (_, i) =>
@@ -325,7 +344,7 @@ const scenarios = [
   {
     name: "GET /api_v3/users/:id",
     req: { method: "GET", path: `/api_v3/users/${patient.id}`, headers: userHeaders },
-    baseline: `/__bench/kv-d1?${q({ h: tokenHash, id: patient.id, c: clinicId })}`,
+    baseline: `/__bench/kv-d1-profile?${q({ h: tokenHash, id: patient.id, c: clinicId })}`,
   },
   {
     name: "GET /api_v3/users?q=<3 letters>",
@@ -340,7 +359,7 @@ const scenarios = [
   {
     name: "POST /api_v3/users/alive",
     req: { method: "POST", path: "/api_v3/users/alive", headers: userHeaders, body: "{}" },
-    baseline: `/__bench/kv-put?${q({ c: clinicId, id: patient.id })}`,
+    baseline: `/__bench/kv-put?${q({ c: clinicId, id: patient.id, h: tokenHash })}`,
   },
   {
     name: "GET /api_v3/users?alive=1",
@@ -351,7 +370,7 @@ const scenarios = [
     name: "POST /api_v3/tokens/refresh",
     req: { method: "POST", path: "/api_v3/tokens/refresh", headers: { "content-type": "application/json" } },
     chain: "refresh",
-    baseline: `/__bench/refresh-floor?${q({ c: clinicId, id: patient.id })}`,
+    baseline: `/__bench/refresh-floor?${q({ c: clinicId, id: patient.id, s: floorSession })}`,
   },
   {
     name: "POST /api_v3/users/login",
@@ -360,6 +379,17 @@ const scenarios = [
       path: "/api_v3/users/login",
       headers: { "X-AccountCode": "bench", "content-type": "application/json" },
       body: JSON.stringify({ username: "bench-login", password: LOGIN_PASSWORD }),
+    },
+    baseline: `/__bench/hash?${q({ id: loginUser.id, p: LOGIN_PASSWORD })}`,
+    hashBound: true,
+  },
+  {
+    name: "POST /authentication (local)",
+    req: {
+      method: "POST",
+      path: "/authentication",
+      headers: { "X-AccountCode": "bench", "content-type": "application/json" },
+      body: JSON.stringify({ strategy: "local", email: ACCOUNT_EMAIL, password: LOGIN_PASSWORD }),
     },
     baseline: `/__bench/hash?${q({ id: loginUser.id, p: LOGIN_PASSWORD })}`,
     hashBound: true,

@@ -98,6 +98,13 @@ function countingDo<T extends Rpc.DurableObjectBranded | undefined>(
   });
 }
 
+/** The clinic row an API-key request reads to verify its key. */
+function clinicRow(env: Bindings, u: URL) {
+  return env.DB.prepare("SELECT * FROM clinics WHERE code = ?")
+    .bind(u.searchParams.get("cc") ?? "bench")
+    .first();
+}
+
 const baselines: Record<string, (req: Request, env: Bindings) => Promise<Response>> = {
   /** Nothing: the runtime's own floor. */
   async text() {
@@ -112,35 +119,52 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
       .first();
     return Response.json({ record: record !== null, row: row !== null });
   },
-  /** 1 KV put: a heartbeat. */
+  /** 1 KV get + 1 D1 batch (the user and its rooms): GET /users/:id. */
+  async "kv-d1-profile"(req, env) {
+    const u = new URL(req.url);
+    const id = Number(u.searchParams.get("id"));
+    const c = Number(u.searchParams.get("c"));
+    await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
+    const [user, rooms] = await env.DB.batch([
+      env.DB.prepare("SELECT * FROM users WHERE id = ? AND clinic_id = ?").bind(id, c),
+      env.DB.prepare(
+        "SELECT r.*, m.created_at AS added_at FROM room_members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ? AND m.clinic_id = ? ORDER BY m.created_at",
+      ).bind(id, c),
+    ]);
+    return Response.json({ user: user?.results[0] !== undefined, rooms: rooms?.results.length });
+  },
+  /** 1 KV get + 1 KV put: a heartbeat (the token, then the alive mark). */
   async "kv-put"(req, env) {
     const u = new URL(req.url);
+    await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
     await env.KV.put(`alive:${u.searchParams.get("c")}:${u.searchParams.get("id")}`, "", {
       metadata: { l: 1, u: 2 },
       expirationTtl: 360,
     });
     return Response.json({ ok: true });
   },
-  /** 1 KV get + 1 KV list + 1 D1 query: who is online. */
+  /** 1 D1 read (the clinic, for its API key) + 1 KV list + 1 D1 batch (page + count): who is online. */
   async "kv-list-d1"(req, env) {
     const u = new URL(req.url);
     const c = Number(u.searchParams.get("c"));
-    await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
+    await clinicRow(env, u);
     const list = await env.KV.list({ prefix: `alive:${c}:` });
-    const ids = list.keys.map((k) => Number(k.name.split(":")[2])).slice(0, 90);
-    const rows = await env.DB.prepare(
-      `SELECT * FROM users WHERE clinic_id = ? AND id IN (${ids.map(() => "?").join(",") || "NULL"}) ORDER BY id LIMIT 20`,
-    )
-      .bind(c, ...ids)
-      .all();
-    return Response.json({ n: rows.results.length });
+    const ids = JSON.stringify(list.keys.map((k) => Number(k.name.split(":")[2])));
+    const where = "+clinic_id = ? AND id IN (SELECT value FROM json_each(?))";
+    const [rows] = await env.DB.batch([
+      env.DB.prepare(`SELECT * FROM users WHERE ${where} ORDER BY id LIMIT 20`).bind(c, ids),
+      env.DB.prepare(`SELECT count(*) FROM users WHERE ${where}`).bind(c, ids),
+    ]);
+    return Response.json({ n: rows?.results.length });
   },
   /** The bare indexed query behind ?q= (FTS5) with its count, in one batch. */
   async search(req, env) {
     const u = new URL(req.url);
     const c = Number(u.searchParams.get("c"));
+    await clinicRow(env, u);
     const match = `"${u.searchParams.get("q")}"`;
-    const where = "clinic_id = ? AND id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)";
+    const where =
+      "+clinic_id = ? AND +type = 200 AND id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)";
     const [rows] = await env.DB.batch([
       env.DB.prepare(`SELECT * FROM users WHERE ${where} ORDER BY id LIMIT 20`).bind(c, match),
       env.DB.prepare(`SELECT count(*) FROM users WHERE ${where}`).bind(c, match),
@@ -151,6 +175,7 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
   async "by-type"(req, env) {
     const u = new URL(req.url);
     const c = Number(u.searchParams.get("c"));
+    await clinicRow(env, u);
     const [rows] = await env.DB.batch([
       env.DB.prepare("SELECT * FROM users WHERE clinic_id = ? AND type = 200 ORDER BY id LIMIT 50").bind(c),
       env.DB.prepare("SELECT count(*) FROM users WHERE clinic_id = ? AND type = 200").bind(c),
@@ -179,20 +204,29 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
     await env.KV.put(`bench:${id}`, "{}", { expirationTtl: 60 });
     return Response.json({ ok: true });
   },
-  /** 1 D1 batch (spend + successor) + 1 D1 read + 1 KV delete + 1 KV put: a refresh. */
+  /** 1 D1 batch (spend, successor, session move, owner) + 1 KV delete + 1 KV put: a refresh. */
   async "refresh-floor"(req, env) {
     const u = new URL(req.url);
     const c = Number(u.searchParams.get("c"));
+    const id = Number(u.searchParams.get("id"));
     const now = Math.floor(Date.now() / 1000);
+    const hash = crypto.randomUUID();
     await env.DB.batch([
-      env.DB.prepare("SELECT * FROM refresh_tokens WHERE token_hash = ? AND clinic_id = ?").bind("x", c),
-      env.DB.prepare("SELECT * FROM sessions WHERE id = ?").bind("x"),
+      env.DB.prepare("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL").bind(
+        now,
+        "none",
+      ),
+      env.DB.prepare(
+        "INSERT INTO refresh_tokens (token_hash, session_id, clinic_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+      ).bind(hash, u.searchParams.get("s"), c, id, now, now + 60),
+      env.DB.prepare("SELECT kind, access_hash FROM sessions WHERE id = ?").bind(u.searchParams.get("s")),
+      env.DB.prepare("UPDATE sessions SET access_hash = ? WHERE id = ?").bind(hash, u.searchParams.get("s")),
+      env.DB.prepare(
+        "SELECT u.*, c.code AS clinic_code FROM users u JOIN clinics c ON c.id = u.clinic_id WHERE u.id = ?",
+      ).bind(id),
     ]);
-    await env.DB.prepare("SELECT * FROM users WHERE id = ?")
-      .bind(Number(u.searchParams.get("id")))
-      .first();
     await env.KV.delete(`bench:none:${now}`);
-    await env.KV.put(`bench:r:${crypto.randomUUID()}`, "{}", { expirationTtl: 60 });
+    await env.KV.put(`bench:r:${hash}`, "{}", { expirationTtl: 60 });
     return Response.json({ ok: true });
   },
   /** 1 KV get (the token) + 1 Durable Object read: GET /state. */

@@ -4,7 +4,7 @@
  * the same fact (first_name, last_name, dob, gender) and in `users.details` otherwise, with the marital
  * status mirrored into `users.extra.marital_status` for the /api_v3 profile.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { type Clinic, type User, users } from "../db/schema";
 import { now } from "../lib/clock";
@@ -17,7 +17,7 @@ import { type CodePurpose, issueCode } from "./codes";
 import { hashInvitation } from "./invitations";
 import { queueMessage } from "./outbox";
 import type { UserRef } from "./sessions";
-import { generatedId, STATUS_ACTIVE, USER_TYPES, uniqueViolation, userFromRow } from "./users";
+import { emailIs, generatedId, STATUS_ACTIVE, USER_TYPES, uniqueViolation, userFromRow } from "./users";
 
 /** Lifetime of every action code (verification, identity and password change, reset). */
 export const CODE_TTL = 10 * 60;
@@ -33,10 +33,7 @@ export interface Identity {
 
 /** The account of an email (case-insensitive) or a mobile number (stored form) in a clinic. */
 export async function findAccount(db: Db, clinicId: number, who: Identity): Promise<User | undefined> {
-  const match =
-    who.email !== undefined
-      ? sql`lower(${users.email}) = lower(${who.email})`
-      : eq(users.mobileNo, who.mobileNo ?? "");
+  const match = who.email !== undefined ? emailIs(who.email) : eq(users.mobileNo, who.mobileNo ?? "");
   return db
     .select()
     .from(users)

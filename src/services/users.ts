@@ -69,32 +69,45 @@ export async function findForLogin(db: Db, clinicId: number, login: string): Pro
     .get();
 }
 
+export type SignInIdentity = { username: string } | { email: string } | { mobileNo: string };
+
+function identityMatch(who: SignInIdentity) {
+  if ("username" in who) return sql`(${users.username} = ${who.username} OR ${emailIs(who.username)})`;
+  if ("email" in who) return emailIs(who.email);
+  return eq(users.mobileNo, who.mobileNo);
+}
+
 /**
- * Everything a sign-in needs, in one round trip: the clinic (by code), the user (by username or email,
- * or by email only) and the identity's lockout.
+ * Everything a sign-in needs, in one round trip: the clinic (by code, unless its id is known), the user
+ * (by username or email, by email, or by mobile number) and the identity's lockout.
  */
 export async function signInLookup(
   db: Db,
-  clinicCode: string,
-  login: { username: string } | { email: string },
+  clinicRef: string | number,
+  who: SignInIdentity,
   lockKeyHash: string,
 ): Promise<{ clinic?: Clinic; user?: User; lockedUntil: number | null }> {
-  const clinicId = sql`(SELECT ${clinics.id} FROM ${clinics} WHERE ${clinics.code} = ${clinicCode})`;
-  const match =
-    "username" in login
-      ? sql`(${users.username} = ${login.username} OR ${emailIs(login.username)})`
-      : emailIs(login.email);
+  const byCode = typeof clinicRef === "string";
+  const clinicId = byCode
+    ? sql`(SELECT ${clinics.id} FROM ${clinics} WHERE ${clinics.code} = ${clinicRef})`
+    : sql`${clinicRef}`;
+  const userQuery = db
+    .select()
+    .from(users)
+    .where(and(sql`${users.clinicId} = ${clinicId}`, identityMatch(who)))
+    .limit(1);
+  const lockQuery = db
+    .select({ lockedUntil: authFailures.lockedUntil })
+    .from(authFailures)
+    .where(and(sql`${authFailures.clinicId} = ${clinicId}`, eq(authFailures.keyHash, lockKeyHash)));
+  if (!byCode) {
+    const [userRows, lockRows] = await db.batch([userQuery, lockQuery]);
+    return { user: userRows[0], lockedUntil: lockRows[0]?.lockedUntil ?? null };
+  }
   const [clinicRows, userRows, lockRows] = await db.batch([
-    db.select().from(clinics).where(eq(clinics.code, clinicCode)),
-    db
-      .select()
-      .from(users)
-      .where(and(sql`${users.clinicId} = ${clinicId}`, match))
-      .limit(1),
-    db
-      .select({ lockedUntil: authFailures.lockedUntil })
-      .from(authFailures)
-      .where(and(sql`${authFailures.clinicId} = ${clinicId}`, eq(authFailures.keyHash, lockKeyHash))),
+    db.select().from(clinics).where(eq(clinics.code, clinicRef)),
+    userQuery,
+    lockQuery,
   ]);
   return { clinic: clinicRows[0], user: userRows[0], lockedUntil: lockRows[0]?.lockedUntil ?? null };
 }

@@ -13,10 +13,11 @@ import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
 import { accountFromToken, bearerToken } from "../../middleware/account-auth";
 import { loadClinic } from "../../middleware/tenant";
 import { signAccessToken, startAccountSession } from "../../services/account-sessions";
-import { findAccount, requireLiveAccount } from "../../services/accounts";
-import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
+import { requireLiveAccount } from "../../services/accounts";
+import { clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
 import { claimTotp } from "../../services/mfa";
 import { revokeSessions, rotateRefresh } from "../../services/sessions";
+import { signInLookup } from "../../services/users";
 import type { AppEnv } from "../../types";
 import * as actions from "./actions";
 import type * as r from "./authentication.routes";
@@ -87,9 +88,10 @@ const MISSING_MFA = { code: 206 as const, message: "Missing MFA token" as const 
 async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "local" }>) {
   const who = b.email !== undefined ? { email: b.email } : { mobileNo: b.mobileNo as string };
   const key = await lockKey("login", who.email ?? who.mobileNo);
-  await assertNotLocked(c.env, clinic.id, key);
-  const db = getDb(c.env.DB);
-  const user = await findAccount(db, clinic.id, who);
+  // The account and the identity's lockout in one round trip.
+  const found = await signInLookup(getDb(c.env.DB), clinic.id, who, key);
+  if (found.lockedUntil && found.lockedUntil > now()) throw lockedError(found.lockedUntil);
+  const user = found.user;
   const ok = await verifyPassword(b.password, user?.passwordHash);
   const fail = async (error: ApiError) => {
     const locked = await recordFailure(c.env, clinic, key);
