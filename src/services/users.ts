@@ -37,12 +37,24 @@ export const SUBTYPE_DOCTOR = 482;
 export const STATUS_PENDING = 10;
 export const STATUS_ACTIVE = 20;
 
-export async function getUser(db: Db, clinicId: number, id: number): Promise<User | undefined> {
+// GET /me and most token routes read the caller this way: build the query once per client, bind per call.
+const userById = new WeakMap<Db, ReturnType<typeof prepareUserById>>();
+
+function prepareUserById(db: Db) {
   return db
     .select()
     .from(users)
-    .where(and(eq(users.id, id), eq(users.clinicId, clinicId)))
-    .get();
+    .where(and(eq(users.id, sql.placeholder("id")), eq(users.clinicId, sql.placeholder("clinicId"))))
+    .prepare();
+}
+
+export async function getUser(db: Db, clinicId: number, id: number): Promise<User | undefined> {
+  let query = userById.get(db);
+  if (!query) {
+    query = prepareUserById(db);
+    userById.set(db, query);
+  }
+  return query.get({ id, clinicId });
 }
 
 /**
