@@ -5,7 +5,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../lib/errors";
-import { resolveAccess } from "../services/sessions";
+import { type AccessRecord, resolveAccess } from "../services/sessions";
 import type { AppEnv, Caller } from "../types";
 import { requireApiKey } from "./tenant";
 
@@ -14,6 +14,23 @@ export function presentedToken(req: { header(name: string): string | undefined }
   if (direct) return direct;
   const m = /^Bearer\s+(\S+)$/i.exec(req.header("authorization") ?? "");
   return m?.[1];
+}
+
+/** The caller an access token names (its KV record). */
+export function callerOf(record: AccessRecord & { hash: string }): Caller {
+  return {
+    userId: record.u,
+    clinicId: record.c,
+    clinicCode: record.cc,
+    type: record.t,
+    roles: record.r,
+    sessionId: record.s,
+    tokenHash: record.hash,
+    heartbeat: record.h ?? 300,
+    expiresAt: record.e,
+    ...(record.m ? { via: record.m } : {}),
+    ...(record.g ? { group: record.g } : {}),
+  };
 }
 
 export const ADMIN_TYPES = new Set([100, 150]);
@@ -38,16 +55,6 @@ export const vseeAuth = (options: { apiKey?: boolean } = {}) =>
     const record = await resolveAccess(c.env, token);
     const code = c.req.header("x-accountcode")?.trim();
     if (!record || (code && code !== record.cc)) throw new ApiError("invalid_token");
-    c.set("caller", {
-      userId: record.u,
-      clinicId: record.c,
-      clinicCode: record.cc,
-      type: record.t,
-      roles: record.r,
-      sessionId: record.s,
-      tokenHash: record.hash,
-      heartbeat: record.h ?? 300,
-      via: record.m,
-    });
+    c.set("caller", callerOf(record));
     await next();
   });

@@ -17,7 +17,7 @@ import { verifyApiKey } from "../services/clinics";
 import type { RegistrationProof } from "../services/registration";
 import { resolveAccess } from "../services/sessions";
 import type { AppEnv } from "../types";
-import { presentedToken } from "./auth";
+import { callerOf, presentedToken } from "./auth";
 import { clinicCodeOf } from "./tenant";
 
 /** The subprotocol a live client offers beside its `bearer.<token>` entry; the server selects it. */
@@ -47,18 +47,7 @@ export const careAuth = (options: { live?: boolean } = {}) =>
     const record = await resolveAccess(c.env, token);
     const clinicCode = (options.live && c.req.query("accountCode")?.trim()) || clinicCodeOf(c.req, c.env);
     if (!record || record.cc !== clinicCode) throw new ApiError("invalid_token");
-    c.set("caller", {
-      userId: record.u,
-      clinicId: record.c,
-      clinicCode: record.cc,
-      type: record.t,
-      roles: record.r,
-      sessionId: record.s,
-      tokenHash: record.hash,
-      heartbeat: record.h ?? 300,
-      expiresAt: record.e,
-      ...(record.g ? { group: record.g } : {}),
-    });
+    c.set("caller", callerOf(record));
     await next();
   });
 

@@ -228,32 +228,51 @@ export const refresh: Handler<typeof r.refresh> = async (c) => {
 
 // ---------- reset password, activation ----------
 
+const EMAIL_TOKENS = {
+  vsee_reset: { ttl: RESET_TTL, template: "vsee_password_reset" },
+  activation: { ttl: ACTIVATION_TTL, template: "activation" },
+} as const;
+
+/**
+ * Emails a single-use `email_token` (at most MAX_CODES_PER_HOUR per user and purpose): the code and its
+ * message in one batch, then the first delivery attempt of that message.
+ */
+async function emailToken(
+  env: AppEnv["Bindings"],
+  clinic: Clinic,
+  user: User,
+  to: string,
+  purpose: keyof typeof EMAIL_TOKENS,
+): Promise<void> {
+  if ((await recentCodes(env, clinic.id, user.id, purpose, now() - 3600)) >= MAX_CODES_PER_HOUR) return;
+  const { ttl, template } = EMAIL_TOKENS[purpose];
+  const { code, statements } = await issueCode(env, {
+    clinicId: clinic.id,
+    userId: user.id,
+    purpose,
+    ttlSeconds: ttl,
+    format: "token8",
+  });
+  const results = await env.DB.batch([
+    ...statements,
+    queueMessage(env.DB, clinic.id, "email", to, template, {
+      clinicName: clinic.name,
+      name: user.firstName,
+      code,
+      minutes: ttl / 60,
+    }),
+  ]);
+  const ids = queuedIds(results);
+  await deliverDue(env, { ids, limit: ids.length });
+}
+
 export const resetPassword: Handler<typeof r.resetPassword> = async (c) => {
   const clinic = await loadClinic(c);
   const { email } = c.req.valid("json");
   afterResponse(c, async () => {
     const user = await findByEmail(getDb(c.env.DB), clinic.id, email);
     if (!user || user.disabled || !user.email) return;
-    if ((await recentCodes(c.env, clinic.id, user.id, "vsee_reset", now() - 3600)) >= MAX_CODES_PER_HOUR)
-      return;
-    const { code, statements } = await issueCode(c.env, {
-      clinicId: clinic.id,
-      userId: user.id,
-      purpose: "vsee_reset",
-      ttlSeconds: RESET_TTL,
-      format: "token8",
-    });
-    const results = await c.env.DB.batch([
-      ...statements,
-      queueMessage(c.env.DB, clinic.id, "email", user.email, "vsee_password_reset", {
-        clinicName: clinic.name,
-        name: user.firstName,
-        code,
-        minutes: RESET_TTL / 60,
-      }),
-    ]);
-    const ids = queuedIds(results);
-    await deliverDue(c.env, { ids, limit: ids.length });
+    await emailToken(c.env, clinic, user, user.email, "vsee_reset");
   });
   return c.json({ data: true as const }, 200);
 };
@@ -304,26 +323,7 @@ export const activate: Handler<typeof r.activate> = async (c) => {
       if (!created) return;
       user = created;
     }
-    if ((await recentCodes(c.env, clinic.id, user.id, "activation", now() - 3600)) >= MAX_CODES_PER_HOUR)
-      return;
-    const { code, statements } = await issueCode(c.env, {
-      clinicId: clinic.id,
-      userId: user.id,
-      purpose: "activation",
-      ttlSeconds: ACTIVATION_TTL,
-      format: "token8",
-    });
-    const results = await c.env.DB.batch([
-      ...statements,
-      queueMessage(c.env.DB, clinic.id, "email", b.email, "activation", {
-        clinicName: clinic.name,
-        name: user.firstName,
-        code,
-        minutes: ACTIVATION_TTL / 60,
-      }),
-    ]);
-    const ids = queuedIds(results);
-    await deliverDue(c.env, { ids, limit: ids.length });
+    await emailToken(c.env, clinic, user, b.email, "activation");
   });
   return c.json({ data: true as const }, 200);
 };
