@@ -234,7 +234,8 @@ export async function rotateRefresh(
       : typeof clinic === "number"
         ? "clinic_id = ?4"
         : "clinic_id = (SELECT id FROM clinics WHERE code = ?4)";
-  // One atomic batch: spend (only if unspent, unexpired and its session is live), insert the successor,
+  // One atomic batch: spend (only if unspent, unexpired and its session is live — a correlated EXISTS, as
+  // `session_id IN (SELECT … FROM sessions …)` would read every live session), insert the successor,
   // read the session's previous access token, move the session to the new one, and read the owner. The
   // later statements find the spent row by `replaced_by = newHash`, which only this request can have written.
   const spentBy = "(SELECT session_id FROM refresh_tokens WHERE token_hash = ?1 AND replaced_by = ?2)";
@@ -242,7 +243,8 @@ export async function rotateRefresh(
     env.DB.prepare(
       `UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2
        WHERE token_hash = ?3 AND ${clinicCond} AND used_at IS NULL AND expires_at > ?1
-         AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL AND expires_at > ?1)
+         AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = refresh_tokens.session_id
+                     AND s.revoked_at IS NULL AND s.expires_at > ?1)
        RETURNING session_id, user_id, clinic_id`,
     ).bind(...(clinic === null ? [t, newHash, oldHash] : [t, newHash, oldHash, clinic])),
     env.DB.prepare(

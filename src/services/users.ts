@@ -99,29 +99,37 @@ export async function signInLookup(
   who: SignInIdentity,
   lockKeyHash: string,
 ): Promise<{ clinic?: Clinic; user?: User; lockedUntil: number | null }> {
-  const byCode = typeof clinicRef === "string";
-  const clinicId = byCode
-    ? sql`(SELECT ${clinics.id} FROM ${clinics} WHERE ${clinics.code} = ${clinicRef})`
-    : sql`${clinicRef}`;
-  const userQuery = db
-    .select()
-    .from(users)
-    .where(and(sql`${users.clinicId} = ${clinicId}`, identityMatch(who)))
-    .limit(1);
-  const lockQuery = db
-    .select({ lockedUntil: authFailures.lockedUntil })
-    .from(authFailures)
-    .where(and(sql`${authFailures.clinicId} = ${clinicId}`, eq(authFailures.keyHash, lockKeyHash)));
-  if (!byCode) {
-    const [userRows, lockRows] = await db.batch([userQuery, lockQuery]);
+  if (typeof clinicRef === "number") {
+    const [userRows, lockRows] = await db.batch([
+      db
+        .select()
+        .from(users)
+        .where(and(eq(users.clinicId, clinicRef), identityMatch(who)))
+        .limit(1),
+      db
+        .select({ lockedUntil: authFailures.lockedUntil })
+        .from(authFailures)
+        .where(and(eq(authFailures.clinicId, clinicRef), eq(authFailures.keyHash, lockKeyHash))),
+    ]);
     return { user: userRows[0], lockedUntil: lockRows[0]?.lockedUntil ?? null };
   }
+  // Joined from the clinic row (not `clinic_id = (SELECT …)`, which SQLite cannot use with the
+  // username/email OR and answers with a scan of every user).
   const [clinicRows, userRows, lockRows] = await db.batch([
     db.select().from(clinics).where(eq(clinics.code, clinicRef)),
-    userQuery,
-    lockQuery,
+    db
+      .select({ user: users })
+      .from(clinics)
+      .innerJoin(users, eq(users.clinicId, clinics.id))
+      .where(and(eq(clinics.code, clinicRef), identityMatch(who)))
+      .limit(1),
+    db
+      .select({ lockedUntil: authFailures.lockedUntil })
+      .from(clinics)
+      .innerJoin(authFailures, eq(authFailures.clinicId, clinics.id))
+      .where(and(eq(clinics.code, clinicRef), eq(authFailures.keyHash, lockKeyHash))),
   ]);
-  return { clinic: clinicRows[0], user: userRows[0], lockedUntil: lockRows[0]?.lockedUntil ?? null };
+  return { clinic: clinicRows[0], user: userRows[0]?.user, lockedUntil: lockRows[0]?.lockedUntil ?? null };
 }
 
 /** A generated username or code: 128 random bits as hex (VSee's format). */
