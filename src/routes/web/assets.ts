@@ -188,7 +188,11 @@ const clinic = `"use strict";
 })();
 `;
 
+/** A plain mark, so that browsers do not ask for /favicon.ico. */
+const icon = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b5cad"/><path d="M13 7h6v6h6v6h-6v6h-6v-6H7v-6h6z" fill="#fff"/></svg>`;
+
 export const ASSETS: Record<string, { type: string; body: string }> = {
+  "icon.svg": { type: "image/svg+xml", body: icon },
   "portal.css": { type: "text/css; charset=utf-8", body: css },
   "dashboard.js": { type: "text/javascript; charset=utf-8", body: dashboard },
   "clinic.js": { type: "text/javascript; charset=utf-8", body: clinic },

@@ -174,13 +174,17 @@ export const asset = createRoute({
   method: "get",
   path: "/portal/assets/{file}",
   tags,
-  summary: "The pages' stylesheet and scripts (portal.css, dashboard.js, clinic.js)",
+  summary: "The pages' stylesheet, scripts and icon (portal.css, dashboard.js, clinic.js, icon.svg)",
   middleware: [pageHeaders] as const,
   request: { params: z.object({ file: z.string().max(64) }) },
   responses: {
     200: {
       description: "The file",
-      content: { "text/css": { schema: z.string() }, "text/javascript": { schema: z.string() } },
+      content: {
+        "text/css": { schema: z.string() },
+        "text/javascript": { schema: z.string() },
+        "image/svg+xml": { schema: z.string() },
+      },
     },
     ...errorResponses("admin", 404),
   },

@@ -33,6 +33,7 @@ export function Layout(props: { title: string; session?: Session; script?: strin
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         {session ? <meta name="csrf-token" content={session.csrf} /> : null}
         <title>{`${title} · Clinic Edge`}</title>
+        <link rel="icon" href="/portal/assets/icon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/portal/assets/portal.css" />
         {script ? <script src={`/portal/assets/${script}`} defer /> : null}
       </head>
