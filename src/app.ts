@@ -1,7 +1,7 @@
 /**
  * Builds the application: request ids, the API families mounted under their paths, the OpenAPI
  * document and its reference page, and the one error handler that renders every failure in the shape
- * of the family that owns the path.
+ * of the family that owns the path (an HTML page on the portal's page paths).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
@@ -19,6 +19,7 @@ import { admin } from "./routes/admin";
 import { register } from "./routes/register";
 import { vsee } from "./routes/vsee";
 import { web } from "./routes/web";
+import { errorPage, PAGE_PATHS } from "./routes/web/guard";
 import type { AppEnv } from "./types";
 
 /** VSee clients call `/api_v3/users/sso.json`: `.json` is stripped from /api_v3 paths before routing. */
@@ -112,6 +113,18 @@ export function createApp() {
       description: "Accounts-family access token",
     },
     registerToken: { type: "http", scheme: "bearer", description: "Register-family bearer token" },
+    portalSession: {
+      type: "apiKey",
+      in: "cookie",
+      name: "ce_session",
+      description: "The portal's HttpOnly session cookie (set by GET /auth and POST /login)",
+    },
+    csrfToken: {
+      type: "apiKey",
+      in: "header",
+      name: "X-CSRF-Token",
+      description: "With the session cookie: the CSRF token of the page (its csrf-token meta tag)",
+    },
     registerProtocol: {
       type: "apiKey",
       in: "header",
@@ -161,6 +174,8 @@ export function createApp() {
 }
 
 function respond(c: Context<AppEnv>, err: ApiError) {
+  // The portal's pages answer browsers: their errors are pages too (JSON endpoints keep JSON).
+  if (PAGE_PATHS.has(c.req.path)) return errorPage(c, err);
   const family = familyOf(c.req.path);
   return c.json(renderError(family, err), err.status as 400, err.headers);
 }

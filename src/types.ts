@@ -14,6 +14,8 @@ export type Bindings = Env & {
   /** HTTP SMS provider (MESSAGE_SENDER = "http"). */
   SMS_HTTP_URL?: string;
   SMS_HTTP_TOKEN?: string;
+  /** "1" only in the browser tests' `wrangler dev`: serves POST /__test/clock (lib/test-clock.ts). Never set it in a deployment. */
+  ALLOW_TEST_CLOCK?: string;
 };
 
 /** The signed-in caller, resolved from an access token. */

@@ -148,6 +148,10 @@ export const SECURITY = {
   registerOptional: [{}, { registerToken: [] }, { apiKey: [], accountCode: [] }] as Security,
   /** WebSockets: browsers cannot set headers, so the token may also come in the subprotocol or the query. */
   registerLive: [{ registerToken: [] }, { registerProtocol: [] }, { registerQuery: [] }] as Security,
+  /** The portal's session cookie (pages and their JSON endpoints). */
+  portal: [{ portalSession: [] }] as Security,
+  /** A token, or the portal's session cookie with the page's CSRF token (scripts of the portal's pages). */
+  tokenOrPortal: [{ apiToken: [] }, { portalSession: [], csrfToken: [] }] as Security,
 };
 
 /** Statuses every route with a body can answer. */

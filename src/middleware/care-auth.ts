@@ -15,9 +15,9 @@ import type { Clinic } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { verifyApiKey } from "../services/clinics";
 import type { RegistrationProof } from "../services/registration";
-import { resolveAccess } from "../services/sessions";
+import { callerOf, resolveAccess } from "../services/sessions";
 import type { AppEnv } from "../types";
-import { callerOf, presentedToken } from "./auth";
+import { presentedToken } from "./auth";
 import { clinicCodeOf } from "./tenant";
 
 /** The subprotocol a live client offers beside its `bearer.<token>` entry; the server selects it. */

@@ -13,7 +13,7 @@ import { type User, users } from "../db/schema";
 import { kvKeys, kvTtl } from "../kv/keys";
 import { now } from "../lib/clock";
 import { randomToken, sha256Hex } from "../lib/crypto";
-import type { Bindings } from "../types";
+import type { Bindings, Caller } from "../types";
 
 export const ACCESS_TTL = 24 * 3600;
 export const REFRESH_TTL = 30 * 24 * 3600;
@@ -194,6 +194,23 @@ export async function resolveAccess(
   const record = await env.KV.get<AccessRecord>(kvKeys.access(hash), "json");
   if (!record || record.e <= now()) return null;
   return { ...record, hash };
+}
+
+/** The caller an access record names (what the auth middlewares put in the context). */
+export function callerOf(record: AccessRecord & { hash: string }): Caller {
+  return {
+    userId: record.u,
+    clinicId: record.c,
+    clinicCode: record.cc,
+    type: record.t,
+    roles: record.r,
+    sessionId: record.s,
+    tokenHash: record.hash,
+    heartbeat: record.h ?? 300,
+    expiresAt: record.e,
+    ...(record.m ? { via: record.m } : {}),
+    ...(record.g ? { group: record.g } : {}),
+  };
 }
 
 export interface Rotated {

@@ -7,13 +7,13 @@ import { aliveUsers, markAlive } from "../../kv/alive";
 import { afterResponse } from "../../lib/background";
 import { now } from "../../lib/clock";
 import { ApiError, invalidField } from "../../lib/errors";
-import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
+import { hashPassword, verifyPassword } from "../../lib/password";
 import { isClinicAdmin, PROVIDER_TYPE } from "../../middleware/auth";
 import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
 import { getClinicById } from "../../services/clinics";
-import { consumeCode, issueCode, recentCodes } from "../../services/codes";
+import { issueCode, recentCodes } from "../../services/codes";
 import { fileOwner, fileUrl } from "../../services/files";
-import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
+import { assertNotLocked, lockedError, lockKey, recordFailure } from "../../services/lockout";
 import { deliverDue, queuedIds, queueMessage } from "../../services/outbox";
 import {
   hashToken,
@@ -21,9 +21,9 @@ import {
   resolveAccess,
   revokeSessions,
   rotateRefresh,
-  startSession,
   updateAccess,
 } from "../../services/sessions";
+import { signIn } from "../../services/sign-in";
 import { SORTABLE, type SortKey, searchUsers, type UserFilter } from "../../services/user-search";
 import {
   findByEmail,
@@ -33,7 +33,6 @@ import {
   STATUS_ACTIVE,
   STATUS_PENDING,
   shareRoom,
-  signInLookup,
   ssoUpsert,
   USER_TYPES,
   uniqueViolation,
@@ -113,56 +112,11 @@ export const sso: Handler<typeof r.sso> = async (c) => {
 
 export const login: Handler<typeof r.login> = async (c) => {
   const b = c.req.valid("json");
-  const db = getDb(c.env.DB);
-  const byPassword = b.username !== undefined;
-  const identity = (byPassword ? b.username : b.email) as string;
-  const key = await lockKey(byPassword ? "login" : "code", identity);
-  const found = await signInLookup(
-    db,
-    clinicCodeOf(c.req, c.env),
-    byPassword ? { username: identity } : { email: identity },
-    key,
-  );
-  const clinic = found.clinic;
-  if (!clinic || clinic.disabled) {
-    await verifyPassword(b.password ?? "", null); // same time as a real attempt
-    throw new ApiError("invalid_credentials");
-  }
-  if (found.lockedUntil && found.lockedUntil > now()) throw lockedError(found.lockedUntil);
-  const user = found.user;
-  const fail = async (message?: string): Promise<never> => {
-    const locked = await recordFailure(c.env, clinic, key);
-    if (locked) throw lockedError(locked);
-    throw new ApiError("invalid_credentials", message ? { message } : {});
-  };
-  const extra: D1PreparedStatement[] = [clearFailures(c.env, clinic.id, key)];
-  let via: "code" | undefined;
-
-  if (byPassword) {
-    const ok = await verifyPassword(b.password as string, user?.passwordHash);
-    if (!ok || !user || user.disabled || user.status !== STATUS_ACTIVE) return fail();
-    if (user.passwordHash && needsRehash(user.passwordHash)) {
-      const rehashed = await hashPassword(b.password as string);
-      extra.push(c.env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(rehashed, user.id));
-    }
-  } else {
-    const consumed =
-      user && !user.disabled
-        ? await consumeCode(c.env, {
-            clinicId: clinic.id,
-            userId: user.id,
-            purposes: ["activation", "vsee_reset"],
-            code: b.email_token as string,
-          })
-        : null;
-    if (!consumed || !user) return fail("Invalid email or email token");
-    via = "code";
-    extra.push(c.env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(user.id));
-  }
-
-  const t = now();
-  extra.push(c.env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(t, user.id));
-  const tokens = await startSession(c.env, user, clinic, "vsee", extra, { via });
+  const credentials =
+    b.username !== undefined
+      ? { username: b.username, password: b.password as string }
+      : { email: b.email as string, emailToken: b.email_token as string };
+  const { user, clinic, tokens, at } = await signIn(c.env, clinicCodeOf(c.req, c.env), credentials, "vsee");
   return c.json(
     {
       data: {
@@ -172,7 +126,7 @@ export const login: Handler<typeof r.login> = async (c) => {
         created: tokens.created,
         user_type: String(user.type),
         refresh_token: refreshWire(user.id, tokens),
-        user: userWire(clinic.code, { ...user, lastLogin: t }, await photoOf(c, user)),
+        user: userWire(clinic.code, { ...user, lastLogin: at }, await photoOf(c, user)),
       },
     },
     200,

@@ -134,16 +134,18 @@ export const alive = createRoute({
   method: "post",
   path: "/users/alive",
   tags,
-  security: token,
+  security: SECURITY.tokenOrPortal,
   summary: "Heartbeat: mark the caller alive for `heartbeat` seconds",
-  middleware: [vseeAuth(), withBody] as const,
+  description:
+    "Send it at under half the heartbeat. Besides a token, the portal's session cookie authenticates this route (the patient page's script), only together with the page's CSRF token in `X-CSRF-Token` (403 without it).",
+  middleware: [vseeAuth({ cookie: true }), withBody] as const,
   request: { body: formBody(s.AliveBody) },
   responses: {
     200: s.json(
       s.data(z.object({ last_connected: z.number().int(), heartbeat: z.number().int() })),
       "Alive until last_connected + heartbeat",
     ),
-    ...errors(...BODY_ERRORS, 401),
+    ...errors(...BODY_ERRORS, 401, 403),
   },
 });
 

@@ -1,15 +1,13 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { setCookie } from "hono/cookie";
 import { getDb } from "../../db";
 import { now } from "../../lib/clock";
 import { safeNext } from "../../lib/redirect";
+import { setSessionCookie } from "../../middleware/portal-session";
 import { getClinicById } from "../../services/clinics";
 import { resolveAccess, revokeSessions, startSession } from "../../services/sessions";
 import { getUser } from "../../services/users";
 import type { AppEnv } from "../../types";
 import type { webAuth } from "./auth.routes";
-
-export const SESSION_COOKIE = "ce_session";
 
 const invalidPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign-in link not valid</title></head><body><main><h1>This sign-in link is not valid</h1><p>It may have expired or been used already. Go back to your clinic's portal and try again, or <a href="/login">sign in</a>.</p></main></body></html>`;
 
@@ -41,12 +39,6 @@ export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) =>
   const [user, clinic] = await Promise.all([getUser(db, record.c, record.u), getClinicById(db, record.c)]);
   if (!user || user.disabled || !clinic || clinic.disabled) return invalid();
   const portal = await startSession(c.env, user, clinic, "portal");
-  setCookie(c, SESSION_COOKIE, portal.access.token, {
-    httpOnly: true,
-    secure: true,
-    sameSite: "Lax",
-    path: "/",
-    maxAge: portal.access.expiry - t,
-  });
+  setSessionCookie(c, portal.access);
   return c.redirect(safeNext(q.next, new URL(c.req.url).origin), 302);
 };

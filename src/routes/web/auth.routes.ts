@@ -1,5 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { errorResponses, z } from "../../lib/openapi";
+import { z } from "../../lib/openapi";
+import { pageHeaders } from "./headers";
+import { html, pageError } from "./pages.routes";
 
 export const webAuth = createRoute({
   method: "get",
@@ -8,6 +10,7 @@ export const webAuth = createRoute({
   summary: "Web sign-in with an SSO token, then redirect to `next`",
   description:
     "Validates `sso_token` (data.token.token of POST /api_v3/users/sso or /users/login), sets the portal session cookie (HttpOnly, Secure, SameSite=Lax) and redirects (302) to `next` when it is a path on this site (otherwise to /). An invalid, expired or burnt token answers 401 and never sets a session or redirects to `next`. `one_time_token=1` burns the token.",
+  middleware: [pageHeaders] as const,
   request: {
     query: z.object({
       sso_token: z.string().max(128).optional(),
@@ -18,10 +21,8 @@ export const webAuth = createRoute({
   },
   responses: {
     302: { description: "Signed in: redirect to `next` (or /)" },
-    401: {
-      description: "Invalid, expired or burnt token (an HTML page)",
-      content: { "text/html": { schema: z.string() } },
-    },
-    ...errorResponses("admin", 500),
+    400: html("Invalid query (an HTML page)"),
+    401: html("Invalid, expired or burnt token (an HTML page)"),
+    500: pageError,
   },
 });

@@ -1,6 +1,18 @@
 import { familyApp } from "../../lib/openapi";
 import { webAuthHandler } from "./auth.handlers";
 import { webAuth } from "./auth.routes";
+import * as pages from "./pages.handlers";
+import * as r from "./pages.routes";
 
-/** Browser-facing routes of the portal (mounted at the root). */
-export const web = familyApp().openapi(webAuth, webAuthHandler);
+/** Browser-facing routes of the portal (mounted at the root): sign-in, the pages, their assets and data. */
+export const web = familyApp()
+  .openapi(webAuth, webAuthHandler)
+  .openapi(r.home, pages.home)
+  .openapi(r.loginPage, pages.loginPage)
+  .openapi(r.loginSubmit, pages.loginSubmit)
+  .openapi(r.logoutPage, pages.logoutPage)
+  .openapi(r.logoutSubmit, pages.logoutSubmit)
+  .openapi(r.dashboard, pages.dashboard)
+  .openapi(r.dashboardRooms, pages.dashboardRooms)
+  .openapi(r.clinicPage, pages.clinicPage)
+  .openapi(r.asset, pages.asset);

@@ -1,0 +1,205 @@
+import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { getDb } from "../../db";
+import { clearAlive } from "../../kv/alive";
+import { now } from "../../lib/clock";
+import { randomToken } from "../../lib/crypto";
+import { loginCsrfToken, sameOrigin, verifyLoginCsrf, verifySessionCsrf } from "../../lib/csrf";
+import { ApiError } from "../../lib/errors";
+import { safeNext } from "../../lib/redirect";
+import {
+  clearSessionCookie,
+  cookieCaller,
+  hasSessionCookie,
+  setSessionCookie,
+} from "../../middleware/portal-session";
+import { revokeSessions } from "../../services/sessions";
+import { signIn } from "../../services/sign-in";
+import { getUser, roomsOfUser } from "../../services/users";
+import { PATIENT_TYPES, waitingRooms } from "../../services/waiting";
+import type { AppEnv, Caller } from "../../types";
+import { ASSETS } from "./assets";
+import { forbiddenPage, homeOf, page, sessionOf, toLogin } from "./guard";
+import type * as r from "./pages.routes";
+import { ClinicView, DashboardView, LoginView, MessageView, SignOutView } from "./views";
+
+type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+/** The login form's CSRF nonce: `__Host-ce_login` (HttpOnly, Secure, SameSite=Strict, this host only). */
+const LOGIN_COOKIE = "ce_login";
+const LOGIN_COOKIE_TTL = 3600;
+
+const displayName = (u: { firstName: string; lastName: string }) => `${u.firstName} ${u.lastName}`.trim();
+
+/** `next` as the form keeps it: a path of this site, or nothing. */
+function keptNext(c: Context<AppEnv>, next: string | undefined): string | undefined {
+  const target = safeNext(next, new URL(c.req.url).origin);
+  return target === "/" ? undefined : target;
+}
+
+interface LoginValues {
+  clinic: string;
+  username?: string;
+  next?: string;
+}
+
+/** The sign-in form, with its CSRF nonce cookie (kept while valid, so that two tabs both work). */
+async function loginForm(
+  c: Context<AppEnv>,
+  values: LoginValues,
+  error?: string,
+  status: 200 | 400 | 401 | 403 | 429 = 200,
+) {
+  let nonce = getCookie(c, LOGIN_COOKIE, "host");
+  if (!nonce || !/^[0-9a-f]{32}$/.test(nonce)) nonce = randomToken(16);
+  setCookie(c, LOGIN_COOKIE, nonce, {
+    prefix: "host",
+    httpOnly: true,
+    secure: true,
+    sameSite: "Strict",
+    path: "/",
+    maxAge: LOGIN_COOKIE_TTL,
+  });
+  const csrf = await loginCsrfToken(c.env, nonce);
+  return page(c, <LoginView {...values} csrf={csrf} error={error} />, status);
+}
+
+export const home: Handler<typeof r.home> = async (c) => {
+  const caller = await cookieCaller(c);
+  if (!caller) return toLogin(c);
+  const target = homeOf(caller.type);
+  if (target) return c.redirect(target, 302);
+  return forbiddenPage(c, caller, "There is no portal page for your kind of account.");
+};
+
+export const loginPage: Handler<typeof r.loginPage> = async (c) => {
+  const q = c.req.valid("query");
+  return loginForm(c, { clinic: q.clinic || c.env.DEFAULT_ACCOUNT_CODE, next: keptNext(c, q.next) });
+};
+
+export const loginSubmit: Handler<typeof r.loginSubmit> = async (c) => {
+  const f = c.req.valid("json");
+  const values: LoginValues = {
+    clinic: f.clinic || c.env.DEFAULT_ACCOUNT_CODE,
+    username: f.username,
+    next: keptNext(c, f.next),
+  };
+  const nonce = getCookie(c, LOGIN_COOKIE, "host");
+  if (!sameOrigin(c.req) || !(await verifyLoginCsrf(c.env, nonce, f.csrf))) {
+    return loginForm(
+      c,
+      values,
+      "This form has expired or did not come from this site: please try again.",
+      403,
+    );
+  }
+  if (!f.username || !f.password) return loginForm(c, values, "Enter your username and your password.", 400);
+  let signedIn: Awaited<ReturnType<typeof signIn>>;
+  try {
+    signedIn = await signIn(c.env, values.clinic, { username: f.username, password: f.password }, "portal");
+  } catch (err) {
+    // Wrong credentials and lockouts show the form again, with the same wording as the API.
+    if (!(err instanceof ApiError) || (err.status !== 401 && err.status !== 429)) throw err;
+    for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
+    return loginForm(c, values, err.message, err.status);
+  }
+  setSessionCookie(c, signedIn.tokens.access);
+  deleteCookie(c, LOGIN_COOKIE, { prefix: "host", secure: true, path: "/" });
+  return c.redirect(values.next ?? homeOf(signedIn.user.type) ?? "/", 303);
+};
+
+export const logoutPage: Handler<typeof r.logoutPage> = async (c) => {
+  const caller = await cookieCaller(c);
+  if (caller) return page(c, <SignOutView session={await sessionOf(c, caller)} />);
+  if (hasSessionCookie(c)) clearSessionCookie(c);
+  return page(
+    c,
+    <MessageView
+      title="You are signed out"
+      message="Your session on this device has ended."
+      links={[{ href: "/login", text: "Sign in again" }]}
+    />,
+  );
+};
+
+export const logoutSubmit: Handler<typeof r.logoutSubmit> = async (c) => {
+  const caller = await cookieCaller(c);
+  if (caller) {
+    const { csrf } = c.req.valid("json");
+    if (!sameOrigin(c.req) || !(await verifySessionCsrf(c.env, caller.sessionId, csrf))) {
+      return page(
+        c,
+        <MessageView
+          title="Not signed out"
+          message="This sign-out request did not come from this site's page: use the Sign out button."
+          session={await sessionOf(c, caller)}
+        />,
+        403,
+      );
+    }
+    await revokeSessions(c.env, { sessionId: caller.sessionId });
+    // A patient who signs out leaves the waiting rooms at once (not when the heartbeat lapses).
+    if ((PATIENT_TYPES as readonly number[]).includes(caller.type)) {
+      await clearAlive(c.env.KV, caller.clinicId, caller.userId);
+    }
+  }
+  if (hasSessionCookie(c)) clearSessionCookie(c);
+  return c.redirect("/logout", 303);
+};
+
+export const dashboard: Handler<typeof r.dashboard> = async (c) => {
+  const caller = c.get("caller") as Caller;
+  const [rooms, user] = await Promise.all([
+    waitingRooms(c.env, caller.clinicId, caller.userId),
+    getUser(getDb(c.env.DB), caller.clinicId, caller.userId),
+  ]);
+  if (!user || user.disabled) return toLogin(c);
+  return page(c, <DashboardView session={await sessionOf(c, caller, displayName(user))} rooms={rooms} />);
+};
+
+export const dashboardRooms: Handler<typeof r.dashboardRooms> = async (c) => {
+  const caller = c.get("caller") as Caller;
+  const rooms = await waitingRooms(c.env, caller.clinicId, caller.userId);
+  return c.json(
+    {
+      now: now(),
+      rooms: rooms.map((room) => ({
+        code: room.code,
+        name: room.name,
+        patients: room.patients.map((p) => ({
+          id: String(p.id),
+          name: displayName(p),
+          last_connected: p.lastConnected,
+          seen_seconds_ago: p.seenAgo,
+        })),
+      })),
+    },
+    200,
+  );
+};
+
+export const clinicPage: Handler<typeof r.clinicPage> = async (c) => {
+  const caller = c.get("caller") as Caller;
+  const db = getDb(c.env.DB);
+  const [rooms, user] = await Promise.all([
+    roomsOfUser(db, caller.clinicId, caller.userId),
+    getUser(db, caller.clinicId, caller.userId),
+  ]);
+  if (!user || user.disabled) return toLogin(c);
+  return page(
+    c,
+    <ClinicView
+      session={await sessionOf(c, caller, displayName(user))}
+      rooms={rooms}
+      heartbeat={caller.heartbeat}
+    />,
+  );
+};
+
+export const asset: Handler<typeof r.asset> = (c) => {
+  const { file } = c.req.valid("param");
+  const found = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;
+  if (!found) throw new ApiError("not_found", { message: "No such asset" });
+  return c.body(found.body, 200, { "Content-Type": found.type, "Cache-Control": "public, max-age=300" });
+};

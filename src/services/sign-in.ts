@@ -1,0 +1,86 @@
+/**
+ * Sign-in with a username and password, or (pending users, resets) an email and emailed token, shared by
+ * POST /api_v3/users/login and the portal's /login form (DESIGN.md "Brute force"): one read batch for the
+ * clinic, the user and the identity's lockout; unknown clinics, unknown users, wrong secrets and disabled
+ * users fail alike (401, and an unknown user costs the same password hash); failures count towards a
+ * per-identity lockout in D1 (429 with Retry-After, even for the right secret while locked). A success
+ * clears the failures and starts a session of the caller's kind in the same batch.
+ */
+import { getDb } from "../db";
+import type { Clinic, User } from "../db/schema";
+import { now } from "../lib/clock";
+import { ApiError } from "../lib/errors";
+import { hashPassword, needsRehash, verifyPassword } from "../lib/password";
+import type { Bindings } from "../types";
+import { consumeCode } from "./codes";
+import { clearFailures, lockedError, lockKey, recordFailure } from "./lockout";
+import { type IssuedTokens, type SessionKind, startSession } from "./sessions";
+import { STATUS_ACTIVE, signInLookup } from "./users";
+
+export type Credentials = { username: string; password: string } | { email: string; emailToken: string };
+
+export interface SignedIn {
+  user: User;
+  clinic: Clinic;
+  tokens: IssuedTokens;
+  /** When the user signed in (the new `last_login`). */
+  at: number;
+}
+
+export async function signIn(
+  env: Bindings,
+  clinicCode: string,
+  credentials: Credentials,
+  kind: SessionKind,
+): Promise<SignedIn> {
+  const byPassword = "username" in credentials;
+  const identity = byPassword ? credentials.username : credentials.email;
+  const key = await lockKey(byPassword ? "login" : "code", identity);
+  const found = await signInLookup(
+    getDb(env.DB),
+    clinicCode,
+    byPassword ? { username: identity } : { email: identity },
+    key,
+  );
+  const clinic = found.clinic;
+  if (!clinic || clinic.disabled) {
+    await verifyPassword(byPassword ? credentials.password : "", null); // same time as a real attempt
+    throw new ApiError("invalid_credentials");
+  }
+  if (found.lockedUntil && found.lockedUntil > now()) throw lockedError(found.lockedUntil);
+  const user = found.user;
+  const fail = async (message?: string): Promise<never> => {
+    const locked = await recordFailure(env, clinic, key);
+    if (locked) throw lockedError(locked);
+    throw new ApiError("invalid_credentials", message ? { message } : {});
+  };
+  const extra: D1PreparedStatement[] = [clearFailures(env, clinic.id, key)];
+  let via: "code" | undefined;
+
+  if (byPassword) {
+    const ok = await verifyPassword(credentials.password, user?.passwordHash);
+    if (!ok || !user || user.disabled || user.status !== STATUS_ACTIVE) return fail();
+    if (user.passwordHash && needsRehash(user.passwordHash)) {
+      const rehashed = await hashPassword(credentials.password);
+      extra.push(env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(rehashed, user.id));
+    }
+  } else {
+    const consumed =
+      user && !user.disabled
+        ? await consumeCode(env, {
+            clinicId: clinic.id,
+            userId: user.id,
+            purposes: ["activation", "vsee_reset"],
+            code: credentials.emailToken,
+          })
+        : null;
+    if (!consumed || !user) return fail("Invalid email or email token");
+    via = "code";
+    extra.push(env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(user.id));
+  }
+
+  const at = now();
+  extra.push(env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(at, user.id));
+  const tokens = await startSession(env, user, clinic, kind, extra, { via });
+  return { user, clinic, tokens, at };
+}

@@ -1,0 +1,154 @@
+/**
+ * Browser-test helpers: a headless Chromium per person (Debian's /usr/bin/chromium, a fresh profile each),
+ * the API calls that seed a clinic, rooms and users (as a clinic's server would), and the test clock.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { inject } from "vitest";
+
+export const baseUrl = inject("baseUrl");
+const adminKey = inject("adminKey");
+
+export const CHROMIUM = "/usr/bin/chromium";
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export interface Person {
+  context: BrowserContext;
+  page: Page;
+  /** Script errors, CSP violations and failed subresource requests of the page. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/** A browser of its own (fresh --user-data-dir), phone-sized, with one page. */
+export async function openBrowser(): Promise<Person> {
+  const profile = mkdtempSync(join(tmpdir(), "clinic-edge-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 390, height: 844 },
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  // Script errors, CSP violations (console errors), and failed subresources and fetches. Pages answered
+  // with an error status (a 401 form, a 403 page) are expected by the tests that load them.
+  page.on("pageerror", (err) => errors.push(err.message));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !msg.text().startsWith("Failed to load resource")) errors.push(msg.text());
+  });
+  page.on("response", (res) => {
+    if (res.status() >= 400 && res.request().resourceType() !== "document")
+      errors.push(`${res.status()} ${res.url()}`);
+  });
+  page.on("requestfailed", (req) => errors.push(`failed ${req.url()}`));
+  return {
+    context,
+    page,
+    errors,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+async function api<T>(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+let counter = 0;
+export function uniq(prefix: string): string {
+  counter += 1;
+  return `${prefix}${Date.now().toString(36)}${counter}`;
+}
+
+export interface Clinic {
+  code: string;
+  server: Record<string, string>;
+}
+
+/** A clinic created through the operators' admin API, with SSO enabled. */
+export async function createClinic(): Promise<Clinic> {
+  const code = uniq("bt");
+  const body = await api<{ api_key: string }>(
+    "POST",
+    "/admin/clinics",
+    { authorization: `Bearer ${adminKey}` },
+    { code, name: `Clinic ${code}`, domain: "localhost", sso_enabled: true },
+  );
+  return { code, server: { "X-AccountCode": code, "X-ApiKey": body.api_key } };
+}
+
+export async function createRoom(clinic: Clinic, name: string): Promise<{ code: string }> {
+  const { data } = await api<{ data: { code: string } }>("POST", "/api_v3/rooms", clinic.server, {
+    slug: uniq("room"),
+    name,
+  });
+  return data;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  /** The SSO token (data.token.token), for GET /auth. */
+  token: string;
+}
+
+/** POST /api_v3/users/sso (seed 000): a member (200) or provider (400), signed in. */
+export async function sso(clinic: Clinic, type: 200 | 400, first: string, last: string): Promise<User> {
+  const { data } = await api<{ data: { id: string; username: string; token: { token: string } } }>(
+    "POST",
+    "/api_v3/users/sso",
+    clinic.server,
+    { type, first_name: first, last_name: last, code: uniq("ext") },
+  );
+  return { id: data.id, username: data.username, token: data.token.token };
+}
+
+export async function assign(clinic: Clinic, user: User, room: { code: string }): Promise<void> {
+  await api("POST", `/api_v3/users/${user.id}/rooms`, clinic.server, { room_code: room.code });
+}
+
+/** Sets the user's first password (POST /api_v3/me with its own token). */
+export async function setPassword(user: User, password: string): Promise<void> {
+  await api("POST", "/api_v3/me", { "X-ApiToken": user.token }, { password });
+}
+
+/** The SSO link of seed 001 use case 1: {portal}/auth?sso_token=…&next=… */
+export function ssoLink(user: User, next: string): string {
+  return `${baseUrl}/auth?sso_token=${user.token}&next=${encodeURIComponent(next)}`;
+}
+
+/** Moves the server's clock forward (POST /__test/clock, served only with ALLOW_TEST_CLOCK=1). */
+export async function advanceServerClock(seconds: number): Promise<{ now: number }> {
+  return api<{ now: number }>("POST", "/__test/clock", {}, { advance: seconds });
+}
+
+/** Status of an API call made with a token (e.g. a session cookie's value used as X-ApiToken). */
+export async function statusWithToken(path: string, token: string): Promise<number> {
+  return (await fetch(`${baseUrl}${path}`, { headers: { "X-ApiToken": token } })).status;
+}
