@@ -97,7 +97,13 @@ const started = performance.now();
 const dist = join(work, "dist");
 const { modulesRules: _rules, ...serveOptions } = workerOptions;
 // The bundle's extra modules, typed as wrangler's default module rules type them.
-const MODULE_TYPES = { ".wasm": "CompiledWasm", ".txt": "Text", ".html": "Text", ".sql": "Text", ".bin": "Data" };
+const MODULE_TYPES = {
+  ".wasm": "CompiledWasm",
+  ".txt": "Text",
+  ".html": "Text",
+  ".sql": "Text",
+  ".bin": "Data",
+};
 const modules = [
   { type: "ESModule", path: join(dist, "worker.js") },
   ...readdirSync(dist).flatMap((f) => {
