@@ -4,6 +4,7 @@
  * stored as an HMAC (keyed by a server secret, so a leaked table does not yield codes), limited in
  * attempts, and consumed by one conditional UPDATE.
  */
+import type { Clinic } from "../db/schema";
 import { now } from "../lib/clock";
 import { hmacHex, randomString } from "../lib/crypto";
 import type { Bindings } from "../types";
@@ -76,6 +77,11 @@ export async function issueCode(
       ),
     ],
   };
+}
+
+/** Codes of one purpose a user may be sent per hour: the clinic's `settings.codesPerHour`, else `fallback`. */
+export function codesPerHour(clinic: Pick<Clinic, "settings">, fallback: number): number {
+  return clinic.settings?.codesPerHour ?? fallback;
 }
 
 /** How many codes of these purposes were issued to the user since `since` (to cap sends per identity). */

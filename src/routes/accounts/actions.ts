@@ -30,7 +30,7 @@ import {
   requireLiveAccount,
   sendCode,
 } from "../../services/accounts";
-import { consumeCode, recentCodes } from "../../services/codes";
+import { codesPerHour, consumeCode, recentCodes } from "../../services/codes";
 import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
 import { cancelEnrolment, claimTotp, startEnrolment } from "../../services/mfa";
 import { deliverDue, queuedIds } from "../../services/outbox";
@@ -62,7 +62,10 @@ async function commit(c: Context<AppEnv>, out: Outgoing): Promise<D1Result[]> {
 
 /** Caps the codes of one purpose a user is sent per hour (beyond the per-client rate limit). */
 async function underCap(c: Context<AppEnv>, clinic: Clinic, userId: number, purpose: AccountCodePurpose) {
-  return (await recentCodes(c.env, clinic.id, userId, purpose, now() - 3600)) < MAX_CODES_PER_HOUR;
+  return (
+    (await recentCodes(c.env, clinic.id, userId, purpose, now() - 3600)) <
+    codesPerHour(clinic, MAX_CODES_PER_HOUR)
+  );
 }
 
 const tooMany = () =>
@@ -291,7 +294,10 @@ export async function sendPasswordResetEmail(
       name: user.firstName || undefined,
     });
     const results = await c.env.DB.batch([...out.statements, ...out.messages]);
-    await deliverDue(c.env, { ids: queuedIds(results.slice(out.statements.length)) });
+    await deliverDue(c.env, {
+      ids: queuedIds(results.slice(out.statements.length)),
+      requestId: c.get("requestId"),
+    });
   });
   return SENT;
 }
@@ -383,7 +389,10 @@ export async function sendVerification(
     if (!user || user.disabled || !sendable(user) || !(await underCap(c, clinic, user.id, purpose))) return;
     const out = await send(user);
     const results = await c.env.DB.batch([...out.statements, ...out.messages]);
-    await deliverDue(c.env, { ids: queuedIds(results.slice(out.statements.length)) });
+    await deliverDue(c.env, {
+      ids: queuedIds(results.slice(out.statements.length)),
+      requestId: c.get("requestId"),
+    });
   });
   return SENT;
 }

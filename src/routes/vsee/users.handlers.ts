@@ -11,7 +11,7 @@ import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
 import { isClinicAdmin, PROVIDER_TYPE } from "../../middleware/auth";
 import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
 import { getClinicById } from "../../services/clinics";
-import { consumeCode, issueCode, recentCodes } from "../../services/codes";
+import { codesPerHour, consumeCode, issueCode, recentCodes } from "../../services/codes";
 import { fileOwner, fileUrl } from "../../services/files";
 import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
 import { deliverDue, queuedIds, queueMessage } from "../../services/outbox";
@@ -234,7 +234,10 @@ export const resetPassword: Handler<typeof r.resetPassword> = async (c) => {
   afterResponse(c, async () => {
     const user = await findByEmail(getDb(c.env.DB), clinic.id, email);
     if (!user || user.disabled || !user.email) return;
-    if ((await recentCodes(c.env, clinic.id, user.id, "vsee_reset", now() - 3600)) >= MAX_CODES_PER_HOUR)
+    if (
+      (await recentCodes(c.env, clinic.id, user.id, "vsee_reset", now() - 3600)) >=
+      codesPerHour(clinic, MAX_CODES_PER_HOUR)
+    )
       return;
     const { code, statements } = await issueCode(c.env, {
       clinicId: clinic.id,
@@ -253,7 +256,7 @@ export const resetPassword: Handler<typeof r.resetPassword> = async (c) => {
       }),
     ]);
     const ids = queuedIds(results);
-    await deliverDue(c.env, { ids, limit: ids.length });
+    await deliverDue(c.env, { ids, limit: ids.length, requestId: c.get("requestId") });
   });
   return c.json({ data: true as const }, 200);
 };
@@ -304,7 +307,10 @@ export const activate: Handler<typeof r.activate> = async (c) => {
       if (!created) return;
       user = created;
     }
-    if ((await recentCodes(c.env, clinic.id, user.id, "activation", now() - 3600)) >= MAX_CODES_PER_HOUR)
+    if (
+      (await recentCodes(c.env, clinic.id, user.id, "activation", now() - 3600)) >=
+      codesPerHour(clinic, MAX_CODES_PER_HOUR)
+    )
       return;
     const { code, statements } = await issueCode(c.env, {
       clinicId: clinic.id,
@@ -323,7 +329,7 @@ export const activate: Handler<typeof r.activate> = async (c) => {
       }),
     ]);
     const ids = queuedIds(results);
-    await deliverDue(c.env, { ids, limit: ids.length });
+    await deliverDue(c.env, { ids, limit: ids.length, requestId: c.get("requestId") });
   });
   return c.json({ data: true as const }, 200);
 };
