@@ -57,5 +57,7 @@ export interface AppEnv {
     caller?: Caller;
     /** Accounts family: the JWT's account (set by requireAccount). */
     account?: AccountCaller;
+    /** Admin API: the clinic a handler created, for the audit row of the call. */
+    auditClinicId?: number;
   };
 }

@@ -8,6 +8,7 @@ import type * as routes from "./clinics.routes";
 export const createClinic: RouteHandler<typeof routes.createClinic, AppEnv> = async (c) => {
   const { clinic, apiKey } = await clinics.createClinic(getDb(c.env.DB), c.req.valid("json"));
   forgetCorsCache();
+  c.set("auditClinicId", clinic.id);
   return c.json({ clinic: clinics.toWire(clinic), api_key: apiKey }, 201);
 };
 

@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses, z } from "../../lib/openapi";
+import { rateLimit } from "../../middleware/rate-limit";
 
 export const webAuth = createRoute({
   method: "get",
@@ -8,6 +9,7 @@ export const webAuth = createRoute({
   summary: "Web sign-in with an SSO token, then redirect to `next`",
   description:
     "Validates `sso_token` (data.token.token of POST /api_v3/users/sso or /users/login), sets the portal session cookie (HttpOnly, Secure, SameSite=Lax) and redirects (302) to `next` when it is a path on this site (otherwise to /). An invalid, expired or burnt token answers 401 and never sets a session or redirects to `next`. `one_time_token=1` burns the token.",
+  middleware: [rateLimit("CREDENTIALS_LIMITER", "web-auth")] as const,
   request: {
     query: z.object({
       sso_token: z.string().max(128).optional(),
@@ -22,6 +24,6 @@ export const webAuth = createRoute({
       description: "Invalid, expired or burnt token (an HTML page)",
       content: { "text/html": { schema: z.string() } },
     },
-    ...errorResponses("admin", 500),
+    ...errorResponses("admin", 429, 500),
   },
 });
