@@ -80,6 +80,16 @@ export const sso: Handler<typeof r.sso> = async (c) => {
   }
   const b = c.req.valid("json");
   const code = b.type === USER_TYPES.guest ? generatedId() : (b.code as string);
+  const refusedSso = (userId: number): never => {
+    auditLater(c, {
+      event: "sso",
+      outcome: "failure",
+      clinic: clinic.id,
+      subjectUserId: userId,
+      details: { reason: "user_disabled" },
+    });
+    throw new ApiError("forbidden", { message: "This user is disabled" });
+  };
   const db = getDb(c.env.DB);
   const pending = new PendingSession("vsee", clinic.id);
   const upsert = ssoUpsert(db, c.env.DB, clinic.id, b.type, code, {
@@ -115,19 +125,17 @@ export const sso: Handler<typeof r.sso> = async (c) => {
   }
   const raw = results[0]?.results[0];
   const sessionWritten = (results[1]?.meta.changes ?? 0) > 0;
-  if (!raw) throw new ApiError("conflict");
-  const user = userFromRow(raw);
-  if (user.type !== b.type) throw invalidField("code", "belongs to a user of another type");
-  if (user.disabled || !sessionWritten) {
-    auditLater(c, {
-      event: "sso",
-      outcome: "failure",
-      clinic: clinic.id,
-      subjectUserId: user.id,
-      details: { reason: "user_disabled" },
-    });
-    throw new ApiError("forbidden", { message: "This user is disabled" });
+  if (!raw) {
+    // The upsert left an existing user alone: another type, or disabled (nothing was written).
+    const existing = await c.env.DB.prepare("SELECT id, type FROM users WHERE clinic_id = ? AND code = ?")
+      .bind(clinic.id, code)
+      .first<{ id: number; type: number }>();
+    if (!existing) throw new ApiError("conflict");
+    if (existing.type !== b.type) throw invalidField("code", "belongs to a user of another type");
+    return refusedSso(existing.id);
   }
+  const user = userFromRow(raw);
+  if (user.disabled || !sessionWritten) return refusedSso(user.id);
   const tokens = await pending.commit(c.env, user, clinic);
   const data = ssoWire(clinic.code, user, tokens);
   const withVsee = c.req.valid("query").fields?.split(",").includes("vsee");
