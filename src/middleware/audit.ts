@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { afterResponse } from "../lib/background";
+import { maskString } from "../lib/log";
 import { familyOf } from "../lib/render";
 import { type AuditEntry, type AuditSource, auditFor, auditStatement } from "../services/audit";
 import type { AppEnv } from "../types";
@@ -16,7 +17,8 @@ export function auditSource(c: Context<AppEnv>): AuditSource {
   const ip = clientIp(c.req);
   return {
     ip: ip === "unknown" ? null : ip.slice(0, 64),
-    userAgent: c.req.header("user-agent")?.slice(0, 256) ?? null,
+    // Client-controlled: capped and masked like everything else that is stored (no tokens or emails).
+    userAgent: maskString(c.req.header("user-agent")?.slice(0, 256) ?? "") || null,
     requestId: c.get("requestId") ?? null,
     family: c.req.path === "/auth" ? "web" : familyOf(c.req.path),
   };

@@ -97,6 +97,9 @@ async function expectNoSecrets(code: string, secrets: string[]) {
   const text = JSON.stringify(rows);
   for (const secret of secrets.filter((s) => s.length >= 4)) expect(text).not.toContain(secret);
   expect(text).not.toMatch(/[^\s@"]+@[^\s@"]+\.[a-z]{2,}/i); // no email address at all
+  expect(text).not.toMatch(/eyJ[\w-]{4,}\.[\w-]{4,}\./); // no JWT
+  expect(text).not.toMatch(/\b[0-9a-f]{32,}\b/); // no token or hash
+  expect(text).not.toMatch(/ce_[\w-]{20,}|\$argon2/); // no API key, no password hash
   for (const row of rows) {
     const details = JSON.parse(row.details) as Record<string, unknown>;
     expect(Object.keys(details).length).toBeLessThanOrEqual(9);
@@ -621,5 +624,19 @@ describe("retention", () => {
     clock.advance(335 * 86400);
     await cron();
     expect(await count(long.code)).toBe(0);
+  });
+});
+
+describe("a client's own input", () => {
+  it("a user agent that carries secrets is stored masked", async () => {
+    const clinic = await createClinic();
+    const user = await sso(clinic);
+    const res = await send("GET", `/api_v3/users/${user.id}`, {
+      headers: { ...clinic.server, "user-agent": `Evil/1.0 jane@example.test ${"ab".repeat(16)} Bearer xyz` },
+    });
+    expect(res.status).toBe(200);
+    const row = find(await rowsOf(clinic.code), "profile_access", "success")[0];
+    expect(row?.user_agent).toBe("Evil/1.0 [email] [token] Bearer [redacted]");
+    await expectNoSecrets(clinic.code, [user.token]);
   });
 });
