@@ -47,10 +47,12 @@ export function auditLater(c: Context<AppEnv>, entry: AuditEntry): void {
 /**
  * Every call of the operators' API is an audit row (`admin_action`): the route and its status, the clinic
  * it named (path `code`, or the one a handler created: `auditClinicId`) and the user (path `id` of a
- * user route). Failed admin authentication is recorded too.
+ * user route). Failed admin authentication is recorded too, up to the rate limit: calls the binding
+ * refused (429) write nothing, so that a flood of wrong keys cannot turn into a flood of writes.
  */
 export const adminAudit = createMiddleware<AppEnv>(async (c, next) => {
   await next();
+  if (c.res.status === 429) return;
   const route = c.req.routePath;
   const code = route.includes(":code") ? c.req.param("code") : undefined;
   const id = route.includes("/users/:id") ? Number(c.req.param("id")) : undefined;

@@ -69,14 +69,12 @@ const COLUMNS =
 
 /** The INSERT of one audit row (for a batch, or to run on its own after the response). */
 export function auditStatement(db: D1Database, source: AuditSource, entry: AuditEntry): D1PreparedStatement {
-  const byCode = entry.clinic !== null && typeof entry.clinic === "object";
-  const clinic = byCode ? "(SELECT id FROM clinics WHERE code = ?)" : "?";
-  const clinicParam =
-    entry.clinic !== null && typeof entry.clinic === "object" ? entry.clinic.code : entry.clinic;
+  const byCode = entry.clinic !== null && typeof entry.clinic === "object" ? entry.clinic.code : undefined;
+  const clinic = byCode !== undefined ? "(SELECT id FROM clinics WHERE code = ?)" : "?";
   return db
     .prepare(`INSERT INTO audit_log (${COLUMNS}) VALUES (${clinic}, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     .bind(
-      clinicParam,
+      byCode ?? entry.clinic,
       entry.event,
       entry.outcome,
       entry.actorUserId ?? null,

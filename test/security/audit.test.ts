@@ -510,6 +510,23 @@ describe("audit: register family and the admin API", () => {
     });
     await expectNoSecrets(clinic.code, [api_key, clinic.apiKey, env.ADMIN_API_KEY, "wrong-admin-key"]);
   });
+
+  it("a flood of wrong admin keys writes rows only up to the rate limit", async () => {
+    const clinic = await createClinic();
+    const statuses: number[] = [];
+    for (let i = 0; i < 36; i++) {
+      const res = await send(
+        "GET",
+        `/admin/clinics/${clinic.code}`,
+        { headers: { authorization: "Bearer wrong-admin-key" } },
+        "203.0.113.99",
+      );
+      statuses.push(res.status);
+    }
+    expect(statuses).toContain(429);
+    const failures = find(await rowsOf(clinic.code), "admin_action", "failure");
+    expect(failures.length).toBe(statuses.filter((s) => s === 401).length);
+  });
 });
 
 // ---------- readers ----------
