@@ -11,9 +11,12 @@ import { requestId } from "hono/request-id";
 import { getPath as defaultGetPath } from "hono/utils/url";
 import { dbErrorMessage } from "./db/rows";
 import { ApiError, type ErrorCode } from "./lib/errors";
+import { logger } from "./lib/log";
 import { validationHook } from "./lib/openapi";
 import { familyOf, renderError } from "./lib/render";
 import { RoutesIndex } from "./lib/routes-index";
+import { cors } from "./middleware/cors";
+import { securityHeaders } from "./middleware/security-headers";
 import { accountsFamily } from "./routes/accounts";
 import { admin } from "./routes/admin";
 import { register } from "./routes/register";
@@ -46,22 +49,18 @@ function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
   // Unexpected: log what helps, never request data (drizzle's messages carry query params, so only the
   // driver's own message and the stack frames are kept), and answer without internals.
   const e = err instanceof Error ? err : new Error(String(err));
-  console.error(
-    JSON.stringify({
-      level: "error",
-      requestId: c.get("requestId"),
-      method: c.req.method,
-      // The route's pattern, not the path: paths can carry secrets (/authentication/:accessToken).
-      route: c.req.routePath,
-      error: e.name,
-      message: dbErrorMessage(e),
-      stack: (e.stack ?? "")
-        .split("\n")
-        .filter((line) => line.trimStart().startsWith("at "))
-        .slice(0, 12)
-        .join("\n"),
-    }),
-  );
+  logger(c.get("requestId")).error("unexpected_error", {
+    method: c.req.method,
+    // The route's pattern, not the path: paths can carry secrets (/authentication/:accessToken).
+    route: c.req.routePath,
+    error: e.name,
+    message: dbErrorMessage(e),
+    stack: (e.stack ?? "")
+      .split("\n")
+      .filter((line) => line.trimStart().startsWith("at "))
+      .slice(0, 12)
+      .join("\n"),
+  });
   return new ApiError("internal");
 }
 
@@ -69,6 +68,8 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook, getPath });
 
   app.use("*", requestId({ headerName: "X-Request-Id" }));
+  app.use("*", securityHeaders);
+  app.use("*", cors);
 
   app.openapi(
     createRoute({

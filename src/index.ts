@@ -1,10 +1,43 @@
-/** Worker entry: the HTTP app, the scheduled handler (outbox retries), and the care-record Durable Object. */
+/**
+ * Worker entry: the HTTP app, the scheduled handler (outbox retries, audit retention), and the care-record
+ * Durable Object.
+ */
 import { app } from "./app";
+import { dbErrorMessage } from "./db/rows";
+import { logger } from "./lib/log";
 import { handleTestClock, testClockEnabled } from "./lib/test-clock";
+import { pruneAudit } from "./services/audit";
+import { resealSecrets } from "./services/mfa";
 import { deliverBacklog } from "./services/outbox";
 import type { Bindings } from "./types";
 
 export { CareRecord } from "./durable-objects/care-record";
+
+/**
+ * One cron run: retry due messages, prune the audit log past each clinic's retention, and seal MFA
+ * secrets still sealed with a previous key with the current one.
+ */
+export async function scheduledRun(env: Bindings, runId = `cron-${crypto.randomUUID()}`): Promise<void> {
+  const log = logger(runId);
+  const [delivery, pruned, resealed] = await Promise.allSettled([
+    deliverBacklog(env, 5, 50, runId),
+    pruneAudit(env),
+    resealSecrets(env),
+  ]);
+  for (const [task, result] of [
+    ["outbox", delivery],
+    ["audit_retention", pruned],
+    ["mfa_reseal", resealed],
+  ] as const) {
+    if (result.status === "rejected") {
+      log.error("cron_failed", { task, message: dbErrorMessage(result.reason) });
+    }
+  }
+  if (pruned.status === "fulfilled" && pruned.value > 0) log.info("audit_pruned", { rows: pruned.value });
+  if (resealed.status === "fulfilled" && resealed.value.resealed + resealed.value.unopened > 0) {
+    log.info("mfa_resealed", resealed.value);
+  }
+}
 
 export default {
   fetch(req, env, ctx) {
@@ -13,6 +46,6 @@ export default {
     return app.fetch(req, env, ctx);
   },
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(deliverBacklog(env));
+    ctx.waitUntil(scheduledRun(env));
   },
 } satisfies ExportedHandler<Bindings>;

@@ -7,6 +7,8 @@ export type Bindings = Env & {
   JWT_SECRET_PREVIOUS?: string;
   /** Previous register-assertion signing key (JWK), still published during a rotation. */
   SIGNING_KEY_PREVIOUS?: string;
+  /** Previous MFA encryption key, still opening secrets during a rotation (they are sealed again). */
+  MFA_ENCRYPTION_KEY_PREVIOUS?: string;
   /** HTTP email provider (MESSAGE_SENDER = "http"). */
   EMAIL_HTTP_URL?: string;
   EMAIL_HTTP_TOKEN?: string;
@@ -59,5 +61,7 @@ export interface AppEnv {
     caller?: Caller;
     /** Accounts family: the JWT's account (set by requireAccount). */
     account?: AccountCaller;
+    /** Admin API: the clinic a handler created, for the audit row of the call. */
+    auditClinicId?: number;
   };
 }

@@ -45,6 +45,10 @@ export interface ClinicSettings {
   lockoutThreshold?: number;
   /** First lockout period in seconds; doubles with every further lockout. */
   lockoutBaseSeconds?: number;
+  /** Longest lockout period in seconds (the doubling stops there). */
+  lockoutMaxSeconds?: number;
+  /** Codes of one kind (verification, reset, activation, change) sent to one user per hour. */
+  codesPerHour?: number;
   /** Origins allowed by CORS (default none). */
   corsOrigins?: string[];
   /** Days of audit log kept. */

@@ -7,23 +7,24 @@ import type { Context } from "hono";
 import { dbErrorMessage } from "../db/rows";
 import { deliverDue } from "../services/outbox";
 import type { AppEnv } from "../types";
+import { logger } from "./log";
 
 export function afterResponse(c: Context<AppEnv>, work: () => Promise<unknown>): void {
   const task = work().catch((err) =>
-    console.error(
-      JSON.stringify({
-        level: "error",
-        requestId: c.get("requestId"),
-        event: "background",
-        error: err instanceof Error ? err.name : "Error",
-        message: dbErrorMessage(err),
-      }),
-    ),
+    logger(c.get("requestId")).error("background_failed", {
+      error: err instanceof Error ? err.name : "Error",
+      message: dbErrorMessage(err),
+    }),
   );
-  c.executionCtx.waitUntil(task);
+  try {
+    c.executionCtx.waitUntil(task);
+  } catch {
+    // No execution context (app.request in tests): the task runs all the same, unawaited.
+  }
 }
 
 /** The first delivery attempt of the messages a request queued, right after its response. */
 export function deliverSoon(c: Context<AppEnv>, ids: number[]): void {
-  if (ids.length > 0) afterResponse(c, () => deliverDue(c.env, { ids, limit: ids.length }));
+  if (ids.length > 0)
+    afterResponse(c, () => deliverDue(c.env, { ids, limit: ids.length, requestId: c.get("requestId") }));
 }

@@ -91,7 +91,15 @@ async function aesKey(base64Key: string): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
 }
 
-/** Encrypts `plain` with AES-256-GCM; the result is `v1.<iv>.<ciphertext>` in base64url. */
+/** A short, non-secret id of an encryption key, written into what it seals (to pick the key to open it). */
+export async function keyId(base64Key: string): Promise<string> {
+  return (await sha256Hex(`secret-key:${base64Key}`)).slice(0, 12);
+}
+
+/**
+ * Encrypts `plain` with AES-256-GCM under a fresh random IV: `v2.<key id>.<iv>.<ciphertext>` (base64url;
+ * the tag is part of the ciphertext). Older values are `v1.<iv>.<ciphertext>`, without the key id.
+ */
 export async function encryptSecret(base64Key: string, plain: string): Promise<string> {
   const iv = randomBytes(12);
   const sealed = await crypto.subtle.encrypt(
@@ -99,16 +107,34 @@ export async function encryptSecret(base64Key: string, plain: string): Promise<s
     await aesKey(base64Key),
     encoder.encode(plain),
   );
-  return `v1.${base64url(iv)}.${base64url(new Uint8Array(sealed))}`;
+  return `v2.${await keyId(base64Key)}.${base64url(iv)}.${base64url(new Uint8Array(sealed))}`;
 }
 
-export async function decryptSecret(base64Key: string, sealed: string): Promise<string> {
-  const [version, iv, data] = sealed.split(".");
-  if (version !== "v1" || !iv || !data) throw new Error("unknown secret format");
-  const plain = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: fromBase64url(iv) },
-    await aesKey(base64Key),
-    fromBase64url(data),
-  );
-  return new TextDecoder().decode(plain);
+/**
+ * Opens a sealed secret with the key among `keys` (current first, then the previous one during a
+ * rotation) that sealed it: a v2 value names its key; a v1 value is tried with each. Returns the secret
+ * and the key that opened it; throws when none does (GCM refuses a wrong key or a tampered value).
+ */
+export async function decryptSecret(
+  keys: (string | undefined)[],
+  sealed: string,
+): Promise<{ plain: string; key: string }> {
+  const parts = sealed.split(".");
+  const [version] = parts;
+  const [kid, iv, data] = version === "v2" ? parts.slice(1) : [undefined, ...parts.slice(1)];
+  if ((version !== "v1" && version !== "v2") || !iv || !data) throw new Error("unknown secret format");
+  for (const key of keys) {
+    if (!key || (kid !== undefined && kid !== (await keyId(key)))) continue;
+    try {
+      const plain = await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: fromBase64url(iv) },
+        await aesKey(key),
+        fromBase64url(data),
+      );
+      return { plain: new TextDecoder().decode(plain), key };
+    } catch {
+      // Not this key (v1 values name none): try the next.
+    }
+  }
+  throw new Error("no configured key opens this secret");
 }

@@ -42,10 +42,18 @@ function hsKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
+const kids = new Map<string, Promise<string>>();
+
 /** A short, non-secret id for an HMAC secret (so a verifier can pick the right one during rotation). */
-async function hsKid(secret: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(`kid:${secret}`)));
-  return base64url(digest.slice(0, 6));
+export function hsKid(secret: string): Promise<string> {
+  let kid = kids.get(secret);
+  if (!kid) {
+    kid = crypto.subtle
+      .digest("SHA-256", encoder.encode(`kid:${secret}`))
+      .then((d) => base64url(new Uint8Array(d).slice(0, 6)));
+    kids.set(secret, kid);
+  }
+  return kid;
 }
 
 export interface EcKeyPair {
@@ -148,8 +156,9 @@ function timely(payload: JwtPayload, t: number): boolean {
 }
 
 /**
- * Verifies an HS256 token against the current secret and, during a rotation, the previous one.
- * Returns the payload, or null when the token is malformed, not HS256, forged or expired.
+ * Verifies an HS256 token against the current secret and, during a rotation, the previous one: the
+ * token's `kid` names which (a token without one is tried against each; one naming no configured secret
+ * is refused). Returns the payload, or null when the token is malformed, not HS256, forged or expired.
  */
 export async function verifyHs256(
   token: string,
@@ -157,8 +166,10 @@ export async function verifyHs256(
 ): Promise<JwtPayload | null> {
   const parsed = parse(token);
   if (parsed?.header.alg !== "HS256") return null;
+  const kid = parsed.header.kid;
   for (const secret of secrets) {
     if (!secret) continue;
+    if (kid !== undefined && kid !== (await hsKid(secret))) continue;
     const ok = await crypto.subtle.verify("HMAC", await hsKey(secret), parsed.signature, parsed.input);
     if (ok) return timely(parsed.payload, now()) ? parsed.payload : null;
   }

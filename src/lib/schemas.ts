@@ -3,6 +3,7 @@
  * numbers and booleans: these schemas accept both and produce one type.
  */
 import { z } from "@hono/zod-openapi";
+import { AUDIT_EVENTS } from "../services/audit";
 
 /** An integer sent as a number or a decimal string. */
 export const intLike = () =>
@@ -64,3 +65,29 @@ export function hasControlCharacters(v: string): boolean {
   }
   return false;
 }
+
+/** The filters of the audit log readers (GET /api_v3/audit, GET /admin/audit). */
+export const auditFilterFields = () => ({
+  event: z
+    .enum(AUDIT_EVENTS)
+    .optional()
+    .openapi({ description: `One of ${AUDIT_EVENTS.join(", ")}` }),
+  outcome: z.enum(["success", "failure"]).optional(),
+  user_id: intLike()
+    .pipe(z.number().min(1))
+    .optional()
+    .openapi({ type: "integer", description: "Rows where this user acted or was acted upon" }),
+  since: intLike()
+    .pipe(z.number().min(0))
+    .optional()
+    .openapi({ type: "integer", description: "From this time on (unix seconds, inclusive)" }),
+  until: intLike()
+    .pipe(z.number().min(0))
+    .optional()
+    .openapi({ type: "integer", description: "Before this time (unix seconds, exclusive)" }),
+  start: intLike().pipe(z.number().min(0).max(1_000_000)).optional().openapi({ type: "integer" }),
+  limit: intLike()
+    .pipe(z.number().min(1).max(100, "must be at most 100"))
+    .optional()
+    .openapi({ type: "integer", description: "Rows per page (1-100, default 20)" }),
+});

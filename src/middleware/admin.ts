@@ -2,10 +2,12 @@ import { createMiddleware } from "hono/factory";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import type { AppEnv } from "../types";
+import { countFailedCredential } from "./rate-limit";
 
 /**
  * Operators' API: `Authorization: Bearer <ADMIN_API_KEY>`, compared in constant time (both sides are
  * hashed first so that the comparison has a fixed length). With ADMIN_API_KEY unset the API is closed (503).
+ * Wrong keys count against the client's CREDENTIALS_LIMITER budget (429 once it is spent).
  */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const secret = c.env.ADMIN_API_KEY;
@@ -16,6 +18,7 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const a = new TextEncoder().encode(given);
   const b = new TextEncoder().encode(expected);
   if (!match || !crypto.subtle.timingSafeEqual(a, b)) {
+    await countFailedCredential(c, "admin-key");
     throw new ApiError("unauthorized", {
       message: "A valid admin API key is required",
       headers: { "WWW-Authenticate": 'Bearer realm="admin"' },

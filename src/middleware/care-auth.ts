@@ -18,6 +18,7 @@ import type { RegistrationProof } from "../services/registration";
 import { callerOf, resolveAccess } from "../services/sessions";
 import type { AppEnv } from "../types";
 import { presentedToken } from "./auth";
+import { countFailedCredential } from "./rate-limit";
 import { clinicCodeOf } from "./tenant";
 
 /** The subprotocol a live client offers beside its `bearer.<token>` entry; the server selects it. */
@@ -60,7 +61,10 @@ export async function registrationProof(c: Context<AppEnv>, clinic: Clinic): Pro
   if (key) {
     if (!c.req.header("x-accountcode")?.trim())
       throw new ApiError("invalid_api_key", { message: "X-AccountCode and X-ApiKey are required" });
-    if (!(await verifyApiKey(clinic, key))) throw new ApiError("invalid_api_key");
+    if (!(await verifyApiKey(clinic, key))) {
+      await countFailedCredential(c, "api-key");
+      throw new ApiError("invalid_api_key");
+    }
     return { apiKey: true };
   }
   const token = presentedToken(c.req);

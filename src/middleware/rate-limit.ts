@@ -1,6 +1,8 @@
 /**
  * The first, per-location line against abuse: the Workers Rate Limiting binding, keyed by client IP and
- * route group. (The consistent per-identity lockout is services/lockout.ts.)
+ * route group. (The consistent per-identity lockout is services/lockout.ts.) The limits themselves are
+ * the bindings' (wrangler.toml: CREDENTIALS_LIMITER 30 and MESSAGES_LIMITER 10 requests a minute per key);
+ * SECURITY.md lists which route counts where.
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
@@ -24,3 +26,12 @@ export const rateLimit = (limiter: LimiterName, group: string) =>
     await checkRateLimit(c, limiter, group);
     await next();
   });
+
+/**
+ * Counts a wrong credential (an API key, the admin key) for the client, so that a client that keeps
+ * guessing gets 429 instead of 401. Only failures count: a clinic's servers calling with the right key
+ * are never limited here.
+ */
+export function countFailedCredential(c: Context<AppEnv>, group: string): Promise<void> {
+  return checkRateLimit(c, "CREDENTIALS_LIMITER", `${group}-failures`);
+}

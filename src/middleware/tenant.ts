@@ -9,6 +9,7 @@ import type { Clinic } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { getClinicByCode, verifyApiKey } from "../services/clinics";
 import type { AppEnv } from "../types";
+import { countFailedCredential } from "./rate-limit";
 
 /** The clinic code of this request: X-AccountCode, else the default clinic. */
 export function clinicCodeOf(
@@ -40,7 +41,10 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
     throw new ApiError("invalid_api_key", { message: "X-AccountCode and X-ApiKey are required" });
   const clinic = await getClinicByCode(getDb(c.env.DB), code);
   const ok = clinic ? await verifyApiKey(clinic, key) : await verifyApiKey(DUMMY, key);
-  if (!clinic || !ok) throw new ApiError("invalid_api_key");
+  if (!clinic || !ok) {
+    await countFailedCredential(c, "api-key");
+    throw new ApiError("invalid_api_key");
+  }
   if (clinic.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
   c.set("clinic", clinic);
   c.set("apiKey", true);

@@ -13,6 +13,7 @@ import { hashPassword } from "../lib/password";
 import { isPhilippineMobile } from "../lib/phone";
 import type { TemplateName } from "../messages/templates";
 import type { Bindings } from "../types";
+import { type AuditSource, auditFor } from "./audit";
 import { type CodePurpose, issueCode } from "./codes";
 import { hashInvitation } from "./invitations";
 import { queueMessage } from "./outbox";
@@ -271,6 +272,7 @@ export async function createAccount(
   env: Bindings,
   clinic: Clinic,
   input: NewAccount,
+  audit?: AuditSource,
 ): Promise<{ user: User; results: D1Result[]; messageCount: number }> {
   if (clinic.signupMode === "invite_only" && !input.invitation) throw INVITATION_MISSING();
   const t = now();
@@ -320,6 +322,20 @@ export async function createAccount(
          WHERE clinic_id = ? AND code_hash = ? AND used_at IS NULL AND expires_at > ?
            AND EXISTS (SELECT 1 FROM users WHERE clinic_id = ? AND code = ?)`,
       ).bind(t, clinic.id, code, ...invitation, clinic.id, code),
+    );
+  }
+  if (audit) {
+    // The sign-up's audit row, written only when the batch inserted the account.
+    out.statements.push(
+      auditFor(
+        env.DB,
+        audit,
+        { event: "sign_up", outcome: "success", details: { invitation: !!invitationHash } },
+        {
+          sql: "SELECT clinic_id, id AS user_id FROM users WHERE clinic_id = ? AND code = ?",
+          params: [clinic.id, code],
+        },
+      ),
     );
   }
   const name = change.columns.firstName ?? undefined;

@@ -4,6 +4,7 @@
  * stored as an HMAC (keyed by a server secret, so a leaked table does not yield codes), limited in
  * attempts, and consumed by one conditional UPDATE.
  */
+import type { Clinic } from "../db/schema";
 import { now } from "../lib/clock";
 import { hmacHex, randomString } from "../lib/crypto";
 import type { Bindings } from "../types";
@@ -29,7 +30,12 @@ export function newCode(format: CodeFormat): string {
   return format === "digits6" ? randomString(6, DIGITS) : randomString(8, TOKEN_ALPHABET);
 }
 
-export function codeHash(env: Bindings, clinicId: number, purpose: CodePurpose, code: string) {
+export function codeHash(
+  env: Pick<Bindings, "JWT_SECRET">,
+  clinicId: number,
+  purpose: CodePurpose,
+  code: string,
+) {
   return hmacHex(env.JWT_SECRET, `code:${clinicId}:${purpose}:${code.trim().toLowerCase()}`);
 }
 
@@ -78,6 +84,11 @@ export async function issueCode(
   };
 }
 
+/** Codes of one purpose a user may be sent per hour: the clinic's `settings.codesPerHour`, else `fallback`. */
+export function codesPerHour(clinic: Pick<Clinic, "settings">, fallback: number): number {
+  return clinic.settings?.codesPerHour ?? fallback;
+}
+
 /** How many codes of these purposes were issued to the user since `since` (to cap sends per identity). */
 export async function recentCodes(
   env: Bindings,
@@ -104,11 +115,18 @@ export async function consumeCode(
   input: { clinicId: number; userId: number; purposes: CodePurpose[]; code: string },
 ): Promise<{ id: number; purpose: CodePurpose; payload: Record<string, unknown> } | null> {
   const t = now();
-  const hashes = await Promise.all(input.purposes.map((p) => codeHash(env, input.clinicId, p, input.code)));
+  // During a rotation of JWT_SECRET, codes sent before it still work (their hash used the previous secret).
+  const secrets = [env.JWT_SECRET, env.JWT_SECRET_PREVIOUS].filter((s): s is string => Boolean(s));
+  const hashes = await Promise.all(
+    secrets.flatMap((secret) =>
+      input.purposes.map((p) => codeHash({ JWT_SECRET: secret }, input.clinicId, p, input.code)),
+    ),
+  );
   const marks = input.purposes.map(() => "?").join(", ");
+  const hashMarks = hashes.map(() => "?").join(", ");
   const row = await env.DB.prepare(
     `UPDATE codes SET used_at = ?
-     WHERE clinic_id = ? AND user_id = ? AND purpose IN (${marks}) AND code_hash IN (${marks})
+     WHERE clinic_id = ? AND user_id = ? AND purpose IN (${marks}) AND code_hash IN (${hashMarks})
        AND used_at IS NULL AND expires_at > ? AND attempts < ?
      RETURNING id, purpose, payload`,
   )

@@ -76,12 +76,16 @@ export async function fileOwner(env: Bindings, clinicId: number, id: string): Pr
   return metadata?.o ?? null;
 }
 
-export function authCode(env: Bindings, id: string): Promise<string> {
+export function authCode(env: Pick<Bindings, "JWT_SECRET">, id: string): Promise<string> {
   return hmacHex(env.JWT_SECRET, `file:${id}`).then((h) => h.slice(0, 40));
 }
 
+/** A file URL's auth_code: made with JWT_SECRET, or (URLs handed out before a rotation) the previous one. */
 export async function checkAuthCode(env: Bindings, id: string, code: string): Promise<boolean> {
-  return safeEqual(await authCode(env, id), code);
+  if (safeEqual(await authCode(env, id), code)) return true;
+  return env.JWT_SECRET_PREVIOUS
+    ? safeEqual(await authCode({ JWT_SECRET: env.JWT_SECRET_PREVIOUS }, id), code)
+    : false;
 }
 
 /** The public URL of a file (null for no file). */

@@ -11,6 +11,7 @@ import { and, count, desc, eq } from "drizzle-orm";
 import type { Db } from "../db";
 import { outbox } from "../db/schema";
 import { now } from "../lib/clock";
+import { logger } from "../lib/log";
 import { render, type TemplateName, type TemplateVars } from "../messages/templates";
 import type { Bindings } from "../types";
 
@@ -137,9 +138,10 @@ export function senderFor(env: Bindings): Sender {
  */
 export async function deliverDue(
   env: Bindings,
-  options: { limit?: number; sender?: Sender; ids?: number[] } = {},
+  options: { limit?: number; sender?: Sender; ids?: number[]; requestId?: string } = {},
 ): Promise<{ sent: number; failed: number }> {
   const t = now();
+  const log = logger(options.requestId ?? "outbox");
   const sender = options.sender ?? senderFor(env);
   const only = options.ids ? "AND id IN (SELECT value FROM json_each(?4))" : "";
   const { results } = await env.DB.prepare(
@@ -179,17 +181,13 @@ export async function deliverDue(
           row.attempts,
         )
         .run();
-      console.warn(
-        JSON.stringify({
-          level: "warn",
-          event: "message_failed",
-          id: row.id,
-          channel: row.channel,
-          template: row.template,
-          attempts: row.attempts,
-          giveUp,
-        }),
-      );
+      log.warn("message_failed", {
+        id: row.id,
+        channel: row.channel,
+        template: row.template,
+        attempts: row.attempts,
+        giveUp,
+      });
     }
   }
   return { sent, failed };
@@ -200,10 +198,11 @@ export async function deliverBacklog(
   env: Bindings,
   rounds = 5,
   limit = 50,
+  requestId = "cron",
 ): Promise<{ sent: number; failed: number }> {
   const total = { sent: 0, failed: 0 };
   for (let i = 0; i < rounds; i++) {
-    const r = await deliverDue(env, { limit });
+    const r = await deliverDue(env, { limit, requestId });
     total.sent += r.sent;
     total.failed += r.failed;
     if (r.sent + r.failed < limit) break;

@@ -18,6 +18,7 @@ import { randomToken, sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { type EcKeyPair, ecKeyPair, signEs256, spkiPem } from "../lib/jwt";
 import type { Bindings } from "../types";
+import { type AuditSource, auditFor, auditStatement } from "./audit";
 import { careRecord, GROUP_DEFS, type Group } from "./care";
 import { type IssuedTokens, PendingSession, startSession } from "./sessions";
 import { findByEmail, generatedId, STATUS_ACTIVE, userFromRow } from "./users";
@@ -52,10 +53,11 @@ export async function registerUser(
   clinic: Clinic,
   input: RegisterInput,
   proof: RegistrationProof,
+  audit?: AuditSource,
 ): Promise<Registered> {
   const db = getDb(env.DB);
   const existing = await findByEmail(db, clinic.id, input.email);
-  if (existing) return reRegister(env, clinic, existing, input.groupName, proof);
+  if (existing) return reRegister(env, clinic, existing, input.groupName, proof, audit);
 
   if (!proof.apiKey) {
     if (clinic.signupMode === "invite_only") throw new ApiError("self_registration_closed");
@@ -88,16 +90,36 @@ export async function registerUser(
     .returning();
   // The session is written only for the row this request inserted (its fresh, random code).
   const pending = new PendingSession("register", clinic.id);
-  const results = await env.DB.batch([
+  const statements = [
     statement(env.DB, insert),
     ...(await pending.statements(env.DB, { where: "code = ?", params: [code] })),
-  ]);
+  ];
+  if (audit) {
+    // Written only when this request inserted the user; the clinic's server (API key) is no user.
+    statements.push(
+      auditFor(
+        env.DB,
+        audit,
+        {
+          event: "sign_up",
+          outcome: "success",
+          actor: proof.apiKey ? null : "subject",
+          details: { group: input.groupName, via: proof.apiKey ? "api_key" : "self" },
+        },
+        {
+          sql: "SELECT clinic_id, id AS user_id FROM users WHERE clinic_id = ? AND code = ?",
+          params: [clinic.id, code],
+        },
+      ),
+    );
+  }
+  const results = await env.DB.batch(statements);
   const raw = results[0]?.results[0] as Record<string, unknown> | undefined;
   if (!raw) {
     // A concurrent request registered this email first: it is an existing user now.
     const winner = await findByEmail(db, clinic.id, input.email);
     if (!winner) throw new ApiError("conflict");
-    return reRegister(env, clinic, winner, input.groupName, proof);
+    return reRegister(env, clinic, winner, input.groupName, proof, audit);
   }
   const user = userFromRow(raw);
   const tokens = await pending.commit(env, user, clinic);
@@ -110,6 +132,7 @@ async function reRegister(
   user: User,
   group: Group,
   proof: RegistrationProof,
+  audit?: AuditSource,
 ): Promise<Registered> {
   // Proof first, so that an anonymous caller learns nothing about the existing user (not even its group).
   if (!proof.apiKey && proof.userId !== user.id) throw new ApiError("registration_proof_required");
@@ -129,6 +152,19 @@ async function reRegister(
       env.DB.prepare(
         "UPDATE users SET group_name = ?, updated_at = ? WHERE id = ? AND group_name IS NULL",
       ).bind(group, member.updatedAt, user.id),
+    );
+  }
+  if (audit) {
+    // A token for an existing user: a sign-in, proved by the user's own token or the clinic's API key.
+    extra.push(
+      auditStatement(env.DB, audit, {
+        event: "sign_in",
+        outcome: "success",
+        clinic: clinic.id,
+        actorUserId: proof.apiKey ? null : user.id,
+        subjectUserId: user.id,
+        details: { method: "register", via: proof.apiKey ? "api_key" : "token" },
+      }),
     );
   }
   const tokens = await startSession(env, member, clinic, "register", extra);

@@ -14,6 +14,7 @@ import { kvKeys, kvTtl } from "../kv/keys";
 import { now } from "../lib/clock";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import type { Bindings, Caller } from "../types";
+import { type AuditSource, auditFor, auditStatement } from "./audit";
 
 export const ACCESS_TTL = 24 * 3600;
 export const REFRESH_TTL = 30 * 24 * 3600;
@@ -235,6 +236,7 @@ export async function rotateRefresh(
   env: Bindings,
   refreshToken: string,
   clinic: ClinicRef,
+  audit?: AuditSource,
 ): Promise<Rotated | null> {
   if (!/^[0-9a-f]{32}$/.test(refreshToken)) return null;
   const t = now();
@@ -256,7 +258,7 @@ export async function rotateRefresh(
   // read the session's previous access token, move the session to the new one, and read the owner. The
   // later statements find the spent row by `replaced_by = newHash`, which only this request can have written.
   const spentBy = "(SELECT session_id FROM refresh_tokens WHERE token_hash = ?1 AND replaced_by = ?2)";
-  const [spent, , previous, , owner] = await env.DB.batch<Record<string, unknown>>([
+  const statements = [
     env.DB.prepare(
       `UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2
        WHERE token_hash = ?3 AND ${clinicCond} AND used_at IS NULL AND expires_at > ?1
@@ -277,10 +279,27 @@ export async function rotateRefresh(
        FROM users u JOIN clinics c ON c.id = u.clinic_id
        WHERE u.id = (SELECT user_id FROM refresh_tokens WHERE token_hash = ?1 AND replaced_by = ?2)`,
     ).bind(oldHash, newHash),
-  ]);
+  ];
+  // The audit row of a rotation that happened (for a live user of a live clinic), in the same batch.
+  if (audit) {
+    statements.push(
+      auditFor(
+        env.DB,
+        audit,
+        { event: "token_refresh", outcome: "success" },
+        {
+          sql: `SELECT r.clinic_id, r.user_id FROM refresh_tokens r
+              JOIN users u ON u.id = r.user_id JOIN clinics c ON c.id = r.clinic_id
+              WHERE r.token_hash = ? AND r.replaced_by = ? AND u.disabled = 0 AND c.disabled = 0`,
+          params: [oldHash, newHash],
+        },
+      ),
+    );
+  }
+  const [spent, , previous, , owner] = await env.DB.batch<Record<string, unknown>>(statements);
   const row = spent?.results[0] as { session_id: string; user_id: number; clinic_id: number } | undefined;
   if (!row) {
-    await revokeIfReused(env, oldHash);
+    await revokeIfReused(env, oldHash, audit);
     return null;
   }
   const prev = previous?.results[0] as { kind: SessionKind; access_hash: string | null } | undefined;
@@ -316,15 +335,26 @@ export async function rotateRefresh(
   };
 }
 
-/** A spent refresh token presented again: the family is compromised, end it. */
-async function revokeIfReused(env: Bindings, tokenHash: string): Promise<void> {
+/** A spent refresh token presented again: the family is compromised, end it (and say so in the audit log). */
+async function revokeIfReused(env: Bindings, tokenHash: string, audit?: AuditSource): Promise<void> {
   // Whatever clinic the request named: a spent token is spent, and its family ends.
   const row = await env.DB.prepare(
-    "SELECT session_id FROM refresh_tokens WHERE token_hash = ? AND used_at IS NOT NULL",
+    "SELECT session_id, user_id, clinic_id FROM refresh_tokens WHERE token_hash = ? AND used_at IS NOT NULL",
   )
     .bind(tokenHash)
-    .first<{ session_id: string }>();
-  if (row) await revokeSessions(env, { sessionId: row.session_id });
+    .first<{ session_id: string; user_id: number; clinic_id: number }>();
+  if (!row) return;
+  const entry = {
+    event: "token_reuse",
+    outcome: "failure",
+    clinic: row.clinic_id,
+    subjectUserId: row.user_id,
+    details: { action: "session_revoked" },
+  } as const;
+  await Promise.all([
+    revokeSessions(env, { sessionId: row.session_id }),
+    audit ? auditStatement(env.DB, audit, entry).run() : null,
+  ]);
 }
 
 /**

@@ -12,12 +12,19 @@ import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import { hashPassword, needsRehash, verifyPassword } from "../lib/password";
 import type { Bindings } from "../types";
+import { type AuditEntry, type AuditSource, auditStatement } from "./audit";
 import { consumeCode } from "./codes";
 import { clearFailures, lockedError, lockKey, recordFailure } from "./lockout";
 import { type IssuedTokens, type SessionKind, startSession } from "./sessions";
 import { STATUS_ACTIVE, signInLookup } from "./users";
 
 export type Credentials = { username: string; password: string } | { email: string; emailToken: string };
+
+/** Where the sign-in's audit rows go: its request's source, and a way to write a row after the response. */
+export interface SignInAudit {
+  source: AuditSource;
+  later(entry: AuditEntry): void;
+}
 
 export interface SignedIn {
   user: User;
@@ -32,6 +39,7 @@ export async function signIn(
   clinicCode: string,
   credentials: Credentials,
   kind: SessionKind,
+  audit: SignInAudit,
 ): Promise<SignedIn> {
   const byPassword = "username" in credentials;
   const identity = byPassword ? credentials.username : credentials.email;
@@ -43,14 +51,29 @@ export async function signIn(
     key,
   );
   const clinic = found.clinic;
+  const method = byPassword ? "password" : "email_token";
+  // Failures are audited after the response (no batch to join); successes inside the session batch.
+  const refused = (clinicId: number | null, reason: string, subject?: number) =>
+    audit.later({
+      event: "sign_in",
+      outcome: "failure",
+      clinic: clinicId,
+      subjectUserId: subject,
+      details: { method, reason, kind },
+    });
   if (!clinic || clinic.disabled) {
     await verifyPassword(byPassword ? credentials.password : "", null); // same time as a real attempt
+    refused(clinic?.id ?? null, clinic ? "clinic_disabled" : "unknown_clinic");
     throw new ApiError("invalid_credentials");
   }
-  if (found.lockedUntil && found.lockedUntil > now()) throw lockedError(found.lockedUntil);
   const user = found.user;
+  if (found.lockedUntil && found.lockedUntil > now()) {
+    refused(clinic.id, "locked", user?.id);
+    throw lockedError(found.lockedUntil);
+  }
   const fail = async (message?: string): Promise<never> => {
     const locked = await recordFailure(env, clinic, key);
+    refused(clinic.id, locked ? "locked" : "invalid", user?.id);
     if (locked) throw lockedError(locked);
     throw new ApiError("invalid_credentials", message ? { message } : {});
   };
@@ -80,7 +103,17 @@ export async function signIn(
   }
 
   const at = now();
-  extra.push(env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(at, user.id));
+  extra.push(
+    env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(at, user.id),
+    auditStatement(env.DB, audit.source, {
+      event: "sign_in",
+      outcome: "success",
+      clinic: clinic.id,
+      actorUserId: user.id,
+      subjectUserId: user.id,
+      details: { method, kind },
+    }),
+  );
   const tokens = await startSession(env, user, clinic, kind, extra, { via });
   return { user, clinic, tokens, at };
 }

@@ -203,6 +203,8 @@ export function ssoUpsert(
     })
     .onConflictDoUpdate({
       target: [users.clinicId, users.code],
+      // Only the same user type, and never a disabled user: a refused SSO call changes nothing.
+      setWhere: sql`${users.type} = ${type} AND ${users.disabled} = 0`,
       set: {
         firstName: f.firstName,
         lastName: f.lastName,

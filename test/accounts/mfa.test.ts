@@ -81,7 +81,7 @@ describe("setupMFA / verifyMFASecret / sign-in", () => {
     const row = await env.DB.prepare("SELECT mfa_secret, mfa_enabled FROM users WHERE id = ?")
       .bind(Number(a.uid))
       .first<{ mfa_secret: string; mfa_enabled: number }>();
-    expect(row?.mfa_secret).toMatch(/^v1\./);
+    expect(row?.mfa_secret).toMatch(/^v2\./);
     expect(row?.mfa_secret).not.toContain(setup.secret);
     expect(row?.mfa_enabled).toBe(0);
     // Not yet in force: sign-in needs no code.

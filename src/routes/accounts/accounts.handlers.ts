@@ -5,6 +5,7 @@ import type { User } from "../../db/schema";
 import { deliverSoon } from "../../lib/background";
 import { now } from "../../lib/clock";
 import { ApiError } from "../../lib/errors";
+import { auditSource } from "../../middleware/audit";
 import { loadClinic } from "../../middleware/tenant";
 import { accountWire, createAccount as create, requireLiveAccount } from "../../services/accounts";
 import { queuedIds } from "../../services/outbox";
@@ -22,7 +23,7 @@ export async function ownAccount(c: Context<AppEnv>, id: string): Promise<User> 
 
 export const createAccount: Handler<typeof r.createAccount> = async (c) => {
   const clinic = await loadClinic(c);
-  const { user, results, messageCount } = await create(c.env, clinic, c.req.valid("json"));
+  const { user, results, messageCount } = await create(c.env, clinic, c.req.valid("json"), auditSource(c));
   deliverSoon(c, queuedIds(results.slice(results.length - messageCount)));
   return c.json(accountWire(user), 201);
 };

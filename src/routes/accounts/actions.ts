@@ -16,6 +16,7 @@ import { hashPassword } from "../../lib/password";
 import { isPhilippineMobile } from "../../lib/phone";
 import { email as emailSchema } from "../../lib/schemas";
 import { optionalAccount } from "../../middleware/account-auth";
+import { audit, auditLater } from "../../middleware/audit";
 import { checkRateLimit } from "../../middleware/rate-limit";
 import {
   type AccountCodePurpose,
@@ -30,8 +31,16 @@ import {
   requireLiveAccount,
   sendCode,
 } from "../../services/accounts";
-import { consumeCode, recentCodes } from "../../services/codes";
-import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
+import type { AuditEntry } from "../../services/audit";
+import { codesPerHour, consumeCode, recentCodes } from "../../services/codes";
+import {
+  assertNotLocked,
+  clearFailures,
+  lockedError,
+  lockedUntil,
+  lockKey,
+  recordFailure,
+} from "../../services/lockout";
 import { cancelEnrolment, claimTotp, startEnrolment } from "../../services/mfa";
 import { deliverDue, queuedIds } from "../../services/outbox";
 import { revokeSessions } from "../../services/sessions";
@@ -62,7 +71,10 @@ async function commit(c: Context<AppEnv>, out: Outgoing): Promise<D1Result[]> {
 
 /** Caps the codes of one purpose a user is sent per hour (beyond the per-client rate limit). */
 async function underCap(c: Context<AppEnv>, clinic: Clinic, userId: number, purpose: AccountCodePurpose) {
-  return (await recentCodes(c.env, clinic.id, userId, purpose, now() - 3600)) < MAX_CODES_PER_HOUR;
+  return (
+    (await recentCodes(c.env, clinic.id, userId, purpose, now() - 3600)) <
+    codesPerHour(clinic, MAX_CODES_PER_HOUR)
+  );
 }
 
 const tooMany = () =>
@@ -73,12 +85,21 @@ const tooMany = () =>
 
 // ---------- applyActionCode ----------
 
-const CODE_PURPOSES: AccountCodePurpose[] = [
-  "email_verify",
-  "sms_verify",
-  "identity_change",
-  "password_change",
-];
+const CODE_PURPOSES = ["email_verify", "sms_verify", "identity_change", "password_change"] as const;
+
+/** The audit event of each applied code (the field's name, never its value). */
+const CODE_AUDIT: Record<
+  (typeof CODE_PURPOSES)[number],
+  (p: Record<string, unknown>) => Pick<AuditEntry, "event" | "details">
+> = {
+  email_verify: () => ({ event: "identity_change", details: { field: "email", action: "verify" } }),
+  sms_verify: () => ({ event: "identity_change", details: { field: "mobileNo", action: "verify" } }),
+  identity_change: (p) => ({
+    event: "identity_change",
+    details: { field: p.key === "email" ? "email" : "mobileNo", action: "change" },
+  }),
+  password_change: () => ({ event: "password_change", details: { via: "code" } }),
+};
 
 export async function applyActionCode(
   c: Context<AppEnv>,
@@ -104,7 +125,7 @@ export async function applyActionCode(
       ? await consumeCode(c.env, {
           clinicId: clinic.id,
           userId: user.id,
-          purposes: CODE_PURPOSES,
+          purposes: [...CODE_PURPOSES],
           code: b.code,
         })
       : null;
@@ -137,6 +158,13 @@ export async function applyActionCode(
   }
   // The code verified an address the account no longer has: nothing to apply.
   if (!row) throw new ApiError("invalid_code");
+  auditLater(c, {
+    ...CODE_AUDIT[consumed.purpose as (typeof CODE_PURPOSES)[number]](p),
+    outcome: "success",
+    clinic: clinic.id,
+    actorUserId: caller?.userId ?? null,
+    subjectUserId: user.id,
+  });
   if (lock) await clearFailures(c.env, clinic.id, lock).run();
   if (consumed.purpose === "password_change") {
     await revokeSessions(c.env, { userId: user.id, clinicId: clinic.id, exceptSessionId: caller?.sessionId });
@@ -153,10 +181,12 @@ export async function setupMfa(c: Context<AppEnv>, clinic: Clinic, b: Body<{ act
     if (user.mfaEnabled)
       throw new ApiError("bad_request", { message: "MFA is already enabled: disable it first" });
     const { secret, dataURL } = await startEnrolment(c.env, user, clinic.name);
+    mfaAudit(c, clinic, user, "success", "enrol");
     return { uid, enabled: false, dataURL, secret };
   }
   if (!user.mfaEnabled) {
     await cancelEnrolment(c.env, user.id);
+    mfaAudit(c, clinic, user, "success", "cancel");
     return { uid, enabled: false };
   }
   if (!b.totpToken) throw invalidField("totpToken", "is required to disable MFA");
@@ -178,6 +208,25 @@ export async function verifyMfaSecret(
   return { verified: true };
 }
 
+/** An audit row of a two-factor change by the account itself (after the response). */
+function mfaAudit(
+  c: Context<AppEnv>,
+  clinic: Clinic,
+  user: User,
+  outcome: "success" | "failure",
+  action: string,
+  reason?: string,
+) {
+  auditLater(c, {
+    event: "mfa_change",
+    outcome,
+    clinic: clinic.id,
+    actorUserId: user.id,
+    subjectUserId: user.id,
+    details: { action, reason },
+  });
+}
+
 /** A wrong or replayed TOTP code: 401, counted towards the account's lockout. */
 async function checkTotp(
   c: Context<AppEnv>,
@@ -186,10 +235,19 @@ async function checkTotp(
   code: string,
   effect: "none" | "enable" | "disable",
 ): Promise<void> {
+  const action = effect === "none" ? "verify" : effect;
   const key = await lockKey("totp", String(user.id));
-  await assertNotLocked(c.env, clinic.id, key);
-  if (await claimTotp(c.env, user, code, effect)) return;
+  const until = await lockedUntil(c.env, clinic.id, key);
+  if (until) {
+    mfaAudit(c, clinic, user, "failure", action, "locked");
+    throw lockedError(until);
+  }
+  if (await claimTotp(c.env, user, code, effect)) {
+    if (effect !== "none") mfaAudit(c, clinic, user, "success", action);
+    return;
+  }
   const locked = await recordFailure(c.env, clinic, key);
+  mfaAudit(c, clinic, user, "failure", action, locked ? "locked" : "invalid");
   throw locked ? lockedError(locked) : new ApiError("invalid_mfa_token");
 }
 
@@ -291,7 +349,10 @@ export async function sendPasswordResetEmail(
       name: user.firstName || undefined,
     });
     const results = await c.env.DB.batch([...out.statements, ...out.messages]);
-    await deliverDue(c.env, { ids: queuedIds(results.slice(out.statements.length)) });
+    await deliverDue(c.env, {
+      ids: queuedIds(results.slice(out.statements.length)),
+      requestId: c.get("requestId"),
+    });
   });
   return SENT;
 }
@@ -303,7 +364,19 @@ export async function resetPassword(
   b: Body<{ action: "resetPassword" }>,
 ) {
   const lock = await lockKey("code", b.email);
-  await assertNotLocked(c.env, clinic.id, lock);
+  const refused = (reason: string, subject?: number) =>
+    auditLater(c, {
+      event: "password_reset",
+      outcome: "failure",
+      clinic: clinic.id,
+      subjectUserId: subject,
+      details: { reason },
+    });
+  const until = await lockedUntil(c.env, clinic.id, lock);
+  if (until) {
+    refused("locked");
+    throw lockedError(until);
+  }
   const user = await findAccount(getDb(c.env.DB), clinic.id, { email: b.email });
   const consumed =
     user && !user.disabled
@@ -316,6 +389,7 @@ export async function resetPassword(
       : null;
   if (!user || !consumed) {
     const locked = await recordFailure(c.env, clinic, lock);
+    refused(locked ? "locked" : "invalid_code", user?.id);
     throw locked ? lockedError(locked) : new ApiError("invalid_code");
   }
   await c.env.DB.batch([
@@ -326,6 +400,14 @@ export async function resetPassword(
     ),
     clearFailures(c.env, clinic.id, lock),
     clearFailures(c.env, clinic.id, await lockKey("login", b.email)),
+    audit(c, {
+      event: "password_reset",
+      outcome: "success",
+      clinic: clinic.id,
+      actorUserId: user.id,
+      subjectUserId: user.id,
+      details: { via: "code" },
+    }),
   ]);
   await revokeSessions(c.env, { userId: user.id, clinicId: clinic.id });
   return { uid: String(user.id) };
@@ -383,7 +465,10 @@ export async function sendVerification(
     if (!user || user.disabled || !sendable(user) || !(await underCap(c, clinic, user.id, purpose))) return;
     const out = await send(user);
     const results = await c.env.DB.batch([...out.statements, ...out.messages]);
-    await deliverDue(c.env, { ids: queuedIds(results.slice(out.statements.length)) });
+    await deliverDue(c.env, {
+      ids: queuedIds(results.slice(out.statements.length)),
+      requestId: c.get("requestId"),
+    });
   });
   return SENT;
 }

@@ -11,6 +11,7 @@ import { ApiError, invalid } from "../../lib/errors";
 import { fieldErrors } from "../../lib/openapi";
 import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
 import { accountFromToken, bearerToken } from "../../middleware/account-auth";
+import { audit, auditLater, auditSource } from "../../middleware/audit";
 import { loadClinic } from "../../middleware/tenant";
 import { signAccessToken, startAccountSession } from "../../services/account-sessions";
 import { requireLiveAccount } from "../../services/accounts";
@@ -88,24 +89,44 @@ const MISSING_MFA = { code: 206 as const, message: "Missing MFA token" as const 
 async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "local" }>) {
   const who = b.email !== undefined ? { email: b.email } : { mobileNo: b.mobileNo as string };
   const key = await lockKey("login", who.email ?? who.mobileNo);
+  const refused = (method: string, reason: string, subject?: number) =>
+    auditLater(c, {
+      event: "sign_in",
+      outcome: "failure",
+      clinic: clinic.id,
+      subjectUserId: subject,
+      details: { method, reason },
+    });
   // The account and the identity's lockout in one round trip.
   const found = await signInLookup(getDb(c.env.DB), clinic.id, who, key);
-  if (found.lockedUntil && found.lockedUntil > now()) throw lockedError(found.lockedUntil);
+  if (found.lockedUntil && found.lockedUntil > now()) {
+    refused("password", "locked");
+    throw lockedError(found.lockedUntil);
+  }
   const user = found.user;
   const ok = await verifyPassword(b.password, user?.passwordHash);
-  const fail = async (error: ApiError) => {
+  const fail = async (error: ApiError, method: string) => {
     const locked = await recordFailure(c.env, clinic, key);
+    refused(method, locked ? "locked" : "invalid", user?.id);
     throw locked ? lockedError(locked) : error;
   };
   if (!ok || !user || user.disabled)
-    return fail(new ApiError("invalid_credentials", { message: "Invalid login" }));
+    return fail(new ApiError("invalid_credentials", { message: "Invalid login" }), "password");
   if (user.mfaEnabled) {
     if (!b.totpToken) return MISSING_MFA;
-    if (!(await claimTotp(c.env, user, b.totpToken))) return fail(new ApiError("invalid_mfa_token"));
+    if (!(await claimTotp(c.env, user, b.totpToken))) return fail(new ApiError("invalid_mfa_token"), "totp");
   }
   const extra = [
     clearFailures(c.env, clinic.id, key),
     c.env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(now(), user.id),
+    audit(c, {
+      event: "sign_in",
+      outcome: "success",
+      clinic: clinic.id,
+      actorUserId: user.id,
+      subjectUserId: user.id,
+      details: { method: user.mfaEnabled ? "password+totp" : "password" },
+    }),
   ];
   if (user.passwordHash && needsRehash(user.passwordHash)) {
     extra.push(
@@ -129,18 +150,38 @@ async function reauthenticate(c: Context<AppEnv>, b: Body<{ strategy: "jwt" }>) 
   const caller = await accountFromToken(c, b.accessToken);
   await requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId);
   const access = await signAccessToken(c.env, caller.userId, caller.clinicCode, caller.sessionId);
+  auditLater(c, {
+    event: "token_refresh",
+    outcome: "success",
+    clinic: caller.clinicId,
+    actorUserId: caller.userId,
+    subjectUserId: caller.userId,
+    details: { method: "jwt" },
+  });
   return { uid: String(caller.userId), accessToken: access.token, expiresAt: iso(access.exp) };
 }
 
 /** Rotates the refresh token (services/sessions.ts); reuse of a spent one ends the session. */
 async function refresh(c: Context<AppEnv>, clinic: Clinic, b: Body<{ action: "refreshAccessToken" }>) {
   // The rotation batch also reads the owner; a disabled user or clinic ends the session (null).
-  const rotated = await rotateRefresh(c.env, b.refreshToken, clinic.id);
+  const rotated = await rotateRefresh(c.env, b.refreshToken, clinic.id, auditSource(c));
   const refused = new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
-  if (!rotated) throw refused;
+  const failed = (reason: string, subject?: number) =>
+    auditLater(c, {
+      event: "token_refresh",
+      outcome: "failure",
+      clinic: clinic.id,
+      subjectUserId: subject,
+      details: { reason },
+    });
+  if (!rotated) {
+    failed("invalid");
+    throw refused;
+  }
   if (rotated.kind !== "accounts") {
     // Another family's refresh token: it is spent now, so end that session rather than leave it half-rotated.
     await revokeSessions(c.env, { sessionId: rotated.tokens.sessionId });
+    failed("other_family", rotated.userId);
     throw refused;
   }
   const access = await signAccessToken(c.env, rotated.userId, clinic.code, rotated.tokens.sessionId);
@@ -156,7 +197,15 @@ async function refresh(c: Context<AppEnv>, clinic: Clinic, b: Body<{ action: "re
 
 async function endSession(c: Context<AppEnv>, token: string) {
   const caller = await accountFromToken(c, token);
-  await revokeSessions(c.env, { sessionId: caller.sessionId });
+  const sessions = await revokeSessions(c.env, { sessionId: caller.sessionId });
+  auditLater(c, {
+    event: "sign_out",
+    outcome: "success",
+    clinic: caller.clinicId,
+    actorUserId: caller.userId,
+    subjectUserId: caller.userId,
+    details: { sessions },
+  });
   return { uid: String(caller.userId), accessToken: token };
 }
 

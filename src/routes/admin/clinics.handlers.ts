@@ -1,11 +1,14 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { getDb } from "../../db";
+import { forgetCorsCache } from "../../middleware/cors";
 import * as clinics from "../../services/clinics";
 import type { AppEnv } from "../../types";
 import type * as routes from "./clinics.routes";
 
 export const createClinic: RouteHandler<typeof routes.createClinic, AppEnv> = async (c) => {
   const { clinic, apiKey } = await clinics.createClinic(getDb(c.env.DB), c.req.valid("json"));
+  forgetCorsCache();
+  c.set("auditClinicId", clinic.id);
   return c.json({ clinic: clinics.toWire(clinic), api_key: apiKey }, 201);
 };
 
@@ -22,6 +25,7 @@ export const getClinic: RouteHandler<typeof routes.getClinic, AppEnv> = async (c
 
 export const patchClinic: RouteHandler<typeof routes.patchClinic, AppEnv> = async (c) => {
   const clinic = await clinics.updateClinic(getDb(c.env.DB), c.req.valid("param").code, c.req.valid("json"));
+  forgetCorsCache();
   return c.json({ clinic: clinics.toWire(clinic) }, 200);
 };
 

@@ -24,11 +24,31 @@ const eligibilityEntry = z
   })
   .strict();
 
+/** An origin as browsers send it: http(s)://host[:port], nothing after (a trailing slash is tolerated). */
+const origin = z
+  .string()
+  .max(253)
+  .refine((v) => {
+    try {
+      const url = new URL(v);
+      return /^https?:$/.test(url.protocol) && url.origin === v.replace(/\/$/, "");
+    } catch {
+      return false;
+    }
+  }, "must be an origin such as https://portal.example.com (scheme, host and port only)");
+
 const settings = z
   .object({
     lockoutThreshold: z.number().int().min(1).max(100).optional(),
     lockoutBaseSeconds: z.number().int().min(1).max(86400).optional(),
-    corsOrigins: z.array(z.string().url()).max(50).optional(),
+    lockoutMaxSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86400)
+      .optional(),
+    codesPerHour: z.number().int().min(1).max(100).optional(),
+    corsOrigins: z.array(origin).max(50).optional(),
     auditRetentionDays: z.number().int().min(1).max(3650).optional(),
     selfRegisterGroups: z
       .array(z.enum(["physicians", "insurers"]))

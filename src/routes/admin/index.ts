@@ -1,12 +1,19 @@
 import { familyApp } from "../../lib/openapi";
+import { adminAudit } from "../../middleware/audit";
 import * as accounts from "./accounts.handlers";
 import * as accountRoutes from "./accounts.routes";
+import * as audit from "./audit.handlers";
+import * as auditRoutes from "./audit.routes";
 import * as handlers from "./clinics.handlers";
 import * as routes from "./clinics.routes";
 import * as userHandlers from "./users.handlers";
 import * as userRoutes from "./users.routes";
 
-export const admin = familyApp()
+const app = familyApp();
+// First: every call of the operators' API, refused ones included, is an audit row.
+app.use("*", adminAudit);
+
+export const admin = app
   .openapi(routes.createClinic, handlers.createClinic)
   .openapi(routes.listClinics, handlers.listClinics)
   .openapi(routes.getClinic, handlers.getClinic)
@@ -16,4 +23,5 @@ export const admin = familyApp()
 
   .openapi(accountRoutes.listWaitlist, accounts.listWaitlist)
   .openapi(accountRoutes.approveEntry, accounts.approveEntry)
-  .openapi(accountRoutes.listOutbox, accounts.listOutbox);
+  .openapi(accountRoutes.listOutbox, accounts.listOutbox)
+  .openapi(auditRoutes.listAudit, audit.listAudit);

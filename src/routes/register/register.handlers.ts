@@ -1,6 +1,7 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
 import { ecKeyPair } from "../../lib/jwt";
+import { auditSource } from "../../middleware/audit";
 import { registrationProof } from "../../middleware/care-auth";
 import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
 import { enrollmentAssertion, registerUser, signingKeys, spendEnrollment } from "../../services/registration";
@@ -16,7 +17,7 @@ export const register: Handler<typeof r.register> = async (c) => {
   const input = c.req.valid("json");
   // The signing key is read before anything is written, so a misconfigured key creates no user.
   const key = await ecKeyPair(c.env.SIGNING_KEY);
-  const { user, tokens } = await registerUser(c.env, clinic, input, proof);
+  const { user, tokens } = await registerUser(c.env, clinic, input, proof, auditSource(c));
   const assertion = await enrollmentAssertion(c.env, key, clinic, user, input.groupName);
   return c.json(
     { assertion, user: scimUser(clinic.code, user, input.groupName), token: tokens.access.token },

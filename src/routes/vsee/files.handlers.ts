@@ -50,8 +50,9 @@ export const downloadFile: RouteHandler<typeof r.getFile, AppEnv> = async (c) =>
   if (!file) throw new ApiError("not_found", { message: "File not found" });
   return c.body(file.bytes, 200, {
     "Content-Type": file.type,
-    "Cache-Control": "private, max-age=3600",
+    // A patient's photo is personal data: no cache keeps it (SECURITY.md).
+    "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Content-Security-Policy": "default-src 'none'; sandbox; frame-ancestors 'none'",
   });
 };

@@ -1,4 +1,6 @@
 import { familyApp } from "../../lib/openapi";
+import * as audit from "./audit.handlers";
+import * as auditRoutes from "./audit.routes";
 import * as files from "./files.handlers";
 import * as fileRoutes from "./files.routes";
 import * as rooms from "./rooms.handlers";
@@ -25,4 +27,5 @@ export const vsee = familyApp()
   .openapi(roomRoutes.getRoom, rooms.getRoom)
   .openapi(roomRoutes.roomProviders, rooms.roomProviders)
   .openapi(fileRoutes.uploadFile, files.uploadFile)
-  .openapi(fileRoutes.getFile, files.downloadFile);
+  .openapi(fileRoutes.getFile, files.downloadFile)
+  .openapi(auditRoutes.listAudit, audit.listAudit);

@@ -1,7 +1,16 @@
 /** Request and response schemas of the /api_v3 family, written from seed 000 (the wire shape is fixed). */
 import { z } from "@hono/zod-openapi";
 import { PASSWORD_MAX, PASSWORD_MIN } from "../../lib/password";
-import { boolLike, email, flag01, intLike, isoDate, listOf, text } from "../../lib/schemas";
+import {
+  boolLike,
+  email,
+  flag01,
+  hasControlCharacters,
+  intLike,
+  isoDate,
+  listOf,
+  text,
+} from "../../lib/schemas";
 import { TIMEZONES, US_STATES } from "./constants";
 
 // ---------- shared field schemas ----------
@@ -334,6 +343,15 @@ const intList = listOf(
     .transform(Number),
 );
 
+/** Text searched in the FTS table: at least 3 characters, no control characters (FTS5 cannot take NUL). */
+const searchText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(3, "must be at least 3 characters")
+    .max(max)
+    .refine((v) => !hasControlCharacters(v), "must not contain control characters");
+
 export const UsersQuery = z.object({
   id: intList.optional().openapi({ type: "string", description: '123, "123,124" or id[]=123&id[]=124' }),
   type: intList.optional().openapi({ type: "string" }),
@@ -342,9 +360,9 @@ export const UsersQuery = z.object({
   role: listOf(z.enum(["clinic_admin", "scheduler"]))
     .optional()
     .openapi({ type: "string" }),
-  full_name: z.string().trim().min(3, "must be at least 3 characters").max(100).optional(),
-  email: z.string().trim().min(3, "must be at least 3 characters").max(254).optional(),
-  q: z.string().trim().min(3, "must be at least 3 characters").max(100).optional(),
+  full_name: searchText(100).optional(),
+  email: searchText(254).optional(),
+  q: searchText(100).optional(),
   ex_filter: z.enum(["all", "my-patient"]).optional(),
   is_hidden: boolLike().optional().openapi({ type: "boolean" }),
   is_admin: boolLike().optional().openapi({ type: "boolean" }),

@@ -8,12 +8,14 @@ import { afterResponse } from "../../lib/background";
 import { now } from "../../lib/clock";
 import { ApiError, invalidField } from "../../lib/errors";
 import { hashPassword, verifyPassword } from "../../lib/password";
+import { auditLater, auditSink, auditSource, auditUser } from "../../middleware/audit";
 import { isClinicAdmin, PROVIDER_TYPE } from "../../middleware/auth";
+import { checkRateLimit } from "../../middleware/rate-limit";
 import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
 import { getClinicById } from "../../services/clinics";
-import { issueCode, recentCodes } from "../../services/codes";
+import { codesPerHour, issueCode, recentCodes } from "../../services/codes";
 import { fileOwner, fileUrl } from "../../services/files";
-import { assertNotLocked, lockedError, lockKey, recordFailure } from "../../services/lockout";
+import { lockedError, lockedUntil, lockKey, recordFailure } from "../../services/lockout";
 import { deliverDue, queuedIds, queueMessage } from "../../services/outbox";
 import {
   hashToken,
@@ -66,9 +68,27 @@ function photoOf(c: Context<AppEnv>, u: Pick<User, "photo">): Promise<string | n
 
 export const sso: Handler<typeof r.sso> = async (c) => {
   const clinic = c.get("clinic") as Clinic;
-  if (!clinic.ssoEnabled) throw new ApiError("sso_disabled");
+  if (!clinic.ssoEnabled) {
+    auditLater(c, {
+      event: "sso",
+      outcome: "failure",
+      clinic: clinic.id,
+      details: { reason: "sso_disabled" },
+    });
+    throw new ApiError("sso_disabled");
+  }
   const b = c.req.valid("json");
   const code = b.type === USER_TYPES.guest ? generatedId() : (b.code as string);
+  const refusedSso = (userId: number): never => {
+    auditLater(c, {
+      event: "sso",
+      outcome: "failure",
+      clinic: clinic.id,
+      subjectUserId: userId,
+      details: { reason: "user_disabled" },
+    });
+    throw new ApiError("forbidden", { message: "This user is disabled" });
+  };
   const db = getDb(c.env.DB);
   const pending = new PendingSession("vsee", clinic.id);
   const upsert = ssoUpsert(db, c.env.DB, clinic.id, b.type, code, {
@@ -87,18 +107,34 @@ export const sso: Handler<typeof r.sso> = async (c) => {
   });
   // The user's type must match: a code that already belongs to a user of another type is not taken over.
   const ref = { where: "code = ? AND type = ?", params: [code, b.type] };
+  // The audit row is written only when the session was (a live user of this code and type).
+  const audited = auditUser(
+    c,
+    { event: "sso", outcome: "success", actor: null },
+    {
+      sql: "SELECT clinic_id, id AS user_id FROM users WHERE clinic_id = ? AND code = ? AND type = ? AND disabled = 0",
+      params: [clinic.id, code, b.type],
+    },
+  );
   let results: D1Result<Record<string, unknown>>[];
   try {
-    results = await c.env.DB.batch([upsert, ...(await pending.statements(c.env.DB, ref))]);
+    results = await c.env.DB.batch([upsert, ...(await pending.statements(c.env.DB, ref)), audited]);
   } catch (err) {
     throw uniqueViolation(err) ?? err;
   }
   const raw = results[0]?.results[0];
   const sessionWritten = (results[1]?.meta.changes ?? 0) > 0;
-  if (!raw) throw new ApiError("conflict");
+  if (!raw) {
+    // The upsert left an existing user alone: another type, or disabled (nothing was written).
+    const existing = await c.env.DB.prepare("SELECT id, type FROM users WHERE clinic_id = ? AND code = ?")
+      .bind(clinic.id, code)
+      .first<{ id: number; type: number }>();
+    if (!existing) throw new ApiError("conflict");
+    if (existing.type !== b.type) throw invalidField("code", "belongs to a user of another type");
+    return refusedSso(existing.id);
+  }
   const user = userFromRow(raw);
-  if (user.type !== b.type) throw invalidField("code", "belongs to a user of another type");
-  if (user.disabled || !sessionWritten) throw new ApiError("forbidden", { message: "This user is disabled" });
+  if (user.disabled || !sessionWritten) return refusedSso(user.id);
   const tokens = await pending.commit(c.env, user, clinic);
   const data = ssoWire(clinic.code, user, tokens);
   const withVsee = c.req.valid("query").fields?.split(",").includes("vsee");
@@ -116,7 +152,13 @@ export const login: Handler<typeof r.login> = async (c) => {
     b.username !== undefined
       ? { username: b.username, password: b.password as string }
       : { email: b.email as string, emailToken: b.email_token as string };
-  const { user, clinic, tokens, at } = await signIn(c.env, clinicCodeOf(c.req, c.env), credentials, "vsee");
+  const { user, clinic, tokens, at } = await signIn(
+    c.env,
+    clinicCodeOf(c.req, c.env),
+    credentials,
+    "vsee",
+    auditSink(c),
+  );
   return c.json(
     {
       data: {
@@ -136,8 +178,17 @@ export const login: Handler<typeof r.login> = async (c) => {
 export const logout: Handler<typeof r.logout> = async (c) => {
   const caller = c.get("caller") as Caller;
   const listed = c.req.valid("json").tokens;
+  const signedOut = (sessions: number) =>
+    auditLater(c, {
+      event: "sign_out",
+      outcome: "success",
+      clinic: caller.clinicId,
+      actorUserId: caller.userId,
+      subjectUserId: caller.userId,
+      details: { sessions },
+    });
   if (!listed || listed.length === 0) {
-    await revokeSessions(c.env, { sessionId: caller.sessionId });
+    signedOut(await revokeSessions(c.env, { sessionId: caller.sessionId }));
     return c.json({ data: true as const }, 200);
   }
   // Each listed token is ended only when it is the caller's own (access or refresh token).
@@ -156,14 +207,18 @@ export const logout: Handler<typeof r.logout> = async (c) => {
       .first<{ session_id: string }>();
     if (row) sessions.add(row.session_id);
   }
-  await Promise.all([...sessions].map((sessionId) => revokeSessions(c.env, { sessionId })));
+  const ended = await Promise.all([...sessions].map((sessionId) => revokeSessions(c.env, { sessionId })));
+  signedOut(ended.reduce((a, b) => a + b, 0));
   return c.json({ data: true as const }, 200);
 };
 
 export const refresh: Handler<typeof r.refresh> = async (c) => {
   const named = c.req.header("x-accountcode")?.trim() || null;
-  const rotated = await rotateRefresh(c.env, c.req.valid("json").refresh_token, named);
-  if (!rotated) throw new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
+  const rotated = await rotateRefresh(c.env, c.req.valid("json").refresh_token, named, auditSource(c));
+  if (!rotated) {
+    auditLater(c, { event: "token_refresh", outcome: "failure", clinic: named ? { code: named } : null });
+    throw new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
+  }
   const u = rotated.user;
   return c.json(
     {
@@ -188,7 +243,7 @@ const EMAIL_TOKENS = {
 } as const;
 
 /**
- * Emails a single-use `email_token` (at most MAX_CODES_PER_HOUR per user and purpose): the code and its
+ * Emails a single-use `email_token` (at most the clinic's codes per hour per user and purpose): the code and its
  * message in one batch, then the first delivery attempt of that message.
  */
 async function emailToken(
@@ -197,8 +252,10 @@ async function emailToken(
   user: User,
   to: string,
   purpose: keyof typeof EMAIL_TOKENS,
+  requestId: string,
 ): Promise<void> {
-  if ((await recentCodes(env, clinic.id, user.id, purpose, now() - 3600)) >= MAX_CODES_PER_HOUR) return;
+  const sent = await recentCodes(env, clinic.id, user.id, purpose, now() - 3600);
+  if (sent >= codesPerHour(clinic, MAX_CODES_PER_HOUR)) return;
   const { ttl, template } = EMAIL_TOKENS[purpose];
   const { code, statements } = await issueCode(env, {
     clinicId: clinic.id,
@@ -217,7 +274,7 @@ async function emailToken(
     }),
   ]);
   const ids = queuedIds(results);
-  await deliverDue(env, { ids, limit: ids.length });
+  await deliverDue(env, { ids, limit: ids.length, requestId });
 }
 
 export const resetPassword: Handler<typeof r.resetPassword> = async (c) => {
@@ -226,7 +283,7 @@ export const resetPassword: Handler<typeof r.resetPassword> = async (c) => {
   afterResponse(c, async () => {
     const user = await findByEmail(getDb(c.env.DB), clinic.id, email);
     if (!user || user.disabled || !user.email) return;
-    await emailToken(c.env, clinic, user, user.email, "vsee_reset");
+    await emailToken(c.env, clinic, user, user.email, "vsee_reset", c.get("requestId"));
   });
   return c.json({ data: true as const }, 200);
 };
@@ -277,7 +334,7 @@ export const activate: Handler<typeof r.activate> = async (c) => {
       if (!created) return;
       user = created;
     }
-    await emailToken(c.env, clinic, user, b.email, "activation");
+    await emailToken(c.env, clinic, user, b.email, "activation", c.get("requestId"));
   });
   return c.json({ data: true as const }, 200);
 };
@@ -356,18 +413,22 @@ export const listUsers: Handler<typeof r.listUsers> = async (c) => {
   return c.json({ data, total_count: total }, 200);
 };
 
-/** Self, the API key, clinic admins, and providers sharing a room may read a profile. */
-async function assertMayRead(c: Context<AppEnv>, target: User): Promise<void> {
-  if (c.get("apiKey")) return;
+/** Why the request may read `target`'s profile (self, the API key, clinic admins, providers sharing a room), or null. */
+async function readerOf(
+  c: Context<AppEnv>,
+  target: User,
+): Promise<"self" | "api_key" | "clinic_admin" | "provider" | null> {
+  if (c.get("apiKey")) return "api_key";
   const caller = c.get("caller") as Caller;
-  if (caller.userId === target.id || isClinicAdmin(caller)) return;
+  if (caller.userId === target.id) return "self";
+  if (isClinicAdmin(caller)) return "clinic_admin";
   if (
     caller.type === PROVIDER_TYPE &&
     (await shareRoom(getDb(c.env.DB), caller.clinicId, caller.userId, target.id))
   ) {
-    return;
+    return "provider";
   }
-  throw new ApiError("forbidden", { message: "You may not read this user's profile" });
+  return null;
 }
 
 function tenantOf(c: Context<AppEnv>): { clinicId: number; clinicCode: string } {
@@ -381,7 +442,19 @@ export const getUserProfile: Handler<typeof r.getUser> = async (c) => {
   const { clinicId, clinicCode } = tenantOf(c);
   const { user, rooms } = await getUserWithRooms(getDb(c.env.DB), clinicId, c.req.valid("param").id);
   if (!user) throw new ApiError("user_not_found");
-  await assertMayRead(c, user);
+  const reader = await readerOf(c, user);
+  // Access to another user's profile is an audit row, refused or not.
+  if (reader !== "self") {
+    auditLater(c, {
+      event: "profile_access",
+      outcome: reader ? "success" : "failure",
+      clinic: clinicId,
+      actorUserId: c.get("caller")?.userId ?? null,
+      subjectUserId: user.id,
+      details: { via: reader ?? "denied" },
+    });
+  }
+  if (!reader) throw new ApiError("forbidden", { message: "You may not read this user's profile" });
   return c.json({ data: profileWire(clinicCode, user, rooms, await photoOf(c, user)) }, 200);
 };
 
@@ -409,15 +482,33 @@ export const postMe: Handler<typeof r.postMe> = async (c) => {
   const set: Partial<typeof users.$inferInsert> = { updatedAt: now() };
   let passwordChanged = false;
 
+  const passwordAudit = (outcome: "success" | "failure", details: Record<string, string>) =>
+    auditLater(c, {
+      event: "password_change",
+      outcome,
+      clinic: caller.clinicId,
+      actorUserId: caller.userId,
+      subjectUserId: caller.userId,
+      details,
+    });
+  let via = "old_password";
   if (b.password !== undefined) {
     const firstPassword = user.status === STATUS_PENDING || !user.passwordHash || caller.via === "code";
-    if (!firstPassword) {
+    if (firstPassword) via = caller.via === "code" ? "email_token" : "first_password";
+    else {
       if (!b.old_password) throw invalidField("old_password", "is required to change the password");
+      // Guessing the old password is a credential attempt: per client and per identity.
+      await checkRateLimit(c, "CREDENTIALS_LIMITER", "vsee-password");
       const key = await lockKey("login", user.username);
-      await assertNotLocked(c.env, caller.clinicId, key);
+      const until = await lockedUntil(c.env, caller.clinicId, key);
+      if (until) {
+        passwordAudit("failure", { reason: "locked" });
+        throw lockedError(until);
+      }
       if (!(await verifyPassword(b.old_password, user.passwordHash))) {
         const clinic = await getClinicById(getDb(c.env.DB), caller.clinicId);
         const locked = clinic ? await recordFailure(c.env, clinic, key) : null;
+        passwordAudit("failure", { reason: locked ? "locked" : "invalid_old_password" });
         if (locked) throw lockedError(locked);
         throw invalidField("old_password", "is incorrect");
       }
@@ -460,6 +551,7 @@ export const postMe: Handler<typeof r.postMe> = async (c) => {
   const updated = await db.update(users).set(set).where(eq(users.id, user.id)).returning().get();
   if (!updated) throw new ApiError("invalid_token");
   if (passwordChanged) {
+    passwordAudit("success", { via });
     await revokeSessions(c.env, {
       userId: user.id,
       clinicId: caller.clinicId,

@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import { getDb } from "../../db";
 import { now } from "../../lib/clock";
 import { safeNext } from "../../lib/redirect";
+import { audit, auditLater } from "../../middleware/audit";
 import { setSessionCookie } from "../../middleware/portal-session";
 import { getClinicById } from "../../services/clinics";
 import { resolveAccess, revokeSessions, startSession } from "../../services/sessions";
@@ -16,10 +17,19 @@ export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) =>
   c.header("Referrer-Policy", "no-referrer");
   c.header("Cache-Control", "no-store");
   const q = c.req.valid("query");
-  const invalid = () => c.html(invalidPage, 401);
   const token = q.sso_token ?? "";
   const record = await resolveAccess(c.env, token);
-  if (!record) return invalid();
+  const invalid = (reason: string) => {
+    auditLater(c, {
+      event: "sso",
+      outcome: "failure",
+      clinic: record?.c ?? null,
+      subjectUserId: record?.u ?? null,
+      details: { reason },
+    });
+    return c.html(invalidPage, 401);
+  };
+  if (!record) return invalid("invalid_token");
 
   // The session behind the token must still be live in D1 (consistent, unlike KV); with
   // one_time_token=1 it is burnt by the same single statement, so a token signs in at most once.
@@ -32,13 +42,22 @@ export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) =>
   )
     .bind(t, record.hash, record.c)
     .first<{ id: string }>();
-  if (!live) return invalid();
+  if (!live) return invalid("session_ended");
   if (burn) await revokeSessions(c.env, { sessionId: live.id }); // deletes the KV copy (already revoked in D1)
 
   const db = getDb(c.env.DB);
   const [user, clinic] = await Promise.all([getUser(db, record.c, record.u), getClinicById(db, record.c)]);
-  if (!user || user.disabled || !clinic || clinic.disabled) return invalid();
-  const portal = await startSession(c.env, user, clinic, "portal");
+  if (!user || user.disabled || !clinic || clinic.disabled) return invalid("user_disabled");
+  const portal = await startSession(c.env, user, clinic, "portal", [
+    audit(c, {
+      event: "sso",
+      outcome: "success",
+      clinic: clinic.id,
+      actorUserId: user.id,
+      subjectUserId: user.id,
+      details: { via: "sso_token", one_time: burn },
+    }),
+  ]);
   setSessionCookie(c, portal.access);
   return c.redirect(safeNext(q.next, new URL(c.req.url).origin), 302);
 };

@@ -8,6 +8,7 @@ import { randomToken } from "../../lib/crypto";
 import { loginCsrfToken, sameOrigin, verifyLoginCsrf, verifySessionCsrf } from "../../lib/csrf";
 import { ApiError } from "../../lib/errors";
 import { safeNext } from "../../lib/redirect";
+import { auditSink } from "../../middleware/audit";
 import {
   clearSessionCookie,
   cookieCaller,
@@ -97,7 +98,13 @@ export const loginSubmit: Handler<typeof r.loginSubmit> = async (c) => {
   if (!f.username || !f.password) return loginForm(c, values, "Enter your username and your password.", 400);
   let signedIn: Awaited<ReturnType<typeof signIn>>;
   try {
-    signedIn = await signIn(c.env, values.clinic, { username: f.username, password: f.password }, "portal");
+    signedIn = await signIn(
+      c.env,
+      values.clinic,
+      { username: f.username, password: f.password },
+      "portal",
+      auditSink(c),
+    );
   } catch (err) {
     // Wrong credentials and lockouts show the form again, with the same wording as the API.
     if (!(err instanceof ApiError) || (err.status !== 401 && err.status !== 429)) throw err;

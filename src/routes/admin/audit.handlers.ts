@@ -1,0 +1,34 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { getDb } from "../../db";
+import { auditWire, listAudit as list } from "../../services/audit";
+import { requireClinic } from "../../services/clinics";
+import type { AppEnv } from "../../types";
+import type * as routes from "./audit.routes";
+
+export const listAudit: RouteHandler<typeof routes.listAudit, AppEnv> = async (c) => {
+  const q = c.req.valid("query");
+  const clinicId = q.clinic ? (await requireClinic(getDb(c.env.DB), q.clinic)).id : undefined;
+  const start = q.start ?? 0;
+  const limit = q.limit ?? 50;
+  const { rows, total } = await list(c.env, {
+    clinicId,
+    event: q.event,
+    outcome: q.outcome,
+    userId: q.user_id,
+    since: q.since,
+    until: q.until,
+    start,
+    limit,
+  });
+  const data = rows.map((row) => {
+    const wire = auditWire(row);
+    return {
+      ...wire,
+      id: row.id,
+      clinic_id: row.clinic_id,
+      actor_user_id: row.actor_user_id,
+      subject_user_id: row.subject_user_id,
+    };
+  });
+  return c.json({ data, total, start, limit }, 200);
+};
