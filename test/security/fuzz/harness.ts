@@ -20,7 +20,7 @@
 
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import fc from "fast-check";
-import { expect } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../../src/index";
 import { type Family, familyOf } from "../../../src/lib/render";
 import { PAGE_PATHS } from "../../../src/routes/web/guard";
@@ -947,4 +947,32 @@ export async function fuzzRoute(doc: Doc, route: Route, fx: Fixtures): Promise<M
   );
   expect(runs).toBeGreaterThanOrEqual(RUNS);
   return statuses;
+}
+
+/**
+ * The fuzz suite of one family (one test file per family, so that vitest runs them side by side):
+ * every route of /openapi.json whose path belongs to `family`, RUNS cases each.
+ */
+export async function fuzzFamily(family: Family, title: string, minRoutes: number): Promise<void> {
+  const doc = await loadDocument();
+  const routes = routesOf(doc).filter((r) => familyOf(r.path) === family);
+  describe(`fuzz: ${title}`, () => {
+    let fx: Fixtures;
+    beforeAll(async () => {
+      await installWriteCounter();
+      fx = await createFixtures();
+    });
+
+    it("covers the family's routes", () => {
+      expect(routes.length).toBeGreaterThanOrEqual(minRoutes);
+    });
+
+    for (const route of routes) {
+      it(`${route.method} ${route.path}`, async () => {
+        const statuses = await fuzzRoute(doc, route, fx);
+        // Some cases got past parsing and validation, not only bounced at the door.
+        expect([...statuses.keys()].some((status) => ![400, 405, 413, 415, 429].includes(status))).toBe(true);
+      }, 120_000);
+    }
+  });
 }
