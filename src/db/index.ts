@@ -19,4 +19,24 @@ export function getDb(d1: D1Database): Db {
   return client;
 }
 
+/**
+ * A query that hot paths run with different values only: built by drizzle once per client (its values
+ * as `sql.placeholder`s, then `.prepare()`), bound per call. Building SQL is most of drizzle's CPU cost.
+ */
+const preparedQueries = new WeakMap<Db, Map<string, unknown>>();
+
+export function prepared<T>(db: Db, key: string, build: (db: Db) => T): T {
+  let queries = preparedQueries.get(db);
+  if (!queries) {
+    queries = new Map();
+    preparedQueries.set(db, queries);
+  }
+  let query = queries.get(key) as T | undefined;
+  if (query === undefined) {
+    query = build(db);
+    queries.set(key, query);
+  }
+  return query;
+}
+
 export { schema };

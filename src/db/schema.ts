@@ -131,6 +131,21 @@ export const users = sqliteTable(
   ],
 );
 
+/**
+ * How many users each clinic has of each type, kept by triggers on `users` (migration 0005): the
+ * total_count of an unfiltered or type-only user list is a read of a few rows, not a count over every
+ * user of the clinic (100,000 rows read on each page of a large clinic's directory).
+ */
+export const userCounts = sqliteTable(
+  "user_counts",
+  {
+    clinicId: integer("clinic_id").notNull(),
+    type: integer("type").notNull(),
+    n: integer("n").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.clinicId, t.type] })],
+);
+
 export const rooms = sqliteTable(
   "rooms",
   {

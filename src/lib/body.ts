@@ -121,14 +121,7 @@ export async function readBody(req: Request, maxBytes: number): Promise<Record<s
     return fromEntries(new URLSearchParams(text));
   }
   if (type === "multipart/form-data") {
-    let form: FormData;
-    try {
-      form = await new Response(bytes, {
-        headers: { "content-type": req.headers.get("content-type") ?? "" },
-      }).formData();
-    } catch {
-      throw new ApiError("bad_request", { message: "Malformed multipart body" });
-    }
+    const form = await parseMultipart(req, bytes);
     const entries: [string, string][] = [];
     for (const [key, value] of form) {
       if (typeof value !== "string")
@@ -140,6 +133,17 @@ export async function readBody(req: Request, maxBytes: number): Promise<Record<s
     return fromEntries(entries);
   }
   throw new ApiError("unsupported_media_type");
+}
+
+/** Parses a multipart/form-data body already read from `req` (a malformed one is a 400). */
+export async function parseMultipart(req: Request, bytes: Uint8Array): Promise<FormData> {
+  try {
+    return await new Response(bytes, {
+      headers: { "content-type": req.headers.get("content-type") ?? "" },
+    }).formData();
+  } catch {
+    throw new ApiError("bad_request", { message: "Malformed multipart body" });
+  }
 }
 
 function isForm(type: string): boolean {

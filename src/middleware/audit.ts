@@ -44,6 +44,22 @@ export function auditLater(c: Context<AppEnv>, entry: AuditEntry): void {
   afterResponse(c, () => statement.run());
 }
 
+/** A user ended their own sessions (`sessions`: how many). */
+export function auditSignOut(
+  c: Context<AppEnv>,
+  who: { clinicId: number; userId: number },
+  sessions: number,
+): void {
+  auditLater(c, {
+    event: "sign_out",
+    outcome: "success",
+    clinic: who.clinicId,
+    actorUserId: who.userId,
+    subjectUserId: who.userId,
+    details: { sessions },
+  });
+}
+
 /** Audit rows of a flow that runs in a service (sign-in): this request's source and `auditLater`. */
 export function auditSink(c: Context<AppEnv>): { source: AuditSource; later(entry: AuditEntry): void } {
   return { source: auditSource(c), later: (entry) => auditLater(c, entry) };

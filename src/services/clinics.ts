@@ -2,8 +2,8 @@
  * Clinics (tenants): created and managed by operators through the admin API. A clinic's API key is
  * returned once at creation or rotation; only its SHA-256 is stored.
  */
-import { asc, count, eq } from "drizzle-orm";
-import type { Db } from "../db";
+import { asc, count, eq, sql } from "drizzle-orm";
+import { type Db, prepared } from "../db";
 import { type Clinic, type ClinicSettings, clinics, type EligibilityEntry } from "../db/schema";
 import { now } from "../lib/clock";
 import { base64url, randomBytes, safeEqual, sha256Hex } from "../lib/crypto";
@@ -54,12 +54,25 @@ export function toWire(c: Clinic) {
   };
 }
 
+// Every API-key request reads its clinic: prepared once, bound per call.
 export async function getClinicByCode(db: Db, code: string): Promise<Clinic | undefined> {
-  return db.select().from(clinics).where(eq(clinics.code, code)).get();
+  return prepared(db, "clinicByCode", (d) =>
+    d
+      .select()
+      .from(clinics)
+      .where(eq(clinics.code, sql.placeholder("code")))
+      .prepare(),
+  ).get({ code });
 }
 
 export async function getClinicById(db: Db, id: number): Promise<Clinic | undefined> {
-  return db.select().from(clinics).where(eq(clinics.id, id)).get();
+  return prepared(db, "clinicById", (d) =>
+    d
+      .select()
+      .from(clinics)
+      .where(eq(clinics.id, sql.placeholder("id")))
+      .prepare(),
+  ).get({ id });
 }
 
 export async function requireClinic(db: Db, code: string): Promise<Clinic> {

@@ -4,7 +4,7 @@
  */
 import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db";
-import { type User, users } from "../db/schema";
+import { type User, userCounts, users } from "../db/schema";
 
 export interface UserFilter {
   ids?: number[];
@@ -123,7 +123,31 @@ export async function searchUsers(
       .orderBy(...order)
       .limit(limit)
       .offset(start),
-    db.select({ n: count() }).from(users).where(where),
+    countsSuffice(filter)
+      ? db
+          .select({ n: sql<number>`coalesce(sum(${userCounts.n}), 0)` })
+          .from(userCounts)
+          .where(
+            and(
+              eq(userCounts.clinicId, clinicId),
+              filter.types
+                ? sql`${userCounts.type} IN (SELECT value FROM json_each(${JSON.stringify(filter.types)}))`
+                : undefined,
+            ),
+          )
+      : db.select({ n: count() }).from(users).where(where),
   ]);
-  return { rows, total: total[0]?.n ?? 0 };
+  return { rows, total: Number(total[0]?.n ?? 0) };
+}
+
+/**
+ * True when the filter is at most a list of types: the total is then the sum of the clinic's
+ * `user_counts` rows (kept by triggers), not a count over its users.
+ */
+export function countsSuffice(f: UserFilter): boolean {
+  return Object.entries(f).every(([key, value]) => {
+    if (value === undefined) return true;
+    if (key === "roles") return (value as string[]).length === 0;
+    return key === "types" && (value as number[]).length > 0;
+  });
 }

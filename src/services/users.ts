@@ -2,9 +2,9 @@
  * The one identity store (DESIGN.md "Identity model"), shared by all three families. Functions here
  * take storage in and give data out; they know nothing of HTTP shapes.
  */
-import { and, eq, type SQL, sql } from "drizzle-orm";
-import type { Db } from "../db";
-import { dbErrorMessage, mapRow, statement } from "../db/rows";
+import { and, eq, type Placeholder, type SQL, sql } from "drizzle-orm";
+import { type Db, getDb, prepared } from "../db";
+import { boundStatement, dbErrorMessage, mapRow } from "../db/rows";
 import {
   authFailures,
   type Clinic,
@@ -37,48 +37,32 @@ export const SUBTYPE_DOCTOR = 482;
 export const STATUS_PENDING = 10;
 export const STATUS_ACTIVE = 20;
 
-// GET /me and most token routes read the caller this way: build the query once per client, bind per call.
-const userById = new WeakMap<Db, ReturnType<typeof prepareUserById>>();
-
-function prepareUserById(db: Db) {
-  return db
-    .select()
-    .from(users)
-    .where(and(eq(users.id, sql.placeholder("id")), eq(users.clinicId, sql.placeholder("clinicId"))))
-    .prepare();
-}
-
+// GET /me and most token routes read the caller this way: built once per client, bound per call.
 export async function getUser(db: Db, clinicId: number, id: number): Promise<User | undefined> {
-  let query = userById.get(db);
-  if (!query) {
-    query = prepareUserById(db);
-    userById.set(db, query);
-  }
-  return query.get({ id, clinicId });
+  return prepared(db, "userById", (d) =>
+    d
+      .select()
+      .from(users)
+      .where(and(eq(users.id, sql.placeholder("id")), eq(users.clinicId, sql.placeholder("clinicId"))))
+      .prepare(),
+  ).get({ id, clinicId });
 }
 
 /**
  * `lower(email) = lower(?)` on the partial unique index users_clinic_email_uq. The `email IS NOT NULL`
  * term is what lets SQLite use that partial index; without it every lookup scans the clinic's users.
  */
-export const emailIs = (email: string) =>
+export const emailIs = (email: string | Placeholder) =>
   sql`(${users.email} IS NOT NULL AND lower(${users.email}) = lower(${email}))`;
 
 export async function findByEmail(db: Db, clinicId: number, email: string): Promise<User | undefined> {
-  return db
-    .select()
-    .from(users)
-    .where(and(eq(users.clinicId, clinicId), emailIs(email)))
-    .get();
-}
-
-/** Sign-in lookup: the username, or the email (case-insensitive). */
-export async function findForLogin(db: Db, clinicId: number, login: string): Promise<User | undefined> {
-  return db
-    .select()
-    .from(users)
-    .where(and(eq(users.clinicId, clinicId), sql`(${users.username} = ${login} OR ${emailIs(login)})`))
-    .get();
+  return prepared(db, "userByEmail", (d) =>
+    d
+      .select()
+      .from(users)
+      .where(and(eq(users.clinicId, sql.placeholder("clinicId")), emailIs(sql.placeholder("email"))))
+      .prepare(),
+  ).get({ clinicId, email });
 }
 
 export type SignInIdentity = { username: string } | { email: string } | { mobileNo: string };
@@ -168,7 +152,6 @@ export interface SsoFields {
  * creates the user; later calls update the names and the optional fields that were sent.
  */
 export function ssoUpsert(
-  db: Db,
   d1: D1Database,
   clinicId: number,
   type: number,
@@ -177,44 +160,60 @@ export function ssoUpsert(
 ): D1PreparedStatement {
   const t = now();
   const optional = {
-    ...(f.dob !== undefined ? { dob: f.dob } : {}),
-    ...(f.email !== undefined ? { email: f.email } : {}),
-    ...(f.disableEmails !== undefined ? { disableEmails: f.disableEmails } : {}),
-    ...(f.gender !== undefined ? { gender: f.gender } : {}),
-    ...(f.streetAddr !== undefined ? { streetAddr: f.streetAddr } : {}),
-    ...(f.city !== undefined ? { city: f.city } : {}),
-    ...(f.state !== undefined ? { state: f.state } : {}),
-    ...(f.zip !== undefined ? { zip: f.zip } : {}),
-    ...(f.phone !== undefined ? { phone: f.phone } : {}),
+    dob: f.dob,
+    email: f.email,
+    disableEmails: f.disableEmails,
+    gender: f.gender,
+    streetAddr: f.streetAddr,
+    city: f.city,
+    state: f.state,
+    zip: f.zip,
+    phone: f.phone,
   };
-  const query = db
-    .insert(users)
-    .values({
-      clinicId,
-      code,
-      type,
-      status: STATUS_ACTIVE,
-      username: f.username ?? generatedId(),
-      firstName: f.firstName,
-      lastName: f.lastName,
-      ...optional,
-      createdAt: t,
-      updatedAt: t,
-    })
-    .onConflictDoUpdate({
-      target: [users.clinicId, users.code],
-      // Only the same user type, and never a disabled user: a refused SSO call changes nothing.
-      setWhere: sql`${users.type} = ${type} AND ${users.disabled} = 0`,
-      set: {
-        firstName: f.firstName,
-        lastName: f.lastName,
-        ...(f.username !== undefined ? { username: f.username } : {}),
-        ...optional,
-        updatedAt: t,
-      },
-    })
-    .returning();
-  return statement(d1, query);
+  // The statement's shape is which optional fields came (and whether a username did): built once per shape.
+  const given = (Object.keys(optional) as (keyof typeof optional)[]).filter((k) => optional[k] !== undefined);
+  const p = <K extends string>(keys: K[]) =>
+    Object.fromEntries(keys.map((k) => [k, sql.placeholder(k)])) as unknown as Record<K, Placeholder>;
+  // An update takes the row's new values from the insert it replaces.
+  const excluded = (keys: (keyof typeof users.$inferInsert)[]) =>
+    Object.fromEntries(keys.map((k) => [k, sql`excluded.${sql.identifier(users[k].name)}`]));
+  const values = {
+    ...optional,
+    clinicId,
+    code,
+    type,
+    status: STATUS_ACTIVE,
+    username: f.username ?? generatedId(),
+    firstName: f.firstName,
+    lastName: f.lastName,
+    t,
+  };
+  return boundStatement(
+    d1,
+    `sso:${f.username !== undefined ? "u" : ""}:${given.join(",")}`,
+    () =>
+      getDb(d1)
+        .insert(users)
+        .values({
+          ...p(["clinicId", "code", "type", "status", "username", "firstName", "lastName", ...given]),
+          createdAt: sql.placeholder("t"),
+          updatedAt: sql.placeholder("t"),
+        })
+        .onConflictDoUpdate({
+          target: [users.clinicId, users.code],
+          // Only the same user type, and never a disabled user: a refused SSO call changes nothing.
+          setWhere: sql`${users.type} = ${sql.placeholder("type")} AND ${users.disabled} = 0`,
+          set: excluded([
+            "firstName",
+            "lastName",
+            ...(f.username !== undefined ? ["username" as const] : []),
+            ...given,
+            "updatedAt",
+          ]),
+        })
+        .returning(),
+    values,
+  );
 }
 
 export function userFromRow(raw: Record<string, unknown>): User {
@@ -236,26 +235,28 @@ export async function roomsOfUser(db: Db, clinicId: number, userId: number): Pro
   return rows.map((r) => ({ ...r.room, addedAt: r.addedAt }));
 }
 
-/** A user and its rooms in one round trip (GET /users/:id). */
+/**
+ * A user and its rooms in one round trip (GET /users/:id). Hand-written SQL on the raw binding: the
+ * statements are fixed, so building them with drizzle on every call would only cost CPU.
+ */
+const USER_BY_ID = "SELECT * FROM users WHERE id = ? AND clinic_id = ?";
+const ROOMS_OF_USER = `SELECT r.*, m.created_at AS added_at FROM room_members m JOIN rooms r ON r.id = m.room_id
+  WHERE m.user_id = ? AND m.clinic_id = ? ORDER BY m.created_at`;
+
 export async function getUserWithRooms(
-  db: Db,
+  d1: D1Database,
   clinicId: number,
   id: number,
 ): Promise<{ user?: User; rooms: UserRoom[] }> {
-  const [found, memberships] = await db.batch([
-    db
-      .select()
-      .from(users)
-      .where(and(eq(users.id, id), eq(users.clinicId, clinicId))),
-    db
-      // Aliased: in a D1 batch rows come back as objects, where two `created_at` columns would collide.
-      .select({ room: rooms, addedAt: sql<number>`${roomMembers.createdAt}`.as("added_at") })
-      .from(roomMembers)
-      .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
-      .where(and(eq(roomMembers.userId, id), eq(roomMembers.clinicId, clinicId)))
-      .orderBy(roomMembers.createdAt),
+  const [found, memberships] = await d1.batch<Record<string, unknown>>([
+    d1.prepare(USER_BY_ID).bind(id, clinicId),
+    d1.prepare(ROOMS_OF_USER).bind(id, clinicId),
   ]);
-  return { user: found[0], rooms: memberships.map((r) => ({ ...r.room, addedAt: r.addedAt })) };
+  const raw = found?.results[0];
+  return {
+    user: raw ? mapRow(users, raw) : undefined,
+    rooms: (memberships?.results ?? []).map((r) => ({ ...mapRow(rooms, r), addedAt: Number(r.added_at) })),
+  };
 }
 
 /** True when both users share at least one room. */

@@ -135,6 +135,26 @@ describe("POST /api_v3/users/sso — happy paths (seed examples)", () => {
       city: "San Francisco",
       dob: "1980-02-03",
     });
+    expect(profile.data.username).toBe(first.username);
+    // Fields a later call leaves out keep their values; the generated username is never replaced.
+    const third = (
+      await json<SsoBody>(
+        await call("POST", "/api_v3/users/sso", {
+          headers: clinic.server,
+          form: { ...seedPatient, last_name: "Doe" },
+        }),
+      )
+    ).data;
+    expect(third).toMatchObject({
+      id: first.id,
+      username: first.username,
+      first_name: "John",
+      last_name: "Doe",
+    });
+    const kept = await json<{ data: Record<string, unknown> }>(
+      await call("GET", `/api_v3/users/${data.id}`, { headers: clinic.server }),
+    );
+    expect(kept.data).toMatchObject({ email: "john@example.test", zip: "94107", dob: "1980-02-03" });
   });
 
   it("?fields=vsee adds the vsee object", async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { call, clock, createClinic, json, type TestClinic } from "../helpers";
+import { call, clock, createClinic, env, json, type TestClinic } from "../helpers";
 import { adminPatchUser, assign, clinicAdmin, createRoom, sso } from "./fixtures";
 
 afterEach(() => clock.reset());
@@ -59,6 +59,61 @@ describe("GET /api_v3/users — filters, search, sort, paging, fields", () => {
     );
     // A quote in the search text is data, not FTS syntax.
     expect((await list(clinic.server, "?q=%22%20OR%20")).total_count).toBe(0);
+  });
+
+  it("search follows name and email changes; repeating the same values keeps the user findable", async () => {
+    const clinic = await createClinic();
+    const first = await sso(clinic, { first_name: "Quincy", last_name: "Marlowe", email: "qm@example.test" });
+    const again = (fields: Record<string, string>) => sso(clinic, { code: first.code, ...fields });
+    const ids = async (q: string) => (await list(clinic.server, `?q=${q}`)).data.map((u) => u.id);
+    await again({ first_name: "Quincy", last_name: "Marlowe", email: "qm@example.test" });
+    expect(await ids("marlowe")).toEqual([first.id]);
+    await again({ first_name: "Quincy", last_name: "Thorne" });
+    expect(await ids("marlowe")).toEqual([]);
+    expect(await ids("thorne")).toEqual([first.id]);
+    expect(await ids("qm%40example")).toEqual([first.id]);
+    await again({ first_name: "Quincy", last_name: "Thorne", email: "quincy@example.test" });
+    expect(await ids("qm%40example")).toEqual([]);
+    expect(await ids("quincy%40example")).toEqual([first.id]);
+  });
+
+  it("total_count of unfiltered and type-only lists comes from per-type counts that stay exact", async () => {
+    const clinic = await createClinic();
+    const other = await createClinic();
+    const p = await population(clinic);
+    await population(other);
+    await sso(clinic, { code: p.anton.code, first_name: "Anton" }); // the same user again: no new count
+    const total = async (query = "") => (await list(clinic.server, query)).total_count;
+    expect(await total()).toBe(5);
+    expect(await total("?type=200")).toBe(3);
+    expect(await total("?type=200,400")).toBe(4);
+    expect(await total("?type[]=600")).toBe(1);
+    expect(await total("?type=100")).toBe(0);
+    // Writes outside the API go through the same triggers: a type change moves a user, a delete drops one.
+    await env.DB.prepare("UPDATE users SET type = 400 WHERE id = ?").bind(Number(p.carl.id)).run();
+    expect(await total("?type=400")).toBe(2);
+    expect(await total("?type=200")).toBe(2);
+    const guestId = Number(p.guest.id);
+    await env.DB.batch(
+      ["refresh_tokens", "sessions"]
+        .map((t) => env.DB.prepare(`DELETE FROM ${t} WHERE user_id = ?`).bind(guestId))
+        .concat(env.DB.prepare("DELETE FROM users WHERE id = ?").bind(guestId)),
+    );
+    expect(await total()).toBe(4);
+    // The counts equal a count over the users, clinic by clinic.
+    const counted = await env.DB.prepare(
+      "SELECT clinic_id, type, count(*) AS n FROM users WHERE clinic_id IN (SELECT id FROM clinics WHERE code IN (?, ?)) GROUP BY clinic_id, type ORDER BY clinic_id, type",
+    )
+      .bind(clinic.code, other.code)
+      .all();
+    const kept = await env.DB.prepare(
+      "SELECT clinic_id, type, n FROM user_counts WHERE n > 0 AND clinic_id IN (SELECT id FROM clinics WHERE code IN (?, ?)) ORDER BY clinic_id, type",
+    )
+      .bind(clinic.code, other.code)
+      .all();
+    expect(kept.results).toEqual(counted.results);
+    // Any other filter counts the matching users themselves.
+    expect(await total("?type=200&status=20")).toBe(2);
   });
 
   it("filters by id, type, status and role as scalar, comma list or array", async () => {

@@ -11,7 +11,7 @@ import { ApiError, invalid } from "../../lib/errors";
 import { fieldErrors } from "../../lib/openapi";
 import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
 import { accountFromToken, bearerToken } from "../../middleware/account-auth";
-import { audit, auditLater, auditSource } from "../../middleware/audit";
+import { audit, auditLater, auditSignOut, auditSource } from "../../middleware/audit";
 import { loadClinic } from "../../middleware/tenant";
 import { signAccessToken, startAccountSession } from "../../services/account-sessions";
 import { requireLiveAccount } from "../../services/accounts";
@@ -198,14 +198,7 @@ async function refresh(c: Context<AppEnv>, clinic: Clinic, b: Body<{ action: "re
 async function endSession(c: Context<AppEnv>, token: string) {
   const caller = await accountFromToken(c, token);
   const sessions = await revokeSessions(c.env, { sessionId: caller.sessionId });
-  auditLater(c, {
-    event: "sign_out",
-    outcome: "success",
-    clinic: caller.clinicId,
-    actorUserId: caller.userId,
-    subjectUserId: caller.userId,
-    details: { sessions },
-  });
+  auditSignOut(c, caller, sessions);
   return { uid: String(caller.userId), accessToken: token };
 }
 

@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { readCapped } from "../../lib/body";
+import { parseMultipart, readCapped } from "../../lib/body";
 import { ApiError, invalidField } from "../../lib/errors";
 import { checkAuthCode, fileUrl, getFile, MAX_FILE_BYTES, putFile, sniffImage } from "../../services/files";
 import type { AppEnv, Caller } from "../../types";
@@ -15,14 +15,7 @@ async function uploadedBytes(req: Request): Promise<Uint8Array> {
   if (type.startsWith("image/")) return bytes;
   if (!type.startsWith("multipart/form-data"))
     throw new ApiError("unsupported_media_type", { message: "Send multipart/form-data with a `file` part" });
-  let form: FormData;
-  try {
-    form = await new Response(bytes, {
-      headers: { "content-type": req.headers.get("content-type") ?? "" },
-    }).formData();
-  } catch {
-    throw new ApiError("bad_request", { message: "Malformed multipart body" });
-  }
+  const form = await parseMultipart(req, bytes);
   const named = form.get("file");
   const file =
     typeof named === "object" && named ? named : [...form.values()].find((v) => typeof v === "object");

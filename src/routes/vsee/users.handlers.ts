@@ -8,7 +8,7 @@ import { afterResponse } from "../../lib/background";
 import { now } from "../../lib/clock";
 import { ApiError, invalidField } from "../../lib/errors";
 import { hashPassword, verifyPassword } from "../../lib/password";
-import { auditLater, auditSink, auditSource, auditUser } from "../../middleware/audit";
+import { auditLater, auditSignOut, auditSink, auditSource, auditUser } from "../../middleware/audit";
 import { isClinicAdmin, PROVIDER_TYPE } from "../../middleware/auth";
 import { checkRateLimit } from "../../middleware/rate-limit";
 import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
@@ -89,9 +89,8 @@ export const sso: Handler<typeof r.sso> = async (c) => {
     });
     throw new ApiError("forbidden", { message: "This user is disabled" });
   };
-  const db = getDb(c.env.DB);
   const pending = new PendingSession("vsee", clinic.id);
-  const upsert = ssoUpsert(db, c.env.DB, clinic.id, b.type, code, {
+  const upsert = ssoUpsert(c.env.DB, clinic.id, b.type, code, {
     firstName: b.first_name,
     lastName: b.last_name,
     dob: b.dob,
@@ -178,15 +177,7 @@ export const login: Handler<typeof r.login> = async (c) => {
 export const logout: Handler<typeof r.logout> = async (c) => {
   const caller = c.get("caller") as Caller;
   const listed = c.req.valid("json").tokens;
-  const signedOut = (sessions: number) =>
-    auditLater(c, {
-      event: "sign_out",
-      outcome: "success",
-      clinic: caller.clinicId,
-      actorUserId: caller.userId,
-      subjectUserId: caller.userId,
-      details: { sessions },
-    });
+  const signedOut = (sessions: number) => auditSignOut(c, caller, sessions);
   if (!listed || listed.length === 0) {
     signedOut(await revokeSessions(c.env, { sessionId: caller.sessionId }));
     return c.json({ data: true as const }, 200);
@@ -440,7 +431,7 @@ function tenantOf(c: Context<AppEnv>): { clinicId: number; clinicCode: string } 
 
 export const getUserProfile: Handler<typeof r.getUser> = async (c) => {
   const { clinicId, clinicCode } = tenantOf(c);
-  const { user, rooms } = await getUserWithRooms(getDb(c.env.DB), clinicId, c.req.valid("param").id);
+  const { user, rooms } = await getUserWithRooms(c.env.DB, clinicId, c.req.valid("param").id);
   if (!user) throw new ApiError("user_not_found");
   const reader = await readerOf(c, user);
   // Access to another user's profile is an audit row, refused or not.
