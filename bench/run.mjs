@@ -11,7 +11,9 @@
  *
  *   npm run bench               full run (10 s passes, 3 repetitions)
  *   npm run bench -- --quick    short run (2 s passes, 1 repetition; under 2 minutes)
- *   npm run bench -- --only=me  scenarios whose name contains "me"
+ *   npm run bench -- --only=me,sso  scenarios whose name contains "me" or "sso"
+ *   npm run bench -- --profile  a CPU profile of each scenario instead of figures (an unminified build;
+ *                               bench/.work/profiles/*.cpuprofile for DevTools, and the top functions)
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createHash, webcrypto } from "node:crypto";
@@ -27,6 +29,7 @@ process.chdir(root);
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7);
+const profile = args.includes("--profile");
 const DURATION = quick ? 2 : 10;
 const WARMUP = quick ? 0.5 : 3;
 const REPS = quick ? 1 : 3;
@@ -40,9 +43,9 @@ const log = (...m) => console.error("[bench]", ...m);
 
 // ---------- build ----------
 
-function build(entry, outdir) {
+function build(entry, outdir, extra = []) {
   rmSync(outdir, { recursive: true, force: true });
-  const argv = ["deploy", ...(entry ? [entry] : []), "--dry-run", "--outdir", outdir];
+  const argv = ["deploy", ...(entry ? [entry] : []), "--dry-run", "--outdir", outdir, ...extra];
   execFileSync(wranglerBin, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
 }
 
@@ -62,7 +65,8 @@ log("building the worker (wrangler deploy --dry-run)…");
 mkdirSync(work, { recursive: true });
 build(undefined, join(work, "prod"));
 const bundle = bundleSize(join(work, "prod"));
-build("bench/worker.ts", join(work, "dist"));
+// Profiles want the functions' own names: the bench build is left unminified then.
+build("bench/worker.ts", join(work, "dist"), profile ? ["--minify=false"] : []);
 
 // ---------- serve ----------
 
@@ -124,6 +128,7 @@ const mf = new Miniflare(
     },
     resourcePersistencePath: state,
     logRequests: false,
+    ...(profile ? { inspectorPort: 0 } : {}),
     host: "127.0.0.1",
     port: 0,
   }),
@@ -310,10 +315,13 @@ await api(
   { email: ACCOUNT_EMAIL, password: LOGIN_PASSWORD },
   { "X-AccountCode": "bench", "content-type": "application/json" },
 );
-// A session row the refresh floor can move its access hash on.
-const floorSession = (
-  await db.prepare("SELECT id FROM sessions WHERE user_id = ? LIMIT 1").bind(Number(patient.id)).first()
-).id;
+// A session row the refresh floor can move its access hash on, and one of its refresh tokens to spend.
+const floor = await db
+  .prepare(
+    "SELECT s.id, r.token_hash FROM sessions s JOIN refresh_tokens r ON r.session_id = s.id WHERE s.user_id = ? LIMIT 1",
+  )
+  .bind(Number(patient.id))
+  .first();
 
 const refreshTokens = async (n) =>
   Promise.all(
@@ -370,7 +378,7 @@ const scenarios = [
     name: "POST /api_v3/tokens/refresh",
     req: { method: "POST", path: "/api_v3/tokens/refresh", headers: { "content-type": "application/json" } },
     chain: "refresh",
-    baseline: `/__bench/refresh-floor?${q({ c: clinicId, id: patient.id, s: floorSession })}`,
+    baseline: `/__bench/refresh-floor?${q({ c: clinicId, id: patient.id, s: floor.id, t: floor.token_hash })}`,
   },
   {
     name: "POST /api_v3/users/login",
@@ -440,7 +448,7 @@ const scenarios = [
     req: { method: "GET", path: "/openapi.json", headers: {} },
     baseline: "/__bench/text",
   },
-].filter((s) => !only || s.name.toLowerCase().includes(only.toLowerCase()));
+].filter((s) => !only || only.split(",").some((o) => s.name.toLowerCase().includes(o.toLowerCase())));
 
 // ---------- measurement ----------
 
@@ -562,6 +570,106 @@ async function hashMs() {
   return +median(samples).toFixed(1);
 }
 
+// ---------- profiles (--profile) ----------
+
+/** A DevTools protocol session with the worker's isolate (workerd's inspector). */
+async function inspector(url) {
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = () => reject(new Error(`cannot reach the inspector at ${url}`));
+  });
+  let next = 0;
+  const pending = new Map();
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(String(e.data));
+    const p = pending.get(msg.id);
+    if (!p) return;
+    pending.delete(msg.id);
+    msg.error ? p.reject(new Error(msg.error.message)) : p.resolve(msg.result);
+  };
+  return {
+    send: (method, params = {}) =>
+      new Promise((resolve, reject) => {
+        const id = ++next;
+        pending.set(id, { resolve, reject });
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+const SAMPLING_US = 100;
+
+/** The functions that cost the most CPU per request: self and total (with callees) time. */
+function topFunctions(prof, requests, n = 25) {
+  const byId = new Map(prof.nodes.map((node) => [node.id, node]));
+  const parent = new Map();
+  for (const node of prof.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const keyOf = (node) => {
+    const f = node.callFrame;
+    const file = f.url ? f.url.slice(f.url.lastIndexOf("/") + 1) : "";
+    return `${f.functionName || "(anonymous)"} ${file}${file ? `:${f.lineNumber + 1}` : ""}`;
+  };
+  const self = new Map();
+  const total = new Map();
+  prof.samples.forEach((id, i) => {
+    // A sample stands for the time to the next one, but not for the gaps when the isolate sat idle
+    // (the sampler stops then): at most 4 sampling intervals.
+    const dt = Math.min(prof.timeDeltas[i + 1] ?? 0, 4 * SAMPLING_US) / 1000; // ms
+    const node = byId.get(id);
+    if (!node || node.callFrame.functionName === "(idle)") return;
+    self.set(keyOf(node), (self.get(keyOf(node)) ?? 0) + dt);
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const key = keyOf(byId.get(at));
+      if (seen.has(key)) continue;
+      seen.add(key);
+      total.set(key, (total.get(key) ?? 0) + dt);
+    }
+  });
+  const per = (ms) => (ms / requests).toFixed(3).padStart(7);
+  const rows = (map) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n);
+  return [
+    "  self ms/req  function",
+    ...rows(self).map(([k, ms]) => `  ${per(ms)}      ${k}`),
+    "  total ms/req  function (with what it calls)",
+    ...rows(total).map(([k, ms]) => `  ${per(ms)}       ${k}`),
+  ];
+}
+
+if (profile) {
+  const target = `${String(await mf.getInspectorURL()).replace(/\/$/, "")}/core:user:clinic-edge-bench`;
+  const outDir = join(work, "profiles");
+  mkdirSync(outDir, { recursive: true });
+  const profiled = async (kind, s) => {
+    const cdp = await inspector(target);
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: SAMPLING_US });
+    await waitIdle();
+    await cdp.send("Profiler.start");
+    const r = await pass(kind, s, DURATION);
+    const { profile: prof } = await cdp.send("Profiler.stop");
+    cdp.close();
+    return { r, prof };
+  };
+  for (const s of scenarios) {
+    await pass("scenario", s, WARMUP);
+    // The storage floor's own JavaScript, for comparison: what is left is framework and business logic.
+    const floor = await profiled("storage", s);
+    const { r, prof } = await profiled("scenario", s);
+    const file = join(outDir, `${s.name.replace(/[^a-z0-9]+/gi, "-").replace(/^-|-$/g, "")}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(prof));
+    const [floorRoot] = topFunctions(floor.prof, floor.r.requests, 1).slice(-1);
+    console.log(`\n${s.name}: ${r.requests} requests (profiled), ${file}`);
+    console.log(`  the storage floor's JavaScript: ${floorRoot.trim().split(/\s+/)[0]} ms/req`);
+    for (const line of topFunctions(prof, r.requests)) console.log(line);
+  }
+  await mf.dispose();
+  rmSync(state, { recursive: true, force: true });
+  process.exit(0);
+}
+
 const results = [];
 // Full runs interleave the text baseline with every scenario; quick runs measure it once before and once
 // after all scenarios (and share it), to stay under two minutes.
@@ -606,6 +714,7 @@ for (const s of scenarios) {
     textRps: Math.round(m("text", "rps")),
     storageRps: Math.round(m("storage", "rps")),
     storageCpuMsPerReq: +m("storage", "cpuMsPerReq").toFixed(3),
+    storageP99: m("storage", "p99"),
     ratioToText: +(rps / m("text", "rps")).toFixed(3),
     ratioToStorage: +(rps / m("storage", "rps")).toFixed(3),
     roundTrips: s.roundTrips,
@@ -667,11 +776,11 @@ console.log(
   `bundle ${bundle.rawKiB} KiB raw, ${bundle.gzipKiB} KiB gzip (budget ${budgets.bundleGzipKiB}: ${bundleMet ? "met" : "NOT MET"}); first answer ${firstAnswerMs} ms; ${USERS.toLocaleString()} users seeded in ${seedSeconds} s${hash !== null ? `; one password hash ${hash} ms` : ""}\n`,
 );
 console.log(
-  `${"scenario".padEnd(40)} ${pad("req/s", 7)} ${pad("p50", 5)} ${pad("p99", 5)} ${pad("cpu ms", 7)} ${pad("text", 6)} ${pad("store", 6)} ${pad("×text", 6)} ${pad("×store", 6)}  round trips   budget`,
+  `${"scenario".padEnd(40)} ${pad("req/s", 7)} ${pad("p50", 5)} ${pad("p99", 5)} ${pad("cpu ms", 7)} ${pad("text", 6)} ${pad("store", 6)} ${pad("st p99", 6)} ${pad("×text", 6)} ${pad("×store", 6)}  round trips   budget`,
 );
 for (const r of results) {
   console.log(
-    `${r.name.padEnd(40)} ${pad(r.rps, 7)} ${pad(r.p50, 5)} ${pad(r.p99, 5)} ${pad(r.cpuMsPerReq.toFixed(2), 7)} ${pad(r.textRps, 6)} ${pad(r.storageRps, 6)} ${pad(r.ratioToText.toFixed(2), 6)} ${pad(r.ratioToStorage.toFixed(2), 6)}  ${rt(r.roundTrips).padEnd(12)}  ${r.met ? "met" : `NOT MET (${r.failures.join("; ")})`}`,
+    `${r.name.padEnd(40)} ${pad(r.rps, 7)} ${pad(r.p50, 5)} ${pad(r.p99, 5)} ${pad(r.cpuMsPerReq.toFixed(2), 7)} ${pad(r.textRps, 6)} ${pad(r.storageRps, 6)} ${pad(r.storageP99, 6)} ${pad(r.ratioToText.toFixed(2), 6)} ${pad(r.ratioToStorage.toFixed(2), 6)}  ${rt(r.roundTrips).padEnd(12)}  ${r.met ? "met" : `NOT MET (${r.failures.join("; ")})`}`,
   );
 }
 console.log("\nwritten to bench/results.json");

@@ -105,6 +105,24 @@ function clinicRow(env: Bindings, u: URL) {
     .first();
 }
 
+/** The audit row a successful sign-in, SSO or refresh writes (DESIGN.md: every credential event is audited). */
+function auditRow(env: Bindings, c: number, userId: number, event: string, now: number) {
+  return env.DB.prepare(
+    `INSERT INTO audit_log (clinic_id, event, outcome, actor_user_id, subject_user_id, ip, user_agent, request_id, details, created_at)
+     VALUES (?, ?, 'success', ?, ?, '127.0.0.1', 'bench', ?, '{}', ?)`,
+  ).bind(c, event, userId, userId, crypto.randomUUID(), now);
+}
+
+/** The access token key the refresh floor wrote last (the next request deletes it, as a rotation does). */
+let lastAccessKey = "bench:r:none";
+
+/** The refresh token a new session gets. */
+function refreshRow(env: Bindings, session: string, c: number, userId: number, now: number) {
+  return env.DB.prepare(
+    "INSERT INTO refresh_tokens (token_hash, session_id, clinic_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+  ).bind(crypto.randomUUID(), session, c, userId, now, now + 60);
+}
+
 const baselines: Record<string, (req: Request, env: Bindings) => Promise<Response>> = {
   /** Nothing: the runtime's own floor. */
   async text() {
@@ -171,18 +189,21 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
     ]);
     return Response.json({ n: rows?.results.length });
   },
-  /** The bare indexed query behind ?type=200&limit=50 with its count, in one batch. */
+  /** The bare indexed query behind ?type=200&limit=50 with its total (the clinic's per-type count), in one batch. */
   async "by-type"(req, env) {
     const u = new URL(req.url);
     const c = Number(u.searchParams.get("c"));
     await clinicRow(env, u);
     const [rows] = await env.DB.batch([
       env.DB.prepare("SELECT * FROM users WHERE clinic_id = ? AND type = 200 ORDER BY id LIMIT 50").bind(c),
-      env.DB.prepare("SELECT count(*) FROM users WHERE clinic_id = ? AND type = 200").bind(c),
+      env.DB.prepare("SELECT n FROM user_counts WHERE clinic_id = ? AND type = 200").bind(c),
     ]);
     return Response.json({ n: rows?.results.length });
   },
-  /** 1 D1 read + 1 D1 write batch + 1 KV put: what SSO for an existing code needs at least. */
+  /**
+   * 1 D1 read (the clinic) + 1 D1 write batch (the user, a session, its refresh token, the audit row) +
+   * 1 KV put (the access token): what SSO for an existing code needs at least.
+   */
   async "d1-write-kv"(req, env) {
     const u = new URL(req.url);
     const c = Number(u.searchParams.get("c"));
@@ -191,7 +212,7 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
     await env.DB.prepare("SELECT id, api_key_hash FROM clinics WHERE code = ?")
       .bind(u.searchParams.get("cc"))
       .first();
-    await env.DB.batch([
+    const [user] = await env.DB.batch<{ id: number }>([
       env.DB.prepare("UPDATE users SET updated_at = ? WHERE clinic_id = ? AND code = ? RETURNING *").bind(
         now,
         c,
@@ -200,33 +221,48 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
       env.DB.prepare(
         "INSERT INTO sessions (id, clinic_id, user_id, kind, created_at, expires_at) SELECT ?, clinic_id, id, 'vsee', ?, ? FROM users WHERE clinic_id = ? AND code = ?",
       ).bind(id, now, now + 60, c, u.searchParams.get("code")),
+      env.DB.prepare(
+        "INSERT INTO refresh_tokens (token_hash, session_id, clinic_id, user_id, created_at, expires_at) SELECT ?, ?, clinic_id, id, ?, ? FROM users WHERE clinic_id = ? AND code = ?",
+      ).bind(crypto.randomUUID(), id, now, now + 60, c, u.searchParams.get("code")),
+      env.DB.prepare(
+        `INSERT INTO audit_log (clinic_id, event, outcome, actor_user_id, subject_user_id, ip, user_agent, request_id, details, created_at)
+         SELECT clinic_id, 'sso', 'success', NULL, id, '127.0.0.1', 'bench', ?, '{}', ? FROM users WHERE clinic_id = ? AND code = ?`,
+      ).bind(id, now, c, u.searchParams.get("code")),
     ]);
     await env.KV.put(`bench:${id}`, "{}", { expirationTtl: 60 });
-    return Response.json({ ok: true });
+    return Response.json({ ok: user?.results.length === 1 });
   },
-  /** 1 D1 batch (spend, successor, session move, owner) + 1 KV delete + 1 KV put: a refresh. */
+  /**
+   * 1 D1 batch (spend a token, insert its successor, read and move the session, read the owner, the audit
+   * row) + 1 KV delete + 1 KV put: a refresh. The spent row is the floor session's first token, written
+   * again each time (a real row write, as in a rotation).
+   */
   async "refresh-floor"(req, env) {
     const u = new URL(req.url);
     const c = Number(u.searchParams.get("c"));
     const id = Number(u.searchParams.get("id"));
+    const session = u.searchParams.get("s");
     const now = Math.floor(Date.now() / 1000);
     const hash = crypto.randomUUID();
     await env.DB.batch([
-      env.DB.prepare("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL").bind(
+      env.DB.prepare("UPDATE refresh_tokens SET used_at = ?, replaced_by = ? WHERE token_hash = ?").bind(
         now,
-        "none",
+        hash,
+        u.searchParams.get("t"),
       ),
-      env.DB.prepare(
-        "INSERT INTO refresh_tokens (token_hash, session_id, clinic_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-      ).bind(hash, u.searchParams.get("s"), c, id, now, now + 60),
-      env.DB.prepare("SELECT kind, access_hash FROM sessions WHERE id = ?").bind(u.searchParams.get("s")),
-      env.DB.prepare("UPDATE sessions SET access_hash = ? WHERE id = ?").bind(hash, u.searchParams.get("s")),
+      refreshRow(env, session ?? "", c, id, now),
+      env.DB.prepare("SELECT kind, access_hash FROM sessions WHERE id = ?").bind(session),
+      env.DB.prepare("UPDATE sessions SET access_hash = ? WHERE id = ?").bind(hash, session),
       env.DB.prepare(
         "SELECT u.*, c.code AS clinic_code FROM users u JOIN clinics c ON c.id = u.clinic_id WHERE u.id = ?",
       ).bind(id),
+      auditRow(env, c, id, "token_refresh", now),
     ]);
-    await env.KV.delete(`bench:none:${now}`);
-    await env.KV.put(`bench:r:${hash}`, "{}", { expirationTtl: 60 });
+    // The session's previous access token is a live key: delete the one the previous request wrote.
+    const previous = lastAccessKey;
+    lastAccessKey = `bench:r:${hash}`;
+    await env.KV.delete(previous);
+    await env.KV.put(lastAccessKey, "{}", { expirationTtl: 60 });
     return Response.json({ ok: true });
   },
   /** 1 KV get (the token) + 1 Durable Object read: GET /state. */
@@ -246,10 +282,14 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
     );
     return Response.json(result.state);
   },
-  /** 2 D1 reads (clinic, user) + 1 D1 write batch + 2 KV puts: re-registering an existing user. */
+  /**
+   * 2 D1 reads (clinic, user) + 1 D1 write batch (a session, its refresh token, the audit row) + 2 KV puts:
+   * re-registering an existing user.
+   */
   async "register-floor"(req, env) {
     const u = new URL(req.url);
     const c = Number(u.searchParams.get("c"));
+    const userId = Number(u.searchParams.get("id"));
     const now = Math.floor(Date.now() / 1000);
     const id = crypto.randomUUID();
     await env.DB.prepare("SELECT * FROM clinics WHERE code = ?").bind(u.searchParams.get("cc")).first();
@@ -261,7 +301,9 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
     await env.DB.batch([
       env.DB.prepare(
         "INSERT INTO sessions (id, clinic_id, user_id, kind, created_at, expires_at) VALUES (?, ?, ?, 'register', ?, ?)",
-      ).bind(id, c, Number(u.searchParams.get("id")), now, now + 60),
+      ).bind(id, c, userId, now, now + 60),
+      refreshRow(env, id, c, userId, now),
+      auditRow(env, c, userId, "sign_in", now),
     ]);
     await Promise.all([
       env.KV.put(`bench:a:${id}`, "{}", { expirationTtl: 60 }),
