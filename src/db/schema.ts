@@ -202,10 +202,18 @@ export const sessions = sqliteTable(
     revokedAt: integer("revoked_at"),
     /** Set when the session's token was burnt by GET /auth?one_time_token=1. */
     ssoBurntAt: integer("sso_burnt_at"),
+    /**
+     * Set once the KV copies of a revoked session's tokens are deleted. Revoked sessions without it are
+     * the sweeper's work (a disabled clinic's sessions: more keys than one request may delete).
+     */
+    kvClearedAt: integer("kv_cleared_at"),
   },
   (t) => [
     index("sessions_user_idx").on(t.userId, t.revokedAt),
     index("sessions_access_idx").on(t.accessHash),
+    index("sessions_unswept_idx")
+      .on(t.revokedAt)
+      .where(sql`${t.revokedAt} IS NOT NULL AND ${t.kvClearedAt} IS NULL`),
   ],
 );
 

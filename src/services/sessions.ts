@@ -366,24 +366,78 @@ export async function revokeSessions(
   which: { sessionId: string } | { userId: number; clinicId: number; exceptSessionId?: string },
 ): Promise<number> {
   const t = now();
+  // The KV copies are deleted right below, so the rows are marked cleared in the same statement. A session
+  // revoked earlier whose copies were not cleared yet (burnt by GET /auth) is cleared here too.
   const stmt =
     "sessionId" in which
       ? env.DB.prepare(
-          "UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id, kind, access_hash",
+          `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?1), kv_cleared_at = ?1
+           WHERE id = ?2 AND kv_cleared_at IS NULL RETURNING id, kind, access_hash, revoked_at = ?1 AS ended`,
         ).bind(t, which.sessionId)
       : env.DB.prepare(
-          `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND clinic_id = ? AND revoked_at IS NULL AND id != ?
-           RETURNING id, kind, access_hash`,
+          `UPDATE sessions SET revoked_at = ?1, kv_cleared_at = ?1
+           WHERE user_id = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND id != ?4
+           RETURNING id, kind, access_hash, 1 AS ended`,
         ).bind(t, which.userId, which.clinicId, which.exceptSessionId ?? "");
-  const { results } = await stmt.all<{ id: string; kind: SessionKind; access_hash: string | null }>();
+  const { results } = await stmt.all<SessionKeys & { ended: number }>();
+  await deleteSessionKeys(env, results);
+  return results.filter((r) => r.ended).length;
+}
+
+interface SessionKeys {
+  id: string;
+  kind: SessionKind;
+  access_hash: string | null;
+}
+
+/** Deletes the KV copies of sessions' tokens: the access token, and an accounts session's JWT record. */
+async function deleteSessionKeys(env: Bindings, rows: SessionKeys[]): Promise<void> {
   await Promise.all(
-    results.flatMap((r) => [
+    rows.flatMap((r) => [
       r.access_hash ? env.KV.delete(kvKeys.access(r.access_hash)) : null,
       r.kind === "accounts" ? env.KV.delete(kvKeys.jwtSession(r.id)) : null,
     ]),
   );
+}
+
+/**
+ * Ends every live session of a clinic (an operator disabled it). D1 stops them at once (refresh,
+ * /auth, and every route that reads the session); the KV copies of their access tokens are deleted by
+ * `sweepRevoked`, a chunk right after the call and the rest by the cron run.
+ */
+export async function revokeClinicSessions(env: Bindings, clinicId: number): Promise<number> {
+  const t = now();
+  const { meta } = await env.DB.prepare(
+    "UPDATE sessions SET revoked_at = ? WHERE clinic_id = ? AND revoked_at IS NULL AND expires_at > ?",
+  )
+    .bind(t, clinicId, t)
+    .run();
+  return meta.changes ?? 0;
+}
+
+/**
+ * Deletes the KV tokens of up to `limit` revoked sessions whose copies are still there, oldest
+ * revocation first, and marks them cleared. A Worker invocation may make about 1,000 KV calls: each
+ * session needs one. Returns how many sessions it cleared.
+ */
+export async function sweepRevoked(env: Bindings, limit = SWEEP_CHUNK): Promise<number> {
+  const { results } = await env.DB.prepare(
+    `SELECT id, kind, access_hash FROM sessions WHERE revoked_at IS NOT NULL AND kv_cleared_at IS NULL
+     ORDER BY revoked_at LIMIT ?`,
+  )
+    .bind(limit)
+    .all<SessionKeys>();
+  if (results.length === 0) return 0;
+  await deleteSessionKeys(env, results);
+  await env.DB.prepare(
+    "UPDATE sessions SET kv_cleared_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND kv_cleared_at IS NULL",
+  )
+    .bind(now(), JSON.stringify(results.map((r) => r.id)))
+    .run();
   return results.length;
 }
+
+export const SWEEP_CHUNK = 500;
 
 /** Rewrites the current access record (e.g. to drop the emailed-code privilege after a password is set). */
 export async function updateAccess(env: Bindings, hash: string, patch: Partial<AccessRecord>): Promise<void> {

@@ -378,6 +378,8 @@ describe("GET /auth (web sign-in with an SSO token)", () => {
     expect(second.headers.get("location")).toBeNull();
     expect(second.headers.get("set-cookie")).toBeNull();
     expect(second.headers.get("content-type")).toContain("text/html");
+    // A burnt token is spent everywhere, not only at /auth: the API refuses it too.
+    expect((await call("GET", "/api_v3/me", { headers: user.auth })).status).toBe(401);
   });
 
   it("refuses expired, unknown and logged-out tokens without a session or redirect", async () => {

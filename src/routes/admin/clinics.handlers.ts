@@ -1,7 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { getDb } from "../../db";
+import { afterResponse } from "../../lib/background";
 import { forgetCorsCache } from "../../middleware/cors";
 import * as clinics from "../../services/clinics";
+import { revokeClinicSessions, sweepRevoked } from "../../services/sessions";
 import type { AppEnv } from "../../types";
 import type * as routes from "./clinics.routes";
 
@@ -24,8 +26,15 @@ export const getClinic: RouteHandler<typeof routes.getClinic, AppEnv> = async (c
 };
 
 export const patchClinic: RouteHandler<typeof routes.patchClinic, AppEnv> = async (c) => {
-  const clinic = await clinics.updateClinic(getDb(c.env.DB), c.req.valid("param").code, c.req.valid("json"));
+  const patch = c.req.valid("json");
+  const clinic = await clinics.updateClinic(getDb(c.env.DB), c.req.valid("param").code, patch);
   forgetCorsCache();
+  // Disabling a clinic signs everybody out: its sessions end in D1 now, their KV tokens are swept (a
+  // first chunk right after this answer, the rest by the cron run).
+  if (patch.disabled === true) {
+    await revokeClinicSessions(c.env, clinic.id);
+    afterResponse(c, () => sweepRevoked(c.env));
+  }
   return c.json({ clinic: clinics.toWire(clinic) }, 200);
 };
 

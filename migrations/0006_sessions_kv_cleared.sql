@@ -1,0 +1,2 @@
+ALTER TABLE `sessions` ADD `kv_cleared_at` integer;--> statement-breakpoint
+CREATE INDEX `sessions_unswept_idx` ON `sessions` (`revoked_at`) WHERE "sessions"."revoked_at" IS NOT NULL AND "sessions"."kv_cleared_at" IS NULL;

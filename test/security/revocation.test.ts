@@ -1,0 +1,109 @@
+/**
+ * Ending sessions everywhere: disabling a clinic signs all its users out in every family, burnt and
+ * revoked tokens stop at the API too, and the cron run deletes the KV tokens a request could not.
+ */
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { revokeClinicSessions } from "../../src/services/sessions";
+import { account } from "../accounts/helpers";
+import { ADMIN_AUTH, call, callAndSettle, createClinic, env, type TestClinic } from "../helpers";
+import { registerAs } from "../register/support";
+import { sso } from "../vsee/fixtures";
+
+async function runCron() {
+  const ctx = createExecutionContext();
+  await worker.scheduled?.(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+async function clinicId(clinic: TestClinic): Promise<number> {
+  const row = await env.DB.prepare("SELECT id FROM clinics WHERE code = ?")
+    .bind(clinic.code)
+    .first<{ id: number }>();
+  return row?.id ?? 0;
+}
+
+/** One signed-in user of each family in `clinic`, and a call that tells whether each token still works. */
+async function signedIn(clinic: TestClinic) {
+  const member = await sso(clinic);
+  const acct = await account({ code: clinic.code, headers: { "X-AccountCode": clinic.code } });
+  const patient = await registerAs(clinic, "patients");
+  const statuses = async () => ({
+    vsee: (await call("GET", "/api_v3/me", { headers: member.auth })).status,
+    accounts: (
+      await call("GET", `/accounts/${acct.uid}`, { headers: { "X-AccountCode": clinic.code, ...acct.auth } })
+    ).status,
+    register: (await call("GET", "/state", { headers: patient.auth })).status,
+  });
+  return { member, statuses };
+}
+
+const setDisabled = (clinic: TestClinic, disabled: boolean) =>
+  callAndSettle("PATCH", `/admin/clinics/${clinic.code}`, { headers: ADMIN_AUTH, json: { disabled } });
+
+describe("disabling a clinic", () => {
+  it("ends every session of the clinic in every family at once, and re-enabling does not revive them", async () => {
+    const clinic = await createClinic();
+    const other = await createClinic();
+    const users = await signedIn(clinic);
+    const bystanders = await signedIn(other);
+    expect(await users.statuses()).toEqual({ vsee: 200, accounts: 200, register: 200 });
+
+    expect((await setDisabled(clinic, true)).status).toBe(200);
+    const after = await users.statuses();
+    expect(after.vsee).toBe(401);
+    expect(after.accounts).toBe(401);
+    expect(after.register).toBe(401);
+    const refresh = await call("POST", "/api_v3/tokens/refresh", {
+      json: { refresh_token: users.member.refresh },
+    });
+    expect(refresh.status).toBe(401);
+    // Another clinic's users are untouched.
+    expect(await bystanders.statuses()).toEqual({ vsee: 200, accounts: 200, register: 200 });
+
+    expect((await setDisabled(clinic, false)).status).toBe(200);
+    expect((await call("GET", "/api_v3/me", { headers: users.member.auth })).status).toBe(401);
+    // Signing in again works once the clinic is enabled.
+    const again = await sso(clinic, { code: users.member.code });
+    expect((await call("GET", "/api_v3/me", { headers: again.auth })).status).toBe(200);
+  });
+});
+
+describe("revoked sessions' KV tokens", () => {
+  it("the cron run deletes what was revoked in D1 but not yet cleared from KV", async () => {
+    const clinic = await createClinic();
+    const members = [await sso(clinic), await sso(clinic), await sso(clinic)];
+    // D1 first (as a disable does), without the sweep: until it runs, the KV copies are still there.
+    expect(await revokeClinicSessions(env, await clinicId(clinic))).toBe(3);
+    const pending = await env.DB.prepare(
+      "SELECT count(*) AS n FROM sessions WHERE clinic_id = ? AND revoked_at IS NOT NULL AND kv_cleared_at IS NULL",
+    )
+      .bind(await clinicId(clinic))
+      .first<{ n: number }>();
+    expect(pending?.n).toBe(3);
+    expect((await call("GET", "/api_v3/me", { headers: members[0]?.auth })).status).toBe(200);
+
+    await runCron();
+    for (const m of members) expect((await call("GET", "/api_v3/me", { headers: m.auth })).status).toBe(401);
+    const left = await env.DB.prepare(
+      "SELECT count(*) AS n FROM sessions WHERE clinic_id = ? AND kv_cleared_at IS NULL AND revoked_at IS NOT NULL",
+    )
+      .bind(await clinicId(clinic))
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+
+  it("a logout clears its token at once and leaves nothing for the sweeper", async () => {
+    const clinic = await createClinic();
+    const member = await sso(clinic);
+    expect((await call("POST", "/api_v3/users/logout", { headers: member.auth })).status).toBe(200);
+    expect((await call("GET", "/api_v3/me", { headers: member.auth })).status).toBe(401);
+    const row = await env.DB.prepare(
+      "SELECT revoked_at IS NOT NULL AS revoked, kv_cleared_at IS NOT NULL AS cleared FROM sessions WHERE user_id = ?",
+    )
+      .bind(Number(member.id))
+      .first<{ revoked: number; cleared: number }>();
+    expect(row).toEqual({ revoked: 1, cleared: 1 });
+  });
+});
