@@ -4,7 +4,8 @@
  * a period that doubles with every further lockout (capped, a day by default); while locked even the right
  * secret is refused. Threshold, first period and cap are per clinic (settings.lockoutThreshold,
  * lockoutBaseSeconds, lockoutMaxSeconds). Rows idle for a week are pruned by the cron handler.
- * Identities are stored as SHA-256, never in clear.
+ * Identities are stored as SHA-256, never in clear; an existing account's password failures are counted
+ * under its user id (`accountLockKey`), whichever of its identities was tried.
  */
 import type { Clinic } from "../db/schema";
 import { now } from "../lib/clock";
@@ -23,6 +24,14 @@ export type LockKind = "login" | "code" | "totp";
 export function lockKey(kind: LockKind, identity: string): Promise<string> {
   return sha256Hex(`${kind}:${identity.trim().toLowerCase()}`);
 }
+
+/**
+ * The password lock of an existing account, whatever identity named it (username, email or mobile
+ * number): their failures count together. Keyed by the internal user id, which is not an identifier
+ * anybody types (so not hashed: sign-in reads it in SQL). Unknown identities keep a lock of their own.
+ */
+export const ACCOUNT_LOCK_PREFIX = "login:user:";
+export const accountLockKey = (userId: number) => `${ACCOUNT_LOCK_PREFIX}${userId}`;
 
 /** The clinic's lockout policy (settings, else the defaults above). */
 export function lockoutPolicy(clinic: Pick<Clinic, "settings">) {

@@ -3,7 +3,8 @@
  * POST /api_v3/users/login and the portal's /login form (DESIGN.md "Brute force"): one read batch for the
  * clinic, the user and the identity's lockout; unknown clinics, unknown users, wrong secrets and disabled
  * users fail alike (401, and an unknown user costs the same password hash); failures count towards a
- * per-identity lockout in D1 (429 with Retry-After, even for the right secret while locked). A success
+ * per-identity lockout in D1 (429 with Retry-After, even for the right secret while locked; a known
+ * account's password failures count under the account, whichever identity was tried). A success
  * clears the failures and starts a session of the caller's kind in the same batch.
  */
 import { getDb } from "../db";
@@ -14,7 +15,7 @@ import { hashPassword, needsRehash, verifyPassword } from "../lib/password";
 import type { Bindings } from "../types";
 import { type AuditEntry, type AuditSource, auditStatement } from "./audit";
 import { consumeCode } from "./codes";
-import { clearFailures, lockedError, lockKey, recordFailure } from "./lockout";
+import { accountLockKey, clearFailures, lockedError, lockKey, recordFailure } from "./lockout";
 import { type IssuedTokens, type SessionKind, startSession } from "./sessions";
 import { STATUS_ACTIVE, signInLookup } from "./users";
 
@@ -49,6 +50,7 @@ export async function signIn(
     clinicCode,
     byPassword ? { username: identity } : { email: identity },
     key,
+    byPassword,
   );
   const clinic = found.clinic;
   const method = byPassword ? "password" : "email_token";
@@ -71,13 +73,16 @@ export async function signIn(
     refused(clinic.id, "locked", user?.id);
     throw lockedError(found.lockedUntil);
   }
+  // A known account's password failures count under the account, whichever identity named it.
+  const failureKey = byPassword && user ? accountLockKey(user.id) : key;
   const fail = async (message?: string): Promise<never> => {
-    const locked = await recordFailure(env, clinic, key);
+    const locked = await recordFailure(env, clinic, failureKey);
     refused(clinic.id, locked ? "locked" : "invalid", user?.id);
     if (locked) throw lockedError(locked);
     throw new ApiError("invalid_credentials", message ? { message } : {});
   };
   const extra: D1PreparedStatement[] = [clearFailures(env, clinic.id, key)];
+  if (failureKey !== key) extra.push(clearFailures(env, clinic.id, failureKey));
   let via: "code" | undefined;
 
   if (byPassword) {

@@ -18,6 +18,7 @@ import {
 import { now } from "../lib/clock";
 import { randomToken } from "../lib/crypto";
 import { ApiError, invalidField } from "../lib/errors";
+import { ACCOUNT_LOCK_PREFIX } from "./lockout";
 
 export const USER_TYPES = {
   admin: 100,
@@ -75,14 +76,21 @@ function identityMatch(who: SignInIdentity) {
 
 /**
  * Everything a sign-in needs, in one round trip: the clinic (by code, unless its id is known), the user
- * (by username or email, by email, or by mobile number) and the identity's lockout.
+ * (by username or email, by email, or by mobile number) and the lockout: the identity's own, and for
+ * password sign-ins the account's (`accountLockKey`), whichever ends later.
  */
 export async function signInLookup(
   db: Db,
   clinicRef: string | number,
   who: SignInIdentity,
   lockKeyHash: string,
+  perAccount = true,
 ): Promise<{ clinic?: Clinic; user?: User; lockedUntil: number | null }> {
+  const account = (clinicId: SQL) =>
+    perAccount
+      ? sql`(SELECT ${ACCOUNT_LOCK_PREFIX} || ${users.id} FROM ${users} WHERE ${users.clinicId} = ${clinicId} AND ${identityMatch(who)} LIMIT 1)`
+      : sql`NULL`;
+  const lockedUntil = sql<number | null>`max(${authFailures.lockedUntil})`;
   if (typeof clinicRef === "number") {
     const [userRows, lockRows] = await db.batch([
       db
@@ -91,9 +99,14 @@ export async function signInLookup(
         .where(and(eq(users.clinicId, clinicRef), identityMatch(who)))
         .limit(1),
       db
-        .select({ lockedUntil: authFailures.lockedUntil })
+        .select({ lockedUntil })
         .from(authFailures)
-        .where(and(eq(authFailures.clinicId, clinicRef), eq(authFailures.keyHash, lockKeyHash))),
+        .where(
+          and(
+            eq(authFailures.clinicId, clinicRef),
+            sql`${authFailures.keyHash} IN (${lockKeyHash}, ${account(sql`${clinicRef}`)})`,
+          ),
+        ),
     ]);
     return { user: userRows[0], lockedUntil: lockRows[0]?.lockedUntil ?? null };
   }
@@ -108,10 +121,15 @@ export async function signInLookup(
       .where(and(eq(clinics.code, clinicRef), identityMatch(who)))
       .limit(1),
     db
-      .select({ lockedUntil: authFailures.lockedUntil })
+      .select({ lockedUntil })
       .from(clinics)
       .innerJoin(authFailures, eq(authFailures.clinicId, clinics.id))
-      .where(and(eq(clinics.code, clinicRef), eq(authFailures.keyHash, lockKeyHash))),
+      .where(
+        and(
+          eq(clinics.code, clinicRef),
+          sql`${authFailures.keyHash} IN (${lockKeyHash}, ${account(sql`${clinics.id}`)})`,
+        ),
+      ),
   ]);
   return { clinic: clinicRows[0], user: userRows[0]?.user, lockedUntil: lockRows[0]?.lockedUntil ?? null };
 }

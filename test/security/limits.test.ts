@@ -11,12 +11,13 @@ import {
   bearer,
   codeFrom,
   expectFeathersError,
+  mobile,
   PASSWORD,
   type Tenant,
   tenant,
   totp,
 } from "../accounts/helpers";
-import { ADMIN_AUTH, type CallOptions, call, clock, createClinic, json, randomIp } from "../helpers";
+import { ADMIN_AUTH, type CallOptions, call, clock, createClinic, json, randomIp, uniq } from "../helpers";
 import { ensureDefaultClinic } from "../register/support";
 import { setPassword, sso } from "../vsee/fixtures";
 
@@ -228,6 +229,43 @@ describe("per-identity lockout", () => {
     await expectLocked(await change(password), 60, "vsee");
     clock.advance(61);
     expect((await login(password)).status).toBe(200);
+  });
+
+  it("an account's password failures count together, whichever of its identities was tried (/api_v3)", async () => {
+    clock.freeze();
+    const clinic = await createClinic(lockedSettings);
+    const email = `${uniq("u")}@example.test`;
+    const user = await sso(clinic, { email });
+    const password = await setPassword(user);
+    const login = (username: string, p: string) =>
+      call("POST", "/api_v3/users/login", {
+        headers: { "X-AccountCode": clinic.code },
+        form: { username, password: p },
+      });
+    expect((await login(user.username, "wrong one!")).status).toBe(401);
+    // The second failure, through the email: the account is locked for both.
+    await expectLocked(await login(email, "wrong two!"), 60, "vsee");
+    await expectLocked(await login(user.username, password), 60, "vsee");
+    clock.advance(61);
+    expect((await login(email, password)).status).toBe(200);
+    // Unknown identities lock alone, after the same number of failures (nothing tells them apart).
+    const nobody = `${uniq("nobody")}@example.test`;
+    expect((await login(nobody, "wrong one!")).status).toBe(401);
+    await expectLocked(await login(nobody, "wrong two!"), 60, "vsee");
+    expect((await login(user.username, password)).status).toBe(200);
+  });
+
+  it("an account's password failures count together across its email and mobile number (accounts)", async () => {
+    clock.freeze();
+    const t = await tenant(lockedSettings);
+    const a = await account(t, { mobileNo: mobile() });
+    const attempt = (who: Record<string, unknown>, password: string) =>
+      call("POST", "/authentication", { headers: t.headers, json: { strategy: "local", ...who, password } });
+    await expectFeathersError(await attempt({ email: a.email }, "wrong one!"), 401);
+    await expectLocked(await attempt({ mobileNo: a.mobileNo }, "wrong two!"), 60, "accounts");
+    await expectLocked(await attempt({ email: a.email }, PASSWORD), 60, "accounts");
+    clock.advance(61);
+    expect((await attempt({ mobileNo: a.mobileNo }, PASSWORD)).status).toBe(201);
   });
 
   it("TOTP codes: wrong codes lock the account's second factor; the right code waits for the lock to end", async () => {

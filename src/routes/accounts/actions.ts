@@ -34,6 +34,7 @@ import {
 import type { AuditEntry } from "../../services/audit";
 import { codesPerHour, consumeCode, recentCodes } from "../../services/codes";
 import {
+  accountLockKey,
   assertNotLocked,
   clearFailures,
   lockedError,
@@ -400,6 +401,7 @@ export async function resetPassword(
     ),
     clearFailures(c.env, clinic.id, lock),
     clearFailures(c.env, clinic.id, await lockKey("login", b.email)),
+    clearFailures(c.env, clinic.id, accountLockKey(user.id)),
     audit(c, {
       event: "password_reset",
       outcome: "success",

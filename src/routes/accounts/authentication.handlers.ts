@@ -15,7 +15,7 @@ import { audit, auditLater, auditSignOut, auditSource } from "../../middleware/a
 import { loadClinic } from "../../middleware/tenant";
 import { signAccessToken, startAccountSession } from "../../services/account-sessions";
 import { requireLiveAccount } from "../../services/accounts";
-import { clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
+import { accountLockKey, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
 import { claimTotp } from "../../services/mfa";
 import { revokeSessions, rotateRefresh } from "../../services/sessions";
 import { signInLookup } from "../../services/users";
@@ -105,8 +105,10 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
   }
   const user = found.user;
   const ok = await verifyPassword(b.password, user?.passwordHash);
+  // A known account's failures count under the account (its email and mobile number together).
+  const failureKey = user ? accountLockKey(user.id) : key;
   const fail = async (error: ApiError, method: string) => {
-    const locked = await recordFailure(c.env, clinic, key);
+    const locked = await recordFailure(c.env, clinic, failureKey);
     refused(method, locked ? "locked" : "invalid", user?.id);
     throw locked ? lockedError(locked) : error;
   };
@@ -118,6 +120,7 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
   }
   const extra = [
     clearFailures(c.env, clinic.id, key),
+    clearFailures(c.env, clinic.id, failureKey),
     c.env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(now(), user.id),
     audit(c, {
       event: "sign_in",

@@ -15,7 +15,7 @@ import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
 import { getClinicById } from "../../services/clinics";
 import { codesPerHour, issueCode, recentCodes } from "../../services/codes";
 import { fileOwner, fileUrl } from "../../services/files";
-import { lockedError, lockedUntil, lockKey, recordFailure } from "../../services/lockout";
+import { accountLockKey, lockedError, lockedUntil, recordFailure } from "../../services/lockout";
 import { deliverDue, queuedIds, queueMessage } from "../../services/outbox";
 import {
   hashToken,
@@ -490,7 +490,7 @@ export const postMe: Handler<typeof r.postMe> = async (c) => {
       if (!b.old_password) throw invalidField("old_password", "is required to change the password");
       // Guessing the old password is a credential attempt: per client and per identity.
       await checkRateLimit(c, "CREDENTIALS_LIMITER", "vsee-password");
-      const key = await lockKey("login", user.username);
+      const key = accountLockKey(user.id);
       const until = await lockedUntil(c.env, caller.clinicId, key);
       if (until) {
         passwordAudit("failure", { reason: "locked" });
