@@ -207,6 +207,8 @@ export const sessions = sqliteTable(
      * the sweeper's work (a disabled clinic's sessions: more keys than one request may delete).
      */
     kvClearedAt: integer("kv_cleared_at"),
+    /** Set when the session opened a live care-record socket (GET /state/live): its end closes it. */
+    liveAt: integer("live_at"),
   },
   (t) => [
     index("sessions_user_idx").on(t.userId, t.revokedAt),

@@ -44,6 +44,8 @@ export interface HistoryEntry {
 /** What a live socket remembers across hibernation: its viewer and when its token expires. */
 export interface LiveViewer {
   userId: number;
+  /** the session whose token opened the socket (its end closes the socket) */
+  sessionId: string;
   group: string;
   /** token expiry (unix s): the socket is closed at the first update after it */
   expiresAt: number;
@@ -56,6 +58,11 @@ export const PROTOCOL_HEADER = "x-care-protocol";
 
 /** Close code sent when a socket's token expired. */
 export const CLOSE_TOKEN_EXPIRED = 4001;
+/** Close code sent when a socket's session ended (sign-out, password change, a disabled user or clinic). */
+export const CLOSE_SESSION_ENDED = 4003;
+
+/** Which live sockets to close: those of some sessions, of some users, or all of them. */
+export type EndedSessions = { sessionIds: string[] } | { userId: number } | { all: true };
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS record (
@@ -176,7 +183,7 @@ export class CareRecord extends DurableObject<Bindings> {
       return new Response("Expected an authorized WebSocket upgrade", { status: 400 });
     }
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server);
+    this.ctx.acceptWebSocket(server, [`s:${viewer.sessionId}`, `u:${viewer.userId}`]);
     server.serializeAttachment(viewer);
     server.send(message(this.read()));
     const protocol = request.headers.get(PROTOCOL_HEADER);
@@ -185,6 +192,24 @@ export class CareRecord extends DurableObject<Bindings> {
       webSocket: client,
       headers: protocol ? { "Sec-WebSocket-Protocol": protocol } : {},
     });
+  }
+
+  /** Closes the live sockets of sessions that ended; returns how many it closed. */
+  endSessions(which: EndedSessions): number {
+    const sockets =
+      "all" in which
+        ? this.ctx.getWebSockets()
+        : "userId" in which
+          ? this.ctx.getWebSockets(`u:${which.userId}`)
+          : which.sessionIds.flatMap((id) => this.ctx.getWebSockets(`s:${id}`));
+    for (const ws of sockets) {
+      try {
+        ws.close(CLOSE_SESSION_ENDED, "session ended");
+      } catch {
+        // Already closing.
+      }
+    }
+    return sockets.length;
   }
 
   /** The channel is one-way (server to client); "ping" is answered by the auto-response. */

@@ -15,6 +15,7 @@ import { now } from "../lib/clock";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import type { Bindings, Caller } from "../types";
 import { type AuditSource, auditFor, auditStatement } from "./audit";
+import { careRecord } from "./care";
 
 export const ACCESS_TTL = 24 * 3600;
 export const REFRESH_TTL = 30 * 24 * 3600;
@@ -372,16 +373,35 @@ export async function revokeSessions(
     "sessionId" in which
       ? env.DB.prepare(
           `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?1), kv_cleared_at = ?1
-           WHERE id = ?2 AND kv_cleared_at IS NULL RETURNING id, kind, access_hash, revoked_at = ?1 AS ended`,
+           WHERE id = ?2 AND kv_cleared_at IS NULL
+           RETURNING id, kind, access_hash, clinic_id, live_at, revoked_at = ?1 AS ended`,
         ).bind(t, which.sessionId)
       : env.DB.prepare(
           `UPDATE sessions SET revoked_at = ?1, kv_cleared_at = ?1
            WHERE user_id = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND id != ?4
-           RETURNING id, kind, access_hash, 1 AS ended`,
+           RETURNING id, kind, access_hash, clinic_id, live_at, 1 AS ended`,
         ).bind(t, which.userId, which.clinicId, which.exceptSessionId ?? "");
-  const { results } = await stmt.all<SessionKeys & { ended: number }>();
-  await deleteSessionKeys(env, results);
+  const { results } = await stmt.all<
+    SessionKeys & { clinic_id: number; live_at: number | null; ended: number }
+  >();
+  // Live care-record sockets of these sessions close too (only sessions that opened one call the object).
+  const live = results.filter((r) => r.live_at !== null);
+  await Promise.all([
+    deleteSessionKeys(env, results),
+    ...[...new Set(live.map((r) => r.clinic_id))].map((clinicId) =>
+      careRecord(env, clinicId).endSessions({
+        sessionIds: live.filter((r) => r.clinic_id === clinicId).map((r) => r.id),
+      }),
+    ),
+  ]);
   return results.filter((r) => r.ended).length;
+}
+
+/** Notes that a session opened a live care-record socket (so that its end closes the socket). */
+export async function markLive(env: Bindings, sessionId: string): Promise<void> {
+  await env.DB.prepare("UPDATE sessions SET live_at = ? WHERE id = ? AND live_at IS NULL")
+    .bind(now(), sessionId)
+    .run();
 }
 
 interface SessionKeys {
@@ -412,6 +432,8 @@ export async function revokeClinicSessions(env: Bindings, clinicId: number): Pro
   )
     .bind(t, clinicId, t)
     .run();
+  // Every live care-record socket of the clinic closes.
+  await careRecord(env, clinicId).endSessions({ all: true });
   return meta.changes ?? 0;
 }
 

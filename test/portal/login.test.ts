@@ -147,16 +147,24 @@ describe("POST /login", () => {
 
   it("shares the per-client rate limit with POST /api_v3/users/login", async () => {
     const { clinic, user } = await memberWithPassword();
-    const ip = randomIp();
-    for (let i = 0; i < 30; i++) {
-      await call("POST", "/api_v3/users/login", {
-        headers: { "X-AccountCode": clinic.code, "cf-connecting-ip": ip },
-        form: { username: `nobody${i}`, password: "whatever-password" },
+    // The binding's windows are whole minutes of the wall clock: a run that straddles one starts again.
+    const minute = () => Math.floor(Date.now() / 60_000);
+    let res: Response | undefined;
+    for (let run = 0; run < 2 && !res; run++) {
+      const started = minute();
+      const ip = randomIp();
+      for (let i = 0; i < 30; i++) {
+        await call("POST", "/api_v3/users/login", {
+          headers: { "X-AccountCode": clinic.code, "cf-connecting-ip": ip },
+          form: { username: `nobody${i}`, password: "whatever-password" },
+        });
+      }
+      const answer = await submitLogin(fields(clinic, user.username, PASSWORD), undefined, {
+        "cf-connecting-ip": ip,
       });
+      if (minute() === started) res = answer;
     }
-    const res = await submitLogin(fields(clinic, user.username, PASSWORD), undefined, {
-      "cf-connecting-ip": ip,
-    });
+    if (!res) throw new Error("two runs straddled a minute");
     expect(res.status).toBe(429);
     expect(res.headers.get("content-type")).toContain("text/html");
     expect(res.headers.get("retry-after")).toBe("60");

@@ -2,9 +2,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CareRecord, CLOSE_TOKEN_EXPIRED } from "../../src/durable-objects/care-record";
+import {
+  type CareRecord,
+  CLOSE_SESSION_ENDED,
+  CLOSE_TOKEN_EXPIRED,
+} from "../../src/durable-objects/care-record";
 import { careRecord } from "../../src/services/care";
-import { buildRequest, call, clock, createClinic, env, json, type TestClinic } from "../helpers";
+import { ADMIN_AUTH, buildRequest, call, clock, createClinic, env, json, type TestClinic } from "../helpers";
 import { registerAs, state } from "./support";
 
 afterEach(() => clock.reset());
@@ -130,9 +134,63 @@ describe("GET /state/live", () => {
       ctx.getWebSockets().map((ws) => ws.deserializeAttachment()),
     );
     expect(viewers).toEqual([
-      { userId: Number(patient.body.user.id), group: "patients", expiresAt: expect.any(Number) },
+      {
+        userId: Number(patient.body.user.id),
+        sessionId: expect.any(String),
+        group: "patients",
+        expiresAt: expect.any(Number),
+      },
     ]);
     live.ws.close(1000);
+  });
+});
+
+describe("GET /state/live: ending a session closes its sockets at once", () => {
+  it("sign-out closes the session's socket, not another session's of the same user", async () => {
+    const { clinic, patient } = await clinicWithTeam();
+    // The same user signed in twice (re-registering an existing user is a sign-in with the API key).
+    const second = await call("POST", "/register", {
+      headers: clinic.server,
+      json: { email: patient.email, groupName: "patients", firstName: "Test", lastName: "Patient" },
+    });
+    const other = {
+      "X-AccountCode": clinic.code,
+      authorization: `Bearer ${(await json<{ token: string }>(second)).token}`,
+    };
+    const [a, b] = [await connect("/state/live", patient.auth), await connect("/state/live", other)];
+    await a.until(1);
+    await b.until(1);
+    expect((await call("POST", "/api_v3/users/logout", { headers: patient.auth })).status).toBe(200);
+    await a.until(2);
+    expect(a.closed()).toMatchObject({ code: CLOSE_SESSION_ENDED });
+    // The other session still receives updates.
+    expect((await state("PUT", other, { json: { medical_history: "still here" } })).status).toBe(200);
+    expect((await b.until(2))[1]?.state.medical_history).toBe("still here");
+    expect(b.closed()).toBeUndefined();
+    b.ws.close(1000);
+  });
+
+  it("disabling the user or the clinic closes their sockets", async () => {
+    const { clinic, patient } = await clinicWithTeam();
+    const physician = await registerAs(clinic, "physicians");
+    const [p, d] = [await connect("/state/live", patient.auth), await connect("/state/live", physician.auth)];
+    await p.until(1);
+    await d.until(1);
+    const disableUser = await call("PATCH", `/admin/clinics/${clinic.code}/users/${patient.body.user.id}`, {
+      headers: ADMIN_AUTH,
+      json: { disabled: true },
+    });
+    expect(disableUser.status).toBe(200);
+    await p.until(2);
+    expect(p.closed()).toMatchObject({ code: CLOSE_SESSION_ENDED });
+    expect(d.closed()).toBeUndefined();
+    const disableClinic = await call("PATCH", `/admin/clinics/${clinic.code}`, {
+      headers: ADMIN_AUTH,
+      json: { disabled: true },
+    });
+    expect(disableClinic.status).toBe(200);
+    await d.until(2);
+    expect(d.closed()).toMatchObject({ code: CLOSE_SESSION_ENDED });
   });
 });
 

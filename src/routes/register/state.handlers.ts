@@ -18,6 +18,7 @@ import {
   type Group,
   isGroup,
 } from "../../services/care";
+import { markLive } from "../../services/sessions";
 import type { AppEnv, Caller } from "../../types";
 import type * as r from "./state.routes";
 import { etag, historyWire, versionCondition } from "./wire";
@@ -101,11 +102,21 @@ export const live: Handler<typeof r.live> = async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("bad_request", { message: "Expected a WebSocket upgrade (Upgrade: websocket)" });
   }
-  const viewer: LiveViewer = { userId: caller.userId, group, expiresAt: caller.expiresAt ?? 0 };
+  const viewer: LiveViewer = {
+    userId: caller.userId,
+    sessionId: caller.sessionId,
+    group,
+    expiresAt: caller.expiresAt ?? 0,
+  };
   const headers = new Headers({ Upgrade: "websocket", [VIEWER_HEADER]: JSON.stringify(viewer) });
   if (offeredProtocols(c.req.header("sec-websocket-protocol")).includes(LIVE_PROTOCOL)) {
     headers.set(PROTOCOL_HEADER, LIVE_PROTOCOL);
   }
   // A fresh request: the client's token (query or subprotocol) is not handed on.
-  return careRecord(c.env, caller.clinicId).fetch(new Request("https://care-record/live", { headers }));
+  const res = await careRecord(c.env, caller.clinicId).fetch(
+    new Request("https://care-record/live", { headers }),
+  );
+  // The session now has a live socket: ending the session closes it (see revokeSessions).
+  if (res.status === 101) await markLive(c.env, caller.sessionId);
+  return res;
 };

@@ -1,0 +1,1 @@
+ALTER TABLE `sessions` ADD `live_at` integer;
