@@ -133,6 +133,31 @@ export interface AuditFilter {
   limit: number;
 }
 
+/** The query of both audit-log routes (GET /api_v3/audit, GET /admin/audit). */
+export interface AuditQuery {
+  event?: AuditEvent;
+  outcome?: AuditOutcome;
+  user_id?: number;
+  since?: number;
+  until?: number;
+  start?: number;
+  limit?: number;
+}
+
+/** An audit-log route's query as a filter (`clinicId` undefined: every clinic). */
+export function auditFilter(q: AuditQuery, clinicId: number | undefined, defaultLimit: number): AuditFilter {
+  return {
+    clinicId,
+    event: q.event,
+    outcome: q.outcome,
+    userId: q.user_id,
+    since: q.since,
+    until: q.until,
+    start: q.start ?? 0,
+    limit: q.limit ?? defaultLimit,
+  };
+}
+
 export interface AuditRow {
   id: number;
   clinic_id: number | null;

@@ -7,6 +7,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import type { AuditRow } from "../../src/services/audit";
 import {
   account,
   act,
@@ -33,19 +34,7 @@ import { sso } from "../vsee/fixtures";
 
 afterEach(() => clock.reset());
 
-interface Row {
-  id: number;
-  clinic_id: number | null;
-  event: string;
-  outcome: string;
-  actor_user_id: number | null;
-  subject_user_id: number | null;
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  details: string;
-  created_at: number;
-}
+type Row = AuditRow;
 
 const UA = "AuditTest/1.0 (security suite)";
 

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { getDb } from "../../db";
-import { auditWire, listAudit as list } from "../../services/audit";
+import { auditFilter, auditWire, listAudit as list } from "../../services/audit";
 import { requireClinic } from "../../services/clinics";
 import type { AppEnv } from "../../types";
 import type * as routes from "./audit.routes";
@@ -8,18 +8,9 @@ import type * as routes from "./audit.routes";
 export const listAudit: RouteHandler<typeof routes.listAudit, AppEnv> = async (c) => {
   const q = c.req.valid("query");
   const clinicId = q.clinic ? (await requireClinic(getDb(c.env.DB), q.clinic)).id : undefined;
-  const start = q.start ?? 0;
-  const limit = q.limit ?? 50;
-  const { rows, total } = await list(c.env, {
-    clinicId,
-    event: q.event,
-    outcome: q.outcome,
-    userId: q.user_id,
-    since: q.since,
-    until: q.until,
-    start,
-    limit,
-  });
+  const filter = auditFilter(q, clinicId, 50);
+  const { start, limit } = filter;
+  const { rows, total } = await list(c.env, filter);
   const data = rows.map((row) => {
     const wire = auditWire(row);
     return {

@@ -2,7 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { Clinic } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
 import { isClinicAdmin } from "../../middleware/auth";
-import { auditWire, listAudit as list } from "../../services/audit";
+import { auditFilter, auditWire, listAudit as list } from "../../services/audit";
 import type { AppEnv } from "../../types";
 import type * as r from "./audit.routes";
 
@@ -13,15 +13,6 @@ export const listAudit: RouteHandler<typeof r.listAudit, AppEnv> = async (c) => 
     throw new ApiError("forbidden", { message: "Only clinic admins can read the audit log" });
   const clinicId = caller ? caller.clinicId : (c.get("clinic") as Clinic).id;
   const q = c.req.valid("query");
-  const { rows, total } = await list(c.env, {
-    clinicId,
-    event: q.event,
-    outcome: q.outcome,
-    userId: q.user_id,
-    since: q.since,
-    until: q.until,
-    start: q.start ?? 0,
-    limit: q.limit ?? 20,
-  });
+  const { rows, total } = await list(c.env, auditFilter(q, clinicId, 20));
   return c.json({ data: rows.map(auditWire), total_count: total }, 200);
 };
