@@ -37,7 +37,7 @@ function run(args) {
   const res = spawnSync(wrangler, args, {
     stdio: ["ignore", "pipe", "pipe"],
     encoding: "utf8",
-    env: { ...process.env, CI: "1" },
+    env: { WRANGLER_SEND_METRICS: "false", ...process.env, CI: "1" },
   });
   if (res.status !== 0) {
     console.error(res.stdout, res.stderr);
@@ -87,6 +87,13 @@ const child = spawn(
   ["dev", "--port", port, "--ip", "127.0.0.1", "--show-interactive-dev-session=false"],
   {
     stdio: "inherit",
+    // Offline-friendly: wrangler would otherwise fetch the `Request.cf` placeholder from workers.cloudflare.com
+    // at every start and print a getaddrinfo ENOTFOUND stack when there is no network (harmless either way).
+    env: {
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_SEND_METRICS: "false",
+      ...process.env,
+    },
   },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));

@@ -86,11 +86,13 @@ export function createApp() {
     }),
     (c) => c.json({ status: "ok" as const }, 200),
   );
-  app.route("/admin", admin);
-  app.route("/api_v3", vsee);
-  app.route("/", web);
-  app.route("/", register);
-  app.route("/", accountsFamily);
+  // Chained, so that the app's type carries every family's routes (Hono's RPC client: `hc<AppType>`).
+  const routed = app
+    .route("/admin", admin)
+    .route("/api_v3", vsee)
+    .route("/", web)
+    .route("/", register)
+    .route("/", accountsFamily);
 
   const schemes = {
     adminKey: { type: "http", scheme: "bearer", description: "ADMIN_API_KEY (operators)" },
@@ -171,7 +173,7 @@ export function createApp() {
 
   app.onError((err, c) => respond(c, toApiError(err, c)));
 
-  return app;
+  return routed;
 }
 
 function respond(c: Context<AppEnv>, err: ApiError) {
@@ -182,3 +184,6 @@ function respond(c: Context<AppEnv>, err: ApiError) {
 }
 
 export const app = createApp();
+
+/** The app's routes as a type, for Hono's RPC client: `hc<AppType>("https://clinic-edge.example")`. */
+export type AppType = typeof app;

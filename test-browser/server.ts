@@ -64,7 +64,14 @@ export async function startServer(): Promise<Server> {
     ].join("\n"),
     { mode: 0o600 },
   );
-  const env = { ...process.env, CI: "1", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
+  // Offline: no metrics, and no fetch of the Request.cf placeholder from workers.cloudflare.com (README "Quick start").
+  const env = {
+    ...process.env,
+    CI: "1",
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    NO_COLOR: "1",
+  };
   run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], env);
 
   const [port, inspectorPort] = [await freePort(), await freePort()];

@@ -50,7 +50,7 @@ export function familyApp() {
  * same object before validation). Use together with `withBody` in the route's middleware.
  */
 export function formBody<T extends ZodType>(schema: T, description?: string) {
-  return {
+  const body = {
     description,
     content: {
       "application/json": { schema },
@@ -58,6 +58,9 @@ export function formBody<T extends ZodType>(schema: T, description?: string) {
       "multipart/form-data": { schema },
     },
   };
+  // Typed as JSON only: the document and the server accept all three, but @hono/zod-openapi's input type
+  // would otherwise ask Hono's RPC client (`hc<AppType>`) for a `json` *and* a `form` body at once.
+  return body as { description?: string; content: { "application/json": { schema: T } } };
 }
 
 /** Route middleware that reads the body (see lib/body.ts); put it after auth middleware. */
