@@ -15,6 +15,7 @@ import { logger } from "./lib/log";
 import { validationHook } from "./lib/openapi";
 import { familyOf, renderError } from "./lib/render";
 import { RoutesIndex } from "./lib/routes-index";
+import { isTransientStorageError } from "./lib/storage-errors";
 import { cors } from "./middleware/cors";
 import { securityHeaders } from "./middleware/security-headers";
 import { accountsFamily } from "./routes/accounts";
@@ -46,9 +47,19 @@ function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
     const code = HTTP_CODES[err.status] ?? "bad_request";
     return new ApiError(code, { status: err.status, message: err.status === 400 ? undefined : err.message });
   }
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (isTransientStorageError(e)) {
+    // The platform's storage failed for a moment: nothing was half-written (every change is one batch),
+    // so the client may send the same request again.
+    logger(c.get("requestId")).warn("storage_unavailable", {
+      method: c.req.method,
+      route: c.req.routePath,
+      message: dbErrorMessage(e),
+    });
+    return new ApiError("storage_unavailable", { headers: { "Retry-After": "1" } });
+  }
   // Unexpected: log what helps, never request data (drizzle's messages carry query params, so only the
   // driver's own message and the stack frames are kept), and answer without internals.
-  const e = err instanceof Error ? err : new Error(String(err));
   logger(c.get("requestId")).error("unexpected_error", {
     method: c.req.method,
     // The route's pattern, not the path: paths can carry secrets (/authentication/:accessToken).

@@ -5,7 +5,12 @@ import type { Family } from "./lib/render";
  * The `[vars]` of wrangler.toml. `wrangler types` types them as their literal default values; a deployment
  * sets its own, so the app reads them as strings.
  */
-type Vars = "DEFAULT_ACCOUNT_CODE" | "MAX_BODY_BYTES" | "MESSAGE_SENDER" | "IONIC_API_URLS" | "ENROLLMENT_TAG";
+type Vars =
+  | "DEFAULT_ACCOUNT_CODE"
+  | "MAX_BODY_BYTES"
+  | "MESSAGE_SENDER"
+  | "IONIC_API_URLS"
+  | "ENROLLMENT_TAG";
 
 /** Bindings from wrangler.toml (generated `Env`, by `npx wrangler types`) plus the optional settings documented in README. */
 export type Bindings = Omit<Env, Vars> & { [K in Vars]: string } & {

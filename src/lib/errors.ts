@@ -57,6 +57,7 @@ export const ERRORS = {
   locked: { status: 429, message: "Too many failed attempts, try again later" },
   internal: { status: 500, message: "Internal server error" },
   admin_disabled: { status: 503, message: "The admin API is disabled: ADMIN_API_KEY is not set" },
+  storage_unavailable: { status: 503, message: "Storage is temporarily unavailable: try again shortly" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

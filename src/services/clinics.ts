@@ -4,10 +4,12 @@
  */
 import { asc, count, eq, sql } from "drizzle-orm";
 import { type Db, prepared } from "../db";
+import { mapRow, statement } from "../db/rows";
 import { type Clinic, type ClinicSettings, clinics, type EligibilityEntry } from "../db/schema";
 import { now } from "../lib/clock";
 import { base64url, randomBytes, safeEqual, sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
+import { clinicSessionsRevocation } from "./sessions";
 
 export interface ClinicInput {
   code: string;
@@ -127,7 +129,17 @@ export async function updateClinic(db: Db, code: string, patch: ClinicPatch): Pr
   if (patch.default_heartbeat !== undefined) set.defaultHeartbeat = patch.default_heartbeat;
   if (patch.settings !== undefined) set.settings = patch.settings;
   if (patch.disabled !== undefined) set.disabled = patch.disabled;
-  const row = await db.update(clinics).set(set).where(eq(clinics.code, code)).returning().get();
+  const update = db.update(clinics).set(set).where(eq(clinics.code, code)).returning();
+  let row: Clinic | undefined;
+  if (patch.disabled === true) {
+    // Disabling signs everybody out in the same batch: never a disabled clinic with live sessions.
+    const d1 = db.$client;
+    const [updated] = await d1.batch([statement(d1, update), clinicSessionsRevocation(d1, code)]);
+    const raw = updated?.results[0] as Record<string, unknown> | undefined;
+    row = raw ? mapRow(clinics, raw) : undefined;
+  } else {
+    row = await update.get();
+  }
   if (!row) throw new ApiError("clinic_not_found");
   return row;
 }

@@ -432,9 +432,26 @@ export async function revokeClinicSessions(env: Bindings, clinicId: number): Pro
   )
     .bind(t, clinicId, t)
     .run();
-  // Every live care-record socket of the clinic closes.
-  await careRecord(env, clinicId).endSessions({ all: true });
+  await closeClinicSockets(env, clinicId);
   return meta.changes ?? 0;
+}
+
+/**
+ * The statement that ends every live session of the clinic `clinicCode`, for the batch that disables it
+ * (so that a disabled clinic never keeps a working session, whatever fails after the batch).
+ */
+export function clinicSessionsRevocation(d1: D1Database, clinicCode: string, t = now()): D1PreparedStatement {
+  return d1
+    .prepare(
+      `UPDATE sessions SET revoked_at = ?1
+       WHERE clinic_id = (SELECT id FROM clinics WHERE code = ?2) AND revoked_at IS NULL AND expires_at > ?1`,
+    )
+    .bind(t, clinicCode);
+}
+
+/** Every live care-record socket of the clinic closes (its sessions have ended). */
+export async function closeClinicSockets(env: Bindings, clinicId: number): Promise<void> {
+  await careRecord(env, clinicId).endSessions({ all: true });
 }
 
 /**

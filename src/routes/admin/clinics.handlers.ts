@@ -3,7 +3,7 @@ import { getDb } from "../../db";
 import { afterResponse } from "../../lib/background";
 import { forgetCorsCache } from "../../middleware/cors";
 import * as clinics from "../../services/clinics";
-import { revokeClinicSessions, sweepRevoked } from "../../services/sessions";
+import { closeClinicSockets, sweepRevoked } from "../../services/sessions";
 import type { AppEnv } from "../../types";
 import type * as routes from "./clinics.routes";
 
@@ -29,11 +29,12 @@ export const patchClinic: RouteHandler<typeof routes.patchClinic, AppEnv> = asyn
   const patch = c.req.valid("json");
   const clinic = await clinics.updateClinic(getDb(c.env.DB), c.req.valid("param").code, patch);
   forgetCorsCache();
-  // Disabling a clinic signs everybody out: its sessions end in D1 now, their KV tokens are swept (a
-  // first chunk right after this answer, the rest by the cron run).
+  // Disabling a clinic signs everybody out: its sessions ended in the update's batch, their live sockets
+  // close now, their KV tokens are swept (a first chunk right after this answer, the rest by the cron run).
+  // The sweep is scheduled first, so that it runs even when closing the sockets fails.
   if (patch.disabled === true) {
-    await revokeClinicSessions(c.env, clinic.id);
     afterResponse(c, () => sweepRevoked(c.env));
+    await closeClinicSockets(c.env, clinic.id);
   }
   return c.json({ clinic: clinics.toWire(clinic) }, 200);
 };
