@@ -320,7 +320,19 @@ export async function rotateRefresh(
       env.KV.put(kvKeys.access(accessHash), JSON.stringify(record), { expirationTtl: kvTtl(record.e, t) }),
     );
   }
-  await Promise.all(tasks);
+  try {
+    await Promise.all(tasks);
+  } catch (err) {
+    // The new access token could not be stored: undo the rotation, so that the client's retry with the
+    // same refresh token succeeds instead of looking like a reuse (which would end the session).
+    await undoRotation(env, {
+      oldHash,
+      newHash,
+      sessionId: row.session_id,
+      accessHash: prev?.access_hash ?? null,
+    });
+    throw err;
+  }
   return {
     tokens: {
       sessionId: row.session_id,
@@ -334,6 +346,20 @@ export async function rotateRefresh(
     user,
     clinic: sessionClinic,
   };
+}
+
+/** Puts a rotation back as it was (the old token unspent, no successor, the session's previous access token). */
+async function undoRotation(
+  env: Bindings,
+  r: { oldHash: string; newHash: string; sessionId: string; accessHash: string | null },
+): Promise<void> {
+  await env.DB.batch([
+    env.DB.prepare("DELETE FROM refresh_tokens WHERE token_hash = ?").bind(r.newHash),
+    env.DB.prepare(
+      "UPDATE refresh_tokens SET used_at = NULL, replaced_by = NULL WHERE token_hash = ? AND replaced_by = ?",
+    ).bind(r.oldHash, r.newHash),
+    env.DB.prepare("UPDATE sessions SET access_hash = ? WHERE id = ?").bind(r.accessHash, r.sessionId),
+  ]);
 }
 
 /** A spent refresh token presented again: the family is compromised, end it (and say so in the audit log). */

@@ -258,3 +258,43 @@ describe("storage faults: clinic disable (PATCH /admin/clinics/:code)", () => {
     });
   });
 });
+
+describe("storage faults: refresh rotation (POST /api_v3/tokens/refresh)", () => {
+  it("at every call: a clean 5xx, the old token spent with its successor or not at all, and the retry rotates once", async () => {
+    type W = { clinic: TestClinic; refresh: string; userId: number };
+    const tokens = (w: W) =>
+      env.DB.prepare(
+        "SELECT count(*) AS n, sum(used_at IS NULL) AS live FROM refresh_tokens WHERE user_id = ?",
+      )
+        .bind(w.userId)
+        .first<{ n: number; live: number }>();
+    await eachStep<W>({
+      shape: "vsee",
+      setup: async () => {
+        const clinic = await createClinic();
+        const user = await sso(clinic);
+        return { clinic, refresh: user.refresh, userId: Number(user.id) };
+      },
+      request: (w) => ({
+        method: "POST",
+        path: "/api_v3/tokens/refresh.json",
+        opts: { headers: { "X-AccountCode": w.clinic.code }, json: { refresh_token: w.refresh } },
+      }),
+      snapshot: async (w) => {
+        const t = await tokens(w);
+        const revoked = await count(
+          "SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NOT NULL",
+          w.userId,
+        );
+        return { tokens: t?.n, live: t?.live, revoked };
+      },
+      done: async (w, _res, body) => {
+        const data = (body as { data: { token: string; refresh_token: { token: string } } }).data;
+        const me = await call("GET", "/api_v3/me", {
+          headers: { "X-ApiToken": data.token, "X-AccountCode": w.clinic.code },
+        });
+        expect(me.status).toBe(200);
+      },
+    });
+  });
+});
