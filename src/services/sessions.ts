@@ -388,38 +388,68 @@ async function revokeIfReused(env: Bindings, tokenHash: string, audit?: AuditSou
  * Ends sessions (one, or all of a user's except one) and deletes their access tokens from KV.
  * Returns the number of sessions ended.
  */
-export async function revokeSessions(
-  env: Bindings,
-  which: { sessionId: string } | { userId: number; clinicId: number; exceptSessionId?: string },
-): Promise<number> {
-  const t = now();
-  // The KV copies are deleted right below, so the rows are marked cleared in the same statement. A session
-  // revoked earlier whose copies were not cleared yet (burnt by GET /auth) is cleared here too.
-  const stmt =
-    "sessionId" in which
-      ? env.DB.prepare(
+export async function revokeSessions(env: Bindings, which: Revocation): Promise<number> {
+  const { results } = await revocationStatement(env.DB, which).all<RevokedSession>();
+  return finishRevocation(env, results);
+}
+
+export type Revocation =
+  | { sessionId: string }
+  | { userId: number; clinicId: number; exceptSessionId?: string };
+
+export type RevokedSession = SessionKeys & { clinic_id: number; live_at: number | null; ended: number };
+
+/**
+ * The statement that ends sessions (returning them as `RevokedSession` rows), for a caller's own batch: a
+ * password change ends the other sessions in the batch that changes the password. Pass its rows to
+ * `finishRevocation`.
+ */
+export function revocationStatement(db: D1Database, which: Revocation, t = now()): D1PreparedStatement {
+  // The KV copies are deleted right after (finishRevocation), so the rows are marked cleared in the same
+  // statement. A session revoked earlier whose copies were not cleared yet (burnt by GET /auth) is cleared too.
+  return "sessionId" in which
+    ? db
+        .prepare(
           `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?1), kv_cleared_at = ?1
            WHERE id = ?2 AND kv_cleared_at IS NULL
            RETURNING id, kind, access_hash, clinic_id, live_at, revoked_at = ?1 AS ended`,
-        ).bind(t, which.sessionId)
-      : env.DB.prepare(
+        )
+        .bind(t, which.sessionId)
+    : db
+        .prepare(
           `UPDATE sessions SET revoked_at = ?1, kv_cleared_at = ?1
            WHERE user_id = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND id != ?4
            RETURNING id, kind, access_hash, clinic_id, live_at, 1 AS ended`,
-        ).bind(t, which.userId, which.clinicId, which.exceptSessionId ?? "");
-  const { results } = await stmt.all<
-    SessionKeys & { clinic_id: number; live_at: number | null; ended: number }
-  >();
+        )
+        .bind(t, which.userId, which.clinicId, which.exceptSessionId ?? "");
+}
+
+/**
+ * After the revocation statement: deletes the sessions' KV tokens and closes their live care-record sockets.
+ * When that fails, the rows are marked not cleared again, so that the sweeper (sweepRevoked, every cron run)
+ * deletes the tokens later; the error is rethrown. Returns how many sessions ended.
+ */
+export async function finishRevocation(env: Bindings, results: RevokedSession[]): Promise<number> {
   // Live care-record sockets of these sessions close too (only sessions that opened one call the object).
   const live = results.filter((r) => r.live_at !== null);
-  await Promise.all([
-    deleteSessionKeys(env, results),
-    ...[...new Set(live.map((r) => r.clinic_id))].map((clinicId) =>
-      careRecord(env, clinicId).endSessions({
-        sessionIds: live.filter((r) => r.clinic_id === clinicId).map((r) => r.id),
-      }),
-    ),
-  ]);
+  try {
+    await Promise.all([
+      deleteSessionKeys(env, results),
+      ...[...new Set(live.map((r) => r.clinic_id))].map((clinicId) =>
+        careRecord(env, clinicId).endSessions({
+          sessionIds: live.filter((r) => r.clinic_id === clinicId).map((r) => r.id),
+        }),
+      ),
+    ]);
+  } catch (err) {
+    await env.DB.prepare(
+      "UPDATE sessions SET kv_cleared_at = NULL WHERE id IN (SELECT value FROM json_each(?))",
+    )
+      .bind(JSON.stringify(results.map((r) => r.id)))
+      .run()
+      .catch(() => undefined); // storage is failing: the tokens then live until their own expiry (24 h)
+    throw err;
+  }
   return results.filter((r) => r.ended).length;
 }
 

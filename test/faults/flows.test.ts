@@ -17,13 +17,16 @@ import {
   uniq,
 } from "../helpers";
 import { registerAs } from "../register/support";
-import { sso } from "../vsee/fixtures";
+import { setPassword, sso } from "../vsee/fixtures";
 import { type Fault, faulty, fetchWith, type Op } from "./inject";
 
 afterEach(() => {
   clock.reset();
   vi.restoreAllMocks();
 });
+
+// Each test runs its flow once per storage call (a fresh clinic each time): longer than one request.
+vi.setConfig({ testTimeout: 120_000 });
 
 interface Flow<W> {
   /** A fresh world for one attempt (its own clinic and users). */
@@ -294,6 +297,56 @@ describe("storage faults: refresh rotation (POST /api_v3/tokens/refresh)", () =>
           headers: { "X-ApiToken": data.token, "X-AccountCode": w.clinic.code },
         });
         expect(me.status).toBe(200);
+      },
+    });
+  });
+});
+
+describe("storage faults: password change (POST /api_v3/me)", () => {
+  it("at every call: the password and the end of the other sessions are one change; the retry changes it once", async () => {
+    type W = {
+      clinic: TestClinic;
+      auth: Record<string, string>;
+      other: Record<string, string>;
+      userId: number;
+    };
+    await eachStep<W>({
+      shape: "vsee",
+      setup: async () => {
+        const clinic = await createClinic();
+        const user = await sso(clinic);
+        await setPassword(user, "first password 1");
+        const other = await sso(clinic, { code: user.code }); // a second session of the same user
+        return { clinic, auth: user.auth, other: other.auth, userId: Number(user.id) };
+      },
+      request: (w) => ({
+        method: "POST",
+        path: "/api_v3/me.json",
+        opts: { headers: w.auth, form: { password: "second password 2", old_password: "first password 1" } },
+      }),
+      snapshot: async (w) => {
+        const row = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?")
+          .bind(w.userId)
+          .first<{ password_hash: string }>();
+        const live = await count(
+          "SELECT count(*) AS n FROM sessions WHERE user_id = ? AND revoked_at IS NULL",
+          w.userId,
+        );
+        // KV tokens whose deletion failed after the answer are deleted by the next cron run.
+        await scheduledRun(env);
+        const other = await call("GET", "/api_v3/me", { headers: w.other });
+        return { hashed: row?.password_hash.startsWith("$argon2id$"), live, other: other.status };
+      },
+      done: async (w) => {
+        const headers = { "X-AccountCode": w.clinic.code };
+        const me = await json<{ data: { username: string } }>(
+          await call("GET", "/api_v3/me", { headers: w.auth }),
+        );
+        const login = await call("POST", "/api_v3/users/login", {
+          headers,
+          form: { username: me.data.username, password: "second password 2" },
+        });
+        expect(login.status).toBe(200);
       },
     });
   });

@@ -1,5 +1,4 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { getDb } from "../../db";
 import { type Clinic, type User, users } from "../../db/schema";
@@ -17,12 +16,15 @@ import { codesPerHour, issueCode, recentCodes } from "../../services/codes";
 import { fileOwner, fileUrl } from "../../services/files";
 import { accountLockKey, lockedError, lockedUntil, recordFailure } from "../../services/lockout";
 import { deliverDue, queuedIds, queueMessage } from "../../services/outbox";
+import { updateProfile } from "../../services/profile";
 import {
+  finishRevocation,
   hashToken,
   PendingSession,
   resolveAccess,
   revokeSessions,
   rotateRefresh,
+  sweepRevoked,
   updateAccess,
 } from "../../services/sessions";
 import { signIn } from "../../services/sign-in";
@@ -538,16 +540,16 @@ export const postMe: Handler<typeof r.postMe> = async (c) => {
   }
   if (b.tos !== undefined) set.tos = b.tos;
 
-  const db = getDb(c.env.DB);
-  const updated = await db.update(users).set(set).where(eq(users.id, user.id)).returning().get();
+  const { updated, revoked } = await updateProfile(c.env, user.id, set, {
+    endOtherSessions: passwordChanged
+      ? { clinicId: caller.clinicId, exceptSessionId: caller.sessionId }
+      : undefined,
+  });
   if (!updated) throw new ApiError("invalid_token");
   if (passwordChanged) {
     passwordAudit("success", { via });
-    await revokeSessions(c.env, {
-      userId: user.id,
-      clinicId: caller.clinicId,
-      exceptSessionId: caller.sessionId,
-    });
+    // The other sessions ended with the change; their KV tokens go now, or with the sweeper if KV fails.
+    await finishRevocation(c.env, revoked).catch(() => afterResponse(c, () => sweepRevoked(c.env)));
     if (caller.via === "code") await updateAccess(c.env, caller.tokenHash, { m: undefined });
   }
   return c.json({ data: userWire(caller.clinicCode, updated, await photoOf(c, updated)) }, 200);
