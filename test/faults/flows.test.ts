@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { scheduledRun } from "../../src/index";
+import { deliverDue, queuedIds, queueMessage } from "../../src/services/outbox";
 import {
   buildRequest,
   type CallOptions,
@@ -351,3 +352,50 @@ describe("storage faults: password change (POST /api_v3/me)", () => {
     });
   });
 });
+
+describe("storage faults: outbox claim and delivery", () => {
+  it("a failure at any step loses no message: it is sent, or pending with its retry time, or claimed and re-claimed after the claim expires; sent once", async () => {
+    clock.freeze();
+    const probe = faulty();
+    const first = await queueOne();
+    await deliverDue(probe.env, { ids: [first] });
+    const steps = probe.calls.length;
+    expect(steps).toBeGreaterThanOrEqual(2); // the claim, then the mark
+    for (let nth = 0; nth < steps; nth++) {
+      const id = await queueOne();
+      const sent: number[] = [];
+      const sender = {
+        async send(m: { id: number }) {
+          sent.push(m.id);
+        },
+      };
+      await deliverDue(faulty({ store: "d1", nth }).env, { ids: [id], sender }).catch(() => undefined);
+      const row = await outboxRow(id);
+      expect(["pending", "sending", "sent"]).toContain(row?.status);
+      if (row?.status === "pending") expect(row.next_attempt_at).toBeGreaterThan(0);
+      // Later runs (after the claim and any backoff expired) deliver what is left, and nothing twice after sent.
+      clock.advance(3600);
+      await deliverDue(env, { ids: [id], sender });
+      expect((await outboxRow(id))?.status).toBe("sent");
+      await deliverDue(env, { ids: [id], sender });
+      // At least once: a failure after the provider accepted it but before the row was marked may send it again.
+      expect(sent.filter((x) => x === id).length).toBeGreaterThanOrEqual(1);
+      expect(sent.filter((x) => x === id).length).toBeLessThanOrEqual(2);
+    }
+  });
+});
+
+async function queueOne(): Promise<number> {
+  const results = await env.DB.batch([
+    queueMessage(env.DB, 1, "email", `${uniq("m")}@example.test`, "welcome", {
+      clinicName: "Test Clinic",
+      name: "Ann",
+    }),
+  ]);
+  return queuedIds(results)[0] as number;
+}
+
+const outboxRow = (id: number) =>
+  env.DB.prepare("SELECT status, next_attempt_at FROM outbox WHERE id = ?")
+    .bind(id)
+    .first<{ status: string; next_attempt_at: number }>();
