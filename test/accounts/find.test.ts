@@ -7,7 +7,7 @@
 import qs from "qs";
 import { describe, expect, it, vi } from "vitest";
 import { sdkQueryString } from "../clients/mycure-wire";
-import { ADMIN_AUTH, call, json } from "../helpers";
+import { ADMIN_AUTH, call, callAndSettle, json } from "../helpers";
 import {
   type Account,
   account,
@@ -89,6 +89,15 @@ describe("GET /accounts (find)", () => {
     expect(search).toBe("%24limit=%232&%24skip=%231&%24sort%5BcreatedAt%5D=%23-1&%24sort%5Buid%5D=%23-1");
     const page = await list(t, admin.token, "/accounts", search);
     expect(page.total).toBe(4);
+    // Listing others' accounts is a profile access in the audit log (written after the response).
+    await callAndSettle("GET", `/accounts?${search}`, { headers: { ...t.headers, ...bearer(admin.token) } });
+    const audit = await call("GET", `/admin/audit?clinic=${t.code}&event=profile_access`, {
+      headers: ADMIN_AUTH,
+    });
+    const rows = (await json<{ data: { actor_user_id: number; details: Record<string, unknown> }[] }>(audit))
+      .data;
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(rows[0]).toMatchObject({ details: { via: "clinic_admin", resource: "accounts" } });
     expect(page.limit).toBe(2);
     expect(page.skip).toBe(1);
     const descending = [admin.uid, ...members.map((m) => m.uid)].reverse();

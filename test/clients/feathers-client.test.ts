@@ -203,6 +203,8 @@ describe("error classes (@feathersjs/errors, through the client's convert())", (
     const update = await failure(app.service("accounts").update(a.uid, { isFirstLogin: false }));
     expect(update).toBeInstanceOf(MethodNotAllowed);
     expect(update.code).toBe(405);
+    const remove = await failure(app.service("accounts").remove(a.uid));
+    expect(remove).toBeInstanceOf(MethodNotAllowed);
     const badQuery = await failure(app.service("accounts").find({ query: { password: "x" } }));
     expect(badQuery).toBeInstanceOf(BadRequest);
     // A 404/405 keeps the client signed in (it clears the token on 401-407 only from authenticate).
