@@ -29,6 +29,21 @@ export default defineConfig(async () => {
     test: {
       setupFiles: ["./test/setup.ts"],
       include: ["test/**/*.test.ts"],
+      // The Feathers client packages are CommonJS that require each other: pre-bundled together, so that the
+      // error classes a test imports are the ones the rest client throws (one @feathersjs/errors instance).
+      deps: {
+        optimizer: {
+          ssr: {
+            enabled: true,
+            include: [
+              "@feathersjs/feathers",
+              "@feathersjs/rest-client",
+              "@feathersjs/authentication-client",
+              "@feathersjs/errors",
+            ],
+          },
+        },
+      },
     },
   };
 });

@@ -36,9 +36,15 @@ const FEATHERS: Record<number, [string, string]> = {
   404: ["NotFound", "not-found"],
   405: ["MethodNotAllowed", "method-not-allowed"],
   409: ["Conflict", "conflict"],
-  412: ["PreconditionFailed", "precondition-failed"],
-  413: ["PayloadTooLarge", "payload-too-large"],
-  415: ["UnsupportedMediaType", "unsupported-media-type"],
+  // @feathersjs/errors has no class for 412, 413 or 415, and its convert() (what the Feathers client runs
+  // on every error body) turns an unknown name into a plain Error. These keep their HTTP status and `code`,
+  // and carry the name of the class a Feathers app should handle them as (README "Feathers v5 client"):
+  // a stale version is a conflicting write; a too-large body and an unsupported content type are the
+  // client's mistake to fix, which a Feathers server itself answers as BadRequest (its body parsers
+  // ignore other content types, so the service refuses the empty data).
+  412: ["Conflict", "conflict"],
+  413: ["BadRequest", "bad-request"],
+  415: ["BadRequest", "bad-request"],
   429: ["TooManyRequests", "too-many-requests"],
   500: ["GeneralError", "general-error"],
   503: ["Unavailable", "unavailable"],

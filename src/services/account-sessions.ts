@@ -7,9 +7,10 @@
  */
 import { kvKeys, kvTtl } from "../kv/keys";
 import { now } from "../lib/clock";
+import { randomToken } from "../lib/crypto";
 import { signHs256, verifyHs256 } from "../lib/jwt";
 import type { AccountCaller, Bindings } from "../types";
-import { PendingSession, REFRESH_TTL, type SessionClinic, type SessionUser } from "./sessions";
+import { hashToken, PendingSession, REFRESH_TTL, type SessionClinic, type SessionUser } from "./sessions";
 
 /** Access-token lifetime (clients decode `exp`, and refresh before it). */
 export const JWT_TTL = 15 * 60;
@@ -93,4 +94,32 @@ export async function resolveAccountToken(
   const live = await env.KV.get<LiveSession>(kvKeys.jwtSession(sid), "json");
   if (!live || live.u !== Number(sub) || live.e <= now()) return null;
   return { userId: live.u, clinicId: live.c, clinicCode, sessionId: sid };
+}
+
+/**
+ * A new refresh token for a live session whose access token was just presented (the `jwt` strategy):
+ * the session's unspent refresh token is spent in favour of the new one, in one D1 batch, exactly as a
+ * refreshAccessToken rotation spends it. The old token is then a spent token: presenting it again ends
+ * the session (services/sessions.ts, reuse detection). Null when the session has no unspent, unexpired
+ * refresh token (ended, expired, or another request rotated it at the same moment).
+ */
+export async function reissueRefresh(env: Bindings, caller: AccountCaller): Promise<string | null> {
+  const t = now();
+  const token = randomToken(16);
+  const hash = await hashToken(token);
+  const [spent] = await env.DB.batch([
+    env.DB.prepare(
+      `UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2
+       WHERE session_id = ?3 AND clinic_id = ?4 AND user_id = ?5 AND used_at IS NULL AND expires_at > ?1
+         AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?3 AND s.kind = 'accounts'
+                     AND s.revoked_at IS NULL AND s.expires_at > ?1)
+       RETURNING token_hash`,
+    ).bind(t, hash, caller.sessionId, caller.clinicId, caller.userId),
+    env.DB.prepare(
+      `INSERT INTO refresh_tokens (token_hash, session_id, clinic_id, user_id, created_at, expires_at)
+       SELECT ?1, session_id, clinic_id, user_id, ?2, ?3 FROM refresh_tokens
+       WHERE session_id = ?4 AND replaced_by = ?1 LIMIT 1`,
+    ).bind(hash, t, t + REFRESH_TTL, caller.sessionId),
+  ]);
+  return spent?.results.length ? token : null;
 }

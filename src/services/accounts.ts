@@ -371,7 +371,9 @@ export async function createAccount(
   try {
     results = await env.DB.batch([...out.statements, ...out.messages]);
   } catch (err) {
-    throw uniqueViolation(err) ?? err;
+    // An email or mobile number that is already an account's: a Feathers Conflict (409), as Feathers apps expect.
+    const taken = uniqueViolation(err);
+    throw taken ? new ApiError("conflict", { message: taken.message, fields: taken.fields }) : err;
   }
   const raw = results[0]?.results[0] as Record<string, unknown> | undefined;
   if (!raw) throw INVITATION_MISSING();

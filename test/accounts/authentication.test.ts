@@ -33,7 +33,7 @@ const claims = (token: string) =>
   >;
 
 describe("strategy local", () => {
-  it("signs in with the seed's email + password: uid, a JWT, a refresh token, expiresAt", async () => {
+  it("signs in with the seed's email + password: uid, a JWT, a refresh token, expiresAt, user", async () => {
     const t = await tenant();
     const created = await signup(t, { email: `seed-${email()}` });
     const res = await call("POST", "/authentication", {
@@ -47,6 +47,8 @@ describe("strategy local", () => {
       accessToken: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
       refreshToken: expect.stringMatching(/^[0-9a-f]{32}$/),
       expiresAt: expect.any(String),
+      // The caller's own account, as GET /accounts/:uid answers it (Feathers clients and the MYCURE SDK read it).
+      user: created,
     });
     const header = JSON.parse(atob(tokens.accessToken.split(".")[0] as string));
     expect(header.alg).toBe("HS256");

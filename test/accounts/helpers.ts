@@ -47,6 +47,7 @@ export interface Tokens {
   accessToken: string;
   refreshToken: string;
   expiresAt: string;
+  user: Account;
 }
 
 /** POST /accounts (waits for the first delivery attempt); fails the test unless it answers 201. */

@@ -90,7 +90,7 @@ describe("POST /accounts: happy paths", () => {
       headers: t.headers,
       json: { mobileNo: local, password: PASSWORD },
     });
-    const body = await expectFeathersError(again, 400);
+    const body = await expectFeathersError(again, 409);
     expect(body.errors).toEqual({ mobileNo: "is already in use" });
   });
 
@@ -219,7 +219,7 @@ describe("POST /accounts: refusals", () => {
       headers: t.headers,
       json: { email: address.toUpperCase(), password: PASSWORD, mobileNo: mobile() },
     });
-    expect((await expectFeathersError(res, 400)).errors).toEqual({ email: "is already in use" });
+    expect((await expectFeathersError(res, 409)).errors).toEqual({ email: "is already in use" });
     const after = await env.DB.prepare("SELECT count(*) AS n FROM outbox").first<{ n: number }>();
     expect(after?.n).toBe(before?.n);
   });

@@ -235,7 +235,7 @@ describe("invite-only signup", () => {
       headers: t.headers,
       json: { email: taken, password: PASSWORD, invitation: code },
     });
-    expect((await expectFeathersError(res, 400)).errors).toEqual({ email: "is already in use" });
+    expect((await expectFeathersError(res, 409)).errors).toEqual({ email: "is already in use" });
     expect((await call("GET", `/account-waitlist/${code}`, { headers: t.headers })).status).toBe(200);
   });
 

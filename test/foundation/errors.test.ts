@@ -280,18 +280,18 @@ describe("accounts (Feathers): {name, message, code, className, errors?}", () =>
     });
     expect(r413.status).toBe(413);
     expect(await json(r413)).toEqual({
-      name: "PayloadTooLarge",
+      name: "BadRequest",
       message: "Request body too large",
       code: 413,
-      className: "payload-too-large",
+      className: "bad-request",
     });
 
     const r415 = await call("POST", "/authentication", { headers, raw: { body: "hi", type: "text/plain" } });
     expect(r415.status).toBe(415);
     expect(await json(r415)).toMatchObject({
-      name: "UnsupportedMediaType",
+      name: "BadRequest",
       code: 415,
-      className: "unsupported-media-type",
+      className: "bad-request",
     });
   });
 

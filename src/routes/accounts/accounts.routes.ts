@@ -21,18 +21,37 @@ export const createAccount = createRoute({
   },
 });
 
+/** Feathers query parameters, documented once (the handler decodes the whole query string with qs). */
+export const FIND_DESCRIPTION =
+  "A Feathers `find`: the query string in qs notation (as Feathers' rest-client and the MYCURE SDK send it; the SDK's `#`-typed values `#5`, `#-1`, `#true`, `#[]` are read as numbers, booleans and empty lists). `field=value`, `field[$in][]=…`, `field[$nin][]=…`, `field[$lt|$lte|$gt|$gte|$ne]=…`, `$or[0][field]=…`, `$sort[field]=1|-1`, `$limit` (default 10, capped at 50), `$skip`, `$select[]=field`. Other parameters and operators answer BadRequest. Clinic admins (admin types, role clinic_admin) see their clinic's accounts, everyone else only their own.";
+
+export const findAccounts = createRoute({
+  method: "get",
+  path: "/accounts",
+  tags,
+  security: SECURITY.jwt,
+  summary: "List accounts (Feathers find)",
+  description: `${FIND_DESCRIPTION} Fields: uid, email (case-insensitive), mobileNo, isEmailVerified, isMobileNoVerified, isDoctor, isDisabled, isFirstLogin, mfaEnabled, createdAt, updatedAt (ISO 8601 or epoch ms).`,
+  middleware: [requireAccount] as const,
+  responses: {
+    200: s.json(s.AccountPage, "A page of accounts: {total, limit, skip, data}"),
+    ...errorResponses("accounts", 400, 401),
+  },
+});
+
 export const getAccount = createRoute({
   method: "get",
   path: "/accounts/{uid}",
   tags,
   security: SECURITY.jwt,
   summary: "The caller's account",
-  description: "Only the account's owner; any other uid answers 404.",
+  description:
+    "Only the account's owner; any other uid answers 404. `$select[]=field` returns only those fields (and uid).",
   middleware: [requireAccount] as const,
   request: { params: s.UidParam },
   responses: {
-    200: s.json(s.Account, "The account"),
-    ...errorResponses("accounts", 401, 404),
+    200: s.json(s.AccountSelection, "The account"),
+    ...errorResponses("accounts", 400, 401, 404),
   },
 });
 

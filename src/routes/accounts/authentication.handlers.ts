@@ -13,8 +13,8 @@ import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
 import { accountFromToken, bearerToken } from "../../middleware/account-auth";
 import { audit, auditLater, auditSignOut, auditSource } from "../../middleware/audit";
 import { loadClinic } from "../../middleware/tenant";
-import { signAccessToken, startAccountSession } from "../../services/account-sessions";
-import { requireLiveAccount } from "../../services/accounts";
+import { reissueRefresh, signAccessToken, startAccountSession } from "../../services/account-sessions";
+import { accountWire, requireLiveAccount } from "../../services/accounts";
 import { accountLockKey, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
 import { claimTotp } from "../../services/mfa";
 import { revokeSessions, rotateRefresh } from "../../services/sessions";
@@ -145,14 +145,22 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
     accessToken: session.access.token,
     refreshToken: session.refreshToken,
     expiresAt: iso(session.access.exp),
+    user: accountWire(user),
   };
 }
 
-/** A fresh access token for the session of a valid one. */
+/**
+ * A fresh access token for the session of a valid one, and the session's refresh token rotated (clients
+ * such as the MYCURE SDK store whatever refreshToken this answers, so it must be a usable one).
+ */
 async function reauthenticate(c: Context<AppEnv>, b: Body<{ strategy: "jwt" }>) {
   const caller = await accountFromToken(c, b.accessToken);
-  await requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId);
-  const access = await signAccessToken(c.env, caller.userId, caller.clinicCode, caller.sessionId);
+  const user = await requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId);
+  const [refreshToken, access] = await Promise.all([
+    reissueRefresh(c.env, caller),
+    signAccessToken(c.env, caller.userId, caller.clinicCode, caller.sessionId),
+  ]);
+  if (!refreshToken) throw new ApiError("invalid_token");
   auditLater(c, {
     event: "token_refresh",
     outcome: "success",
@@ -161,7 +169,13 @@ async function reauthenticate(c: Context<AppEnv>, b: Body<{ strategy: "jwt" }>) 
     subjectUserId: caller.userId,
     details: { method: "jwt" },
   });
-  return { uid: String(caller.userId), accessToken: access.token, expiresAt: iso(access.exp) };
+  return {
+    uid: String(caller.userId),
+    accessToken: access.token,
+    refreshToken,
+    expiresAt: iso(access.exp),
+    user: accountWire(user),
+  };
 }
 
 /** Rotates the refresh token (services/sessions.ts); reuse of a spent one ends the session. */
@@ -193,6 +207,7 @@ async function refresh(c: Context<AppEnv>, clinic: Clinic, b: Body<{ action: "re
     accessToken: access.token,
     refreshToken: rotated.tokens.refresh.token,
     expiresAt: iso(access.exp),
+    user: accountWire(rotated.user),
   };
 }
 

@@ -11,8 +11,8 @@ export const authenticate = createRoute({
   tags,
   summary: "Sign in (strategies local and jwt) and account actions",
   description: [
-    '`{strategy: "local", email | mobileNo, password, totpToken?}` (strategy may be left out) signs in: `{uid, accessToken, refreshToken, expiresAt}`. With MFA on and no totpToken the answer is HTTP 206 `{code: 206, message: "Missing MFA token"}`. Unknown identity, wrong password and a disabled account answer the same 401; repeated failures lock the identity (429).',
-    '`{strategy: "jwt", accessToken}` returns a fresh access token for the same (live) session.',
+    '`{strategy: "local", email | mobileNo, password, totpToken?}` (strategy may be left out) signs in: `{uid, accessToken, refreshToken, expiresAt, user}` (`user`: the caller\'s own account, as GET /accounts/{uid}). With MFA on and no totpToken the answer is HTTP 206 `{code: 206, message: "Missing MFA token"}`: send the same request again with `totpToken`. Unknown identity, wrong password and a disabled account answer the same 401; repeated failures lock the identity (429).',
+    '`{strategy: "jwt", accessToken}` returns a fresh access token for the same (live) session, the session\'s refresh token rotated (the one held before is spent: presenting it again ends the session) and `user`.',
     "`{action, ...}` runs an account action (see the request variants). Actions marked as the caller's need `Authorization: Bearer <accessToken>`; applyActionCode, sendVerificationEmail and sendVerificationSms also work without it when the account is named by email or mobileNo.",
   ].join("\n\n"),
   security: [{}, ...SECURITY.jwt],

@@ -12,11 +12,13 @@ import * as waitlistRoutes from "./waitlist.routes";
 export const accountsFamily = familyApp()
   .openapi(waitlistRoutes.createEntry, waitlist.createEntry)
   .openapi(waitlistRoutes.getEntry, waitlist.getEntry)
+  .openapi(accountRoutes.findAccounts, accounts.findAccounts)
   .openapi(accountRoutes.createAccount, accounts.createAccount)
   .openapi(accountRoutes.getAccount, accounts.getAccount)
   .openapi(accountRoutes.patchAccount, accounts.patchAccount)
   .openapi(authRoutes.authenticate, auth.authenticate, auth.authenticationHook)
   .openapi(authRoutes.logout, auth.logout)
   .openapi(authRoutes.logoutToken, auth.logoutToken)
+  .openapi(detailsRoutes.findDetails, details.findDetails)
   .openapi(detailsRoutes.getDetails, details.getDetails)
   .openapi(detailsRoutes.patchDetails, details.patchDetails);

@@ -6,18 +6,25 @@ import { users } from "../../db/schema";
 import { deliverSoon } from "../../lib/background";
 import { now } from "../../lib/clock";
 import { ApiError } from "../../lib/errors";
+import { getQuery, pick } from "../../lib/feathers-query";
 import { loadClinic } from "../../middleware/tenant";
+import { DETAILS_QUERY } from "../../services/account-find";
 import { detailsChange, personalDetailsWire } from "../../services/accounts";
 import { queuedIds, queueMessage } from "../../services/outbox";
 import { userFromRow } from "../../services/users";
 import type { AppEnv } from "../../types";
-import { ownAccount } from "./accounts.handlers";
+import { findPage, ownAccount, queryOf } from "./accounts.handlers";
 import type * as r from "./personal-details.routes";
 
 type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
+export const findDetails: Handler<typeof r.findDetails> = async (c) => {
+  return c.json(await findPage(c, "personal-details", DETAILS_QUERY, personalDetailsWire, "id"), 200);
+};
+
 export const getDetails: Handler<typeof r.getDetails> = async (c) => {
-  return c.json(personalDetailsWire(await ownAccount(c, c.req.valid("param").id)), 200);
+  const { select } = getQuery(DETAILS_QUERY, queryOf(c));
+  return c.json(pick(personalDetailsWire(await ownAccount(c, c.req.valid("param").id)), "id", select), 200);
 };
 
 /**

@@ -1,9 +1,24 @@
 import { createRoute } from "@hono/zod-openapi";
 import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
 import { requireAccount } from "../../middleware/account-auth";
+import { FIND_DESCRIPTION } from "./accounts.routes";
 import * as s from "./schemas";
 
 const tags = ["accounts: personal-details"];
+
+export const findDetails = createRoute({
+  method: "get",
+  path: "/personal-details",
+  tags,
+  security: SECURITY.jwt,
+  summary: "List personal details (Feathers find)",
+  description: `${FIND_DESCRIPTION} Fields: id, name.firstName, name.lastName, dateOfBirth, sex, createdAt, updatedAt.`,
+  middleware: [requireAccount] as const,
+  responses: {
+    200: s.json(s.PersonalDetailsPage, "A page of personal details: {total, limit, skip, data}"),
+    ...errorResponses("accounts", 400, 401),
+  },
+});
 
 export const getDetails = createRoute({
   method: "get",
@@ -11,12 +26,13 @@ export const getDetails = createRoute({
   tags,
   security: SECURITY.jwt,
   summary: "The caller's personal details (id = the account's uid)",
-  description: "Only the owner; any other id answers 404.",
+  description:
+    "Only the owner; any other id answers 404. `$select[]=field` returns only those fields (and id).",
   middleware: [requireAccount] as const,
   request: { params: s.IdParam },
   responses: {
-    200: s.json(s.PersonalDetails, "The personal details"),
-    ...errorResponses("accounts", 401, 404),
+    200: s.json(s.PersonalDetailsSelection, "The personal details"),
+    ...errorResponses("accounts", 400, 401, 404),
   },
 });
 

@@ -314,6 +314,30 @@ export const PersonalDetails = z
   })
   .openapi("PersonalDetails");
 
+/** With `$select`, only the selected fields and the id field. */
+export const AccountSelection = z
+  .union([Account, Account.partial().required({ uid: true }).openapi("AccountSelection")])
+  .openapi({ description: "The account; with `$select`, only the selected fields and uid" });
+
+export const PersonalDetailsSelection = z
+  .union([
+    PersonalDetails,
+    PersonalDetails.partial().required({ id: true }).openapi("PersonalDetailsSelection"),
+  ])
+  .openapi({ description: "The personal details; with `$select`, only the selected fields and id" });
+
+/** A Feathers `find` page. */
+const page = <T extends z.ZodType>(item: T) =>
+  z.object({
+    total: z.number().int(),
+    limit: z.number().int(),
+    skip: z.number().int(),
+    data: z.array(item),
+  });
+
+export const AccountPage = page(AccountSelection).openapi("AccountPage");
+export const PersonalDetailsPage = page(PersonalDetailsSelection).openapi("PersonalDetailsPage");
+
 export const WaitlistEntry = z
   .object({
     email: z.string(),
@@ -326,8 +350,11 @@ export const AuthResult = z
   .object({
     uid: z.string(),
     accessToken: z.string().openapi({ description: "HS256 JWT (sub, sid, aud, iat, exp), valid 15 minutes" }),
-    refreshToken: z.string(),
+    refreshToken: z.string().openapi({
+      description: "Single use: spent by refreshAccessToken, and replaced by a jwt re-authentication",
+    }),
     expiresAt: iso.openapi({ description: "When accessToken expires" }),
+    user: Account.openapi({ description: "The caller's own account (as GET /accounts/{uid})" }),
   })
   .openapi("AuthResult");
 
@@ -338,7 +365,6 @@ export const MissingMfa = z
 export const ActionResult = z
   .union([
     AuthResult,
-    z.object({ uid: z.string(), accessToken: z.string(), expiresAt: iso }).openapi("ReauthResult"),
     Account,
     z
       .object({
