@@ -1,5 +1,5 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { getDb } from "../../db";
 import { type Clinic, type User, users } from "../../db/schema";
@@ -539,7 +539,20 @@ export const postMe: Handler<typeof r.postMe> = async (c) => {
   if (b.tos !== undefined) set.tos = b.tos;
 
   const db = getDb(c.env.DB);
-  const updated = await db.update(users).set(set).where(eq(users.id, user.id)).returning().get();
+  // A new photo must still be the caller's file when the row is written: the cron sweep may delete an
+  // old unused upload between the check above and this statement (services/files.ts).
+  const photoStillThere = set.photo
+    ? sql`EXISTS (SELECT 1 FROM files WHERE id = ${set.photo} AND owner_id = ${user.id})`
+    : undefined;
+  const updated = await db
+    .update(users)
+    .set(set)
+    .where(and(eq(users.id, user.id), photoStillThere))
+    .returning()
+    .get();
+  if (!updated && photoStillThere) {
+    throw invalidField("photo", "is not a file id of yours (upload it with POST /files)");
+  }
   if (!updated) throw new ApiError("invalid_token");
   if (passwordChanged) {
     passwordAudit("success", { via });
