@@ -128,6 +128,8 @@ export const users = sqliteTable(
     index("users_clinic_status_idx").on(t.clinicId, t.status),
     index("users_clinic_full_name_idx").on(t.clinicId, t.firstName, t.lastName),
     index("users_clinic_group_idx").on(t.clinicId, t.groupName),
+    // The file sweep asks "is this file anybody's photo?" (migration 0011).
+    index("users_photo_idx").on(t.clinicId, t.photo).where(sql`${t.photo} IS NOT NULL`),
   ],
 );
 
@@ -338,6 +340,28 @@ export const authFailures = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.clinicId, t.keyHash] })],
+);
+
+/**
+ * Uploaded files (POST /api_v3/files; the bytes live in KV `file:<id>`): who owns each and its size, so
+ * that uploads count against the owner's quota and hourly rate, and files that are nobody's photo are
+ * deleted by the cron sweep once they are older than a day (services/files.ts, migration 0011).
+ */
+export const files = sqliteTable(
+  "files",
+  {
+    id: text("id").primaryKey(),
+    clinicId: integer("clinic_id").notNull(),
+    ownerId: integer("owner_id")
+      .notNull()
+      .references(() => users.id),
+    size: integer("size").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("files_owner_idx").on(t.clinicId, t.ownerId, t.createdAt),
+    index("files_created_idx").on(t.createdAt),
+  ],
 );
 
 export const auditLog = sqliteTable(

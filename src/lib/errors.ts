@@ -36,6 +36,11 @@ export const ERRORS = {
     message: "This clinic does not accept self-registration: registering requires the clinic's API key",
   },
   user_disabled: { status: 403, message: "This user is disabled" },
+  upload_quota_exceeded: {
+    status: 403,
+    message:
+      "Upload quota reached: a user keeps at most 5 MiB of files, and uploads not used as a photo are deleted after 24 hours",
+  },
   not_found: { status: 404, message: "Not found" },
   route_not_found: { status: 404, message: "No such endpoint" },
   clinic_not_found: { status: 404, message: "Unknown account" },
@@ -55,6 +60,7 @@ export const ERRORS = {
   },
   rate_limited: { status: 429, message: "Too many requests, try again later" },
   locked: { status: 429, message: "Too many failed attempts, try again later" },
+  upload_rate_limited: { status: 429, message: "Too many uploads: at most 10 an hour per user" },
   internal: { status: 500, message: "Internal server error" },
   admin_disabled: { status: 503, message: "The admin API is disabled: ADMIN_API_KEY is not set" },
   storage_unavailable: { status: 503, message: "Storage is temporarily unavailable: try again shortly" },

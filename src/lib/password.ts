@@ -65,6 +65,7 @@ async function derive(password: Uint8Array, salt: Uint8Array, m: number, t: numb
 export async function hashPassword(password: string): Promise<string> {
   const bytes = new TextEncoder().encode(password);
   if (bytes.byteLength < PASSWORD_MIN) throw new Error("password below the policy minimum");
+  if (!password.isWellFormed()) throw new Error("password is not well-formed UTF-16");
   const salt = randomBytes(16);
   const { memorySize: m, passes: t, parallelism: p, tagLength } = ARGON2_PARAMS;
   const hash = await derive(bytes, salt, m, t, p, tagLength);
@@ -87,7 +88,8 @@ export async function verifyPassword(password: string, stored: string | null | u
   if (tooShort) bytes = new TextEncoder().encode(password.padEnd(PASSWORD_MIN, "\u0000"));
   const hash = await derive(bytes, phc.salt, phc.m, phc.t, phc.p, phc.hash.byteLength);
   const ok = safeEqual(b64(hash), b64(phc.hash));
-  return ok && !tooShort && parsePhc(stored ?? "") !== null;
+  // A lone surrogate never matches (its UTF-8 bytes would equal U+FFFD's): same work, then false.
+  return ok && !tooShort && password.isWellFormed() && parsePhc(stored ?? "") !== null;
 }
 
 /** True when a stored hash uses weaker parameters than today's (rehash it after a successful login). */

@@ -57,6 +57,13 @@ export const text = (max: number) =>
     .max(max, `must be at most ${max} characters`)
     .refine((v) => !hasControlCharacters(v), "must not contain control characters");
 
+/**
+ * Passwords must be well-formed UTF-16: a lone surrogate (U+D800…U+DFFF unpaired) has no UTF-8 form, so
+ * hashing the UTF-8 bytes would turn every one into U+FFFD and make different passwords collide.
+ */
+export const wellFormed = (v: string) => v.isWellFormed();
+export const NOT_WELL_FORMED = "must be valid Unicode text (no unpaired surrogate characters)";
+
 /** True when the text contains C0 control characters or DEL (tabs and newlines included). */
 export function hasControlCharacters(v: string): boolean {
   for (let i = 0; i < v.length; i++) {

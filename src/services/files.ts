@@ -3,12 +3,25 @@
  * small, written once and read often. A file's URL carries an `auth_code` (HMAC of its id with a server
  * key): the URL is the capability, as in VSee's own photo URLs. Only raster images whose bytes match
  * their type are accepted (no SVG: it can carry script).
+ *
+ * Each file also has a row in D1 `files` (owner, size, time), written before the bytes: a user keeps at
+ * most USER_QUOTA_BYTES of files and uploads at most UPLOADS_PER_HOUR files an hour (both checked by the
+ * same INSERT, so parallel uploads cannot overshoot), and the cron sweep deletes files that are nobody's
+ * photo once they are older than UNREFERENCED_FILE_SECONDS (an upload never used, a replaced photo).
  */
 import { now } from "../lib/clock";
 import { hmacHex, randomToken, safeEqual } from "../lib/crypto";
+import { ApiError } from "../lib/errors";
 import type { Bindings } from "../types";
 
 export const MAX_FILE_BYTES = 1024 * 1024;
+/** What one user's files may weigh together (their photo and uploads not yet swept). */
+export const USER_QUOTA_BYTES = 5 * MAX_FILE_BYTES;
+export const UPLOADS_PER_HOUR = 10;
+/** How long a file that is nobody's photo is kept. */
+export const UNREFERENCED_FILE_SECONDS = 24 * 3600;
+/** Files the sweep deletes per run (one KV call each; a Worker invocation may make about 1,000). */
+export const FILE_SWEEP_CHUNK = 200;
 
 interface FileMeta {
   /** owner user id */
@@ -49,6 +62,11 @@ export function clinicOfFile(id: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/**
+ * Stores an upload of `ownerId`: first its row, inserted only while the owner stays under the quota and
+ * the hourly rate (one statement), then the bytes. Throws 429 `upload_rate_limited` or 403
+ * `upload_quota_exceeded` when the row is refused.
+ */
 export async function putFile(
   env: Bindings,
   clinicId: number,
@@ -57,9 +75,57 @@ export async function putFile(
   bytes: Uint8Array,
 ) {
   const id = newFileId(clinicId);
-  const meta: FileMeta = { o: ownerId, t: type, c: now() };
-  await env.KV.put(key(id), bytes, { metadata: meta });
+  const t = now();
+  const row = await env.DB.prepare(
+    `INSERT INTO files (id, clinic_id, owner_id, size, created_at)
+     SELECT ?1, ?2, ?3, ?4, ?5
+     WHERE (SELECT COUNT(*) FROM files WHERE clinic_id = ?2 AND owner_id = ?3 AND created_at > ?5 - 3600) < ?6
+       AND (SELECT COALESCE(SUM(size), 0) FROM files WHERE clinic_id = ?2 AND owner_id = ?3) + ?4 <= ?7
+     RETURNING id`,
+  )
+    .bind(id, clinicId, ownerId, bytes.byteLength, t, UPLOADS_PER_HOUR, USER_QUOTA_BYTES)
+    .first<{ id: string }>();
+  if (!row) {
+    const recent = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM files WHERE clinic_id = ? AND owner_id = ? AND created_at > ?",
+    )
+      .bind(clinicId, ownerId, t - 3600)
+      .first<{ n: number }>();
+    if ((recent?.n ?? 0) >= UPLOADS_PER_HOUR)
+      throw new ApiError("upload_rate_limited", { headers: { "Retry-After": "3600" } });
+    throw new ApiError("upload_quota_exceeded");
+  }
+  const meta: FileMeta = { o: ownerId, t: type, c: t };
+  try {
+    await env.KV.put(key(id), bytes, { metadata: meta });
+  } catch (err) {
+    // No bytes, no row: the upload did not happen, and does not count.
+    await env.DB.prepare("DELETE FROM files WHERE id = ?").bind(id).run();
+    throw err;
+  }
   return id;
+}
+
+/**
+ * Deletes up to `limit` files that are nobody's photo and older than UNREFERENCED_FILE_SECONDS: the D1
+ * rows first (the statement itself re-checks that no user took the file as photo meanwhile), then the
+ * bytes of the rows it deleted. Returns how many it deleted.
+ */
+export async function sweepFiles(env: Bindings, limit = FILE_SWEEP_CHUNK): Promise<number> {
+  const { results } = await env.DB.prepare(
+    `DELETE FROM files WHERE id IN (
+       SELECT f.id FROM files f
+       WHERE f.created_at <= ?1
+         AND NOT EXISTS (SELECT 1 FROM users u WHERE u.clinic_id = f.clinic_id AND u.photo = f.id)
+       ORDER BY f.created_at LIMIT ?2
+     )
+     AND NOT EXISTS (SELECT 1 FROM users u WHERE u.clinic_id = files.clinic_id AND u.photo = files.id)
+     RETURNING id`,
+  )
+    .bind(now() - UNREFERENCED_FILE_SECONDS, limit)
+    .all<{ id: string }>();
+  await Promise.all(results.map((r) => env.KV.delete(key(r.id))));
+  return results.length;
 }
 
 export async function getFile(env: Bindings, id: string) {
@@ -68,12 +134,16 @@ export async function getFile(env: Bindings, id: string) {
   return { bytes: value, type: metadata.t, owner: metadata.o };
 }
 
-/** The owner of a file of this clinic (null when it does not exist or belongs to another clinic). */
+/**
+ * The owner of a file of this clinic (null when it does not exist, was swept, or belongs to another
+ * clinic). Read from D1, which the sweep deletes from first, so that a swept file is never taken as photo.
+ */
 export async function fileOwner(env: Bindings, clinicId: number, id: string): Promise<number | null> {
   if (clinicOfFile(id) !== clinicId) return null;
-  const { value, metadata } = await env.KV.getWithMetadata<FileMeta>(key(id), { type: "stream" });
-  await value?.cancel();
-  return metadata?.o ?? null;
+  const row = await env.DB.prepare("SELECT owner_id FROM files WHERE id = ? AND clinic_id = ?")
+    .bind(id, clinicId)
+    .first<{ owner_id: number }>();
+  return row?.owner_id ?? null;
 }
 
 export function authCode(env: Pick<Bindings, "JWT_SECRET">, id: string): Promise<string> {

@@ -20,6 +20,7 @@ import { type EcKeyPair, ecKeyPair, signEs256, spkiPem } from "../lib/jwt";
 import type { Bindings } from "../types";
 import { type AuditSource, auditFor, auditStatement } from "./audit";
 import { careRecord, GROUP_DEFS, type Group } from "./care";
+import { getClinicById } from "./clinics";
 import { type IssuedTokens, PendingSession, startSession } from "./sessions";
 import { findByEmail, generatedId, STATUS_ACTIVE, userFromRow } from "./users";
 
@@ -239,7 +240,8 @@ export async function enrollmentAssertion(
 /**
  * Spends an enrollment token of `clinicCode`'s clinic. The token is looked up in KV; spending it is
  * recorded in the clinic's Durable Object, which answers true for exactly one caller.
- * Returns the token's record, or null when it is malformed, unknown, expired, of another clinic or spent.
+ * Returns the token's record, or null when it is malformed, unknown, expired, of another clinic or spent;
+ * throws 403 when the clinic has been disabled since the token was issued.
  */
 export async function spendEnrollment(
   env: Bindings,
@@ -251,6 +253,10 @@ export async function spendEnrollment(
   const key = kvKeys.enrollment(hash);
   const record = await env.KV.get<EnrollmentRecord>(key, "json");
   if (!record || record.e <= now() || record.cc !== clinicCode) return null;
+  // A clinic an operator disabled enrolls nobody (as every other route of it answers 403); the token is
+  // left unspent, so nothing changes for a refused request.
+  const clinic = await getClinicById(getDb(env.DB), record.c);
+  if (!clinic || clinic.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
   if (!(await careRecord(env, record.c).spendEnrollment(hash, record.e))) return null;
   await env.KV.delete(key);
   return record;

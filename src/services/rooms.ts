@@ -90,17 +90,20 @@ export async function assign(db: Db, clinicId: number, roomId: number, userId: n
   await db.insert(roomMembers).values({ roomId, userId, clinicId, createdAt: now() }).onConflictDoNothing();
 }
 
+/** The providers of a room; with `includeHidden` false, hidden providers (`is_hidden`) are left out. */
 export async function providersOf(
   db: Db,
   clinicId: number,
   roomId: number,
   page: number,
   limit: number,
+  includeHidden = true,
 ): Promise<{ rows: User[]; total: number }> {
   const where = and(
     eq(users.clinicId, clinicId),
     eq(users.type, 400),
     sql`${users.id} IN (SELECT user_id FROM room_members WHERE room_id = ${roomId})`,
+    includeHidden ? undefined : eq(users.isHidden, false),
   );
   const [rows, total] = await db.batch([
     db

@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
-import { call, createClinic, json } from "../helpers";
-import { sso } from "./fixtures";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { call, clock, createClinic, env, json } from "../helpers";
+import { type SsoUser, sso } from "./fixtures";
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
 
@@ -79,5 +81,135 @@ describe("POST /api_v3/files and photos", () => {
     expect((await call("GET", url.pathname + url.search)).status).toBe(200);
     expect((await call("GET", `${url.pathname}?auth_code=${"0".repeat(40)}`)).status).toBe(404);
     expect((await call("GET", url.pathname)).status).toBe(400);
+  });
+});
+
+describe("upload quota, rate limit and expiry (issue 16, finding 14)", () => {
+  afterEach(() => clock.reset());
+
+  const MiB = 1024 * 1024;
+  /** A PNG-signed file of `size` bytes. */
+  const image = (size: number) => {
+    const bytes = new Uint8Array(size);
+    bytes.set(PNG);
+    return bytes;
+  };
+  const send = (user: SsoUser, bytes: Uint8Array) =>
+    call("POST", "/api_v3/files", { headers: user.auth, raw: { body: upload(bytes) } });
+  async function stored(user: SsoUser, bytes = PNG) {
+    const res = await send(user, bytes);
+    expect(res.status, await res.clone().text()).toBe(200);
+    return (await json<{ data: { id: string; url: string } }>(res)).data;
+  }
+  const served = async (url: string) =>
+    (await call("GET", new URL(url).pathname + new URL(url).search)).status;
+  const rows = async (id: string) =>
+    (await env.DB.prepare("SELECT COUNT(*) AS n FROM files WHERE id = ?").bind(id).first<{ n: number }>())?.n;
+  async function runCron() {
+    const ctx = createExecutionContext();
+    await worker.scheduled?.(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+  }
+
+  it("the attack: 20 x 1 MiB from one guest keeps at most 5 MiB (403 beyond), other users unaffected", async () => {
+    const clinic = await createClinic();
+    const guest = await sso(clinic, { type: "600" });
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await send(guest, image(MiB))).status);
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(statuses.slice(5)).toEqual(Array(15).fill(403));
+    const kept = await env.DB.prepare(
+      "SELECT COUNT(*) AS n, SUM(size) AS bytes FROM files WHERE owner_id = ?",
+    )
+      .bind(Number(guest.id))
+      .first<{ n: number; bytes: number }>();
+    expect(kept).toEqual({ n: 5, bytes: 5 * MiB });
+    const other = await sso(clinic, { type: "600" });
+    expect((await send(other, image(MiB))).status).toBe(200);
+  });
+
+  it("refuses the upload over the quota with 403 in the VSee shape, and stores nothing", async () => {
+    const clinic = await createClinic();
+    const user = await sso(clinic);
+    for (let i = 0; i < 4; i++) await stored(user, image(MiB));
+    await stored(user, image(MiB - 100));
+    const over = await send(user, image(101));
+    expect(over.status).toBe(403);
+    expect(await json(over)).toEqual({
+      code: 403,
+      message:
+        "Upload quota reached: a user keeps at most 5 MiB of files, and uploads not used as a photo are deleted after 24 hours",
+    });
+    const count = await env.DB.prepare("SELECT COUNT(*) AS n FROM files WHERE owner_id = ?")
+      .bind(Number(user.id))
+      .first<{ n: number }>();
+    expect(count?.n).toBe(5);
+    // Exactly up to the quota is fine.
+    expect((await send(user, image(100))).status).toBe(200);
+  });
+
+  it("allows 10 uploads an hour per user, then 429 until the hour has passed", async () => {
+    clock.freeze();
+    const clinic = await createClinic();
+    const user = await sso(clinic);
+    for (let i = 0; i < 10; i++) await stored(user);
+    const refused = await send(user, PNG);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("3600");
+    expect(await json(refused)).toEqual({
+      code: 429,
+      message: "Too many uploads: at most 10 an hour per user",
+    });
+    clock.advance(3000);
+    expect((await send(user, PNG)).status).toBe(429);
+    clock.advance(601);
+    expect((await send(user, PNG)).status).toBe(200);
+  });
+
+  it("parallel uploads cannot overshoot the hourly rate", async () => {
+    const clinic = await createClinic();
+    const user = await sso(clinic);
+    const results = await Promise.all(Array.from({ length: 15 }, () => send(user, PNG)));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(10);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(5);
+  });
+
+  it("the cron sweep deletes files that are nobody's photo after 24 hours; photos stay", async () => {
+    clock.freeze();
+    const clinic = await createClinic();
+    const user = await sso(clinic);
+    const photo = await stored(user);
+    const unused = await stored(user);
+    expect((await call("POST", "/api_v3/me", { headers: user.auth, form: { photo: photo.id } })).status).toBe(
+      200,
+    );
+    clock.advance(23 * 3600);
+    await runCron();
+    expect(await served(unused.url)).toBe(200);
+    expect(await rows(unused.id)).toBe(1);
+    clock.advance(3600);
+    await runCron();
+    expect(await served(unused.url)).toBe(404);
+    expect(await rows(unused.id)).toBe(0);
+    expect(await served(photo.url)).toBe(200);
+    // A swept file can no longer be taken as photo (signed in again: a day has passed).
+    const again = await sso(clinic, { code: user.code });
+    const late = await call("POST", "/api_v3/me", { headers: again.auth, form: { photo: unused.id } });
+    expect(late.status).toBe(400);
+
+    // A replaced photo is nobody's photo any more: it goes at the next sweep (it is older than a day);
+    // the new photo stays, and so does a fresh upload.
+    const next = await stored(again);
+    const fresh = await stored(again);
+    await call("POST", "/api_v3/me", { headers: again.auth, form: { photo: next.id } });
+    await runCron();
+    expect(await served(photo.url)).toBe(404);
+    expect(await served(next.url)).toBe(200);
+    expect(await served(fresh.url)).toBe(200);
+    // Swept files no longer count against the quota.
+    const left = await env.DB.prepare("SELECT id FROM files WHERE owner_id = ? ORDER BY id")
+      .bind(Number(user.id))
+      .all<{ id: string }>();
+    expect(left.results.map((r) => r.id).sort()).toEqual([next.id, fresh.id].sort());
   });
 });

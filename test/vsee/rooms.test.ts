@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { call, createClinic, json } from "../helpers";
-import { clinicAdmin, sso } from "./fixtures";
+import { adminPatchUser, clinicAdmin, sso } from "./fixtures";
 
 type Room = {
   id: string;
@@ -178,5 +178,84 @@ describe("rooms (seed 001, use case 2: a provider with a waiting room)", () => {
         })
       ).status,
     ).toBe(404);
+  });
+});
+
+describe("GET /rooms/:code/providers: what each caller sees (issue 16, finding 8)", () => {
+  const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
+
+  async function roomWithProviders() {
+    const clinic = await createClinic();
+    const room = (
+      await json<{ data: Room }>(
+        await call("POST", "/api_v3/rooms", { headers: clinic.server, form: { slug: "r", name: "R" } }),
+      )
+    ).data;
+    const shown = await sso(clinic, {
+      type: "400",
+      first_name: "Ann",
+      last_name: "Doc",
+      email: "ann.doc@example.test",
+      dob: "1970-01-02",
+    });
+    const fd = new FormData();
+    fd.append("file", new File([PNG], "p.png", { type: "image/png" }));
+    const file = await json<{ data: { id: string } }>(
+      await call("POST", "/api_v3/files", { headers: shown.auth, raw: { body: fd } }),
+    );
+    await call("POST", "/api_v3/me", { headers: shown.auth, form: { photo: file.data.id } });
+    const hidden = await sso(clinic, { type: "400", first_name: "Hal", last_name: "Hidden" });
+    await adminPatchUser(clinic, hidden.id, { is_hidden: true });
+    const member = await sso(clinic);
+    const guest = await sso(clinic, { type: "600" });
+    for (const u of [shown, hidden, member, guest]) {
+      await call("POST", `/api_v3/users/${u.id}/rooms`, {
+        headers: clinic.server,
+        form: { room_code: room.code },
+      });
+    }
+    return { clinic, room, shown, hidden, member, guest };
+  }
+
+  type Listed = { data: Record<string, unknown>[]; total_count: number };
+
+  it("members, guests and the room's providers get public fields of visible providers only", async () => {
+    const { room, shown, hidden, member, guest } = await roomWithProviders();
+    for (const who of [member, guest, shown, hidden]) {
+      const res = await call("GET", `/api_v3/rooms/${room.code}/providers`, { headers: who.auth });
+      expect(res.status).toBe(200);
+      const body = await json<Listed>(res);
+      expect(body.total_count).toBe(1);
+      expect(body.data).toEqual([
+        {
+          id: shown.id,
+          first_name: "Ann",
+          last_name: "Doc",
+          full_name: "Ann Doc",
+          photo: expect.stringMatching(/\/api_v3\/files\/[\w-]+\?auth_code=[0-9a-f]{40}$/),
+          subtype: "",
+        },
+      ]);
+      const text = JSON.stringify(body);
+      for (const secret of ["ann.doc@example.test", "1970-01-02", shown.code, shown.username, "Hidden"])
+        expect(text).not.toContain(secret);
+    }
+  });
+
+  it("the API key and clinic admins get the list fields of every provider, hidden ones included", async () => {
+    const { clinic, room, shown, hidden } = await roomWithProviders();
+    const admin = await clinicAdmin(clinic);
+    for (const headers of [clinic.server, admin.auth]) {
+      const body = await json<Listed>(await call("GET", `/api_v3/rooms/${room.code}/providers`, { headers }));
+      expect(body.total_count).toBe(2);
+      expect(body.data.map((p) => p.id)).toEqual([shown.id, hidden.id]);
+      expect(body.data[0]).toMatchObject({
+        code: shown.code,
+        username: shown.username,
+        email: "ann.doc@example.test",
+        dob: "1970-01-02",
+      });
+      expect(body.data[0]).toHaveProperty("last_login");
+    }
   });
 });

@@ -7,7 +7,7 @@ import { now } from "../../lib/clock";
 import { isCommonPassword } from "../../lib/common-passwords";
 import { PASSWORD_MAX, PASSWORD_MIN } from "../../lib/password";
 import { normalizeMobile } from "../../lib/phone";
-import { boolLike, email, isoDate, text } from "../../lib/schemas";
+import { boolLike, email, isoDate, NOT_WELL_FORMED, text, wellFormed } from "../../lib/schemas";
 
 // ---------- fields ----------
 
@@ -34,10 +34,15 @@ export const newPassword = () =>
     .string()
     .min(PASSWORD_MIN, `must be at least ${PASSWORD_MIN} characters`)
     .max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`)
+    .refine(wellFormed, NOT_WELL_FORMED)
     .refine((p) => !isCommonPassword(p), "is too common: choose a password that is harder to guess");
 
 /** A password presented to sign in (no policy: only bounds). */
-const presentedPassword = z.string().min(1, "is required").max(PASSWORD_MAX, "is incorrect");
+const presentedPassword = z
+  .string()
+  .min(1, "is required")
+  .max(PASSWORD_MAX, "is incorrect")
+  .refine(wellFormed, NOT_WELL_FORMED);
 
 export const actionCode = () =>
   z

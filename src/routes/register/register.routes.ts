@@ -31,12 +31,12 @@ export const enroll = createRoute({
   tags,
   summary: "Spend an enrollment token (X-Ionic-Reg-Stoken): succeeds once, within 10 minutes",
   description:
-    "An unknown, expired, already spent token, or one of another clinic (X-AccountCode, else the default clinic), answers 401.",
+    "An unknown, expired, already spent token, or one of another clinic (X-AccountCode, else the default clinic), answers 401; a token of a clinic an operator has disabled since, 403 (left unspent).",
   middleware: [rateLimit("CREDENTIALS_LIMITER", "register-enroll"), withBody] as const,
   request: { body: formBody(s.EnrollBody) },
   responses: {
     200: s.json(s.Enrolled, "The token was valid and is now spent"),
-    ...errorResponses("register", ...BODY_ERRORS, 401, 429),
+    ...errorResponses("register", ...BODY_ERRORS, 401, 403, 429),
   },
 });
 

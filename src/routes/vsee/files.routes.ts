@@ -11,7 +11,8 @@ export const uploadFile = createRoute({
   tags,
   security: SECURITY.token,
   summary: "Upload an image (a profile photo): multipart field `file`, PNG, JPEG, GIF or WebP, at most 1 MiB",
-  description: "Returns the file id to send as `photo` in POST /me, and its URL.",
+  description:
+    "Returns the file id to send as `photo` in POST /me, and its URL. Each user keeps at most 5 MiB of files (403 beyond) and uploads at most 10 files an hour (429 with Retry-After beyond); a file that is nobody's photo is deleted 24 hours after its upload (or, for a replaced photo, at the next sweep once it is that old).",
   middleware: [vseeAuth()] as const,
   request: {
     // A plain schema (not zod): the upload is read by the handler, not by the generic body reader.
@@ -33,7 +34,7 @@ export const uploadFile = createRoute({
       s.data(z.object({ id: z.string(), url: z.string(), type: z.string(), size: z.number().int() })),
       "Stored",
     ),
-    ...errorResponses("vsee", 400, 401, 413, 415),
+    ...errorResponses("vsee", 400, 401, 403, 413, 415, 429),
   },
 });
 

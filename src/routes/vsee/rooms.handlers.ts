@@ -5,12 +5,13 @@ import type { Clinic } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
 import { isClinicAdmin } from "../../middleware/auth";
 import { getClinicById } from "../../services/clinics";
+import { fileUrl } from "../../services/files";
 import * as roomsService from "../../services/rooms";
 import { getUser, roomsOfUser } from "../../services/users";
 import type { AppEnv, Caller } from "../../types";
 import type * as r from "./rooms.routes";
 import type * as u from "./users.routes";
-import { DEFAULT_LIST_FIELDS, LIST_FIELDS, profileRoomWire, roomWire } from "./wire";
+import { DEFAULT_LIST_FIELDS, LIST_FIELDS, profileRoomWire, publicProviderWire, roomWire } from "./wire";
 
 type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
@@ -78,9 +79,23 @@ export const roomProviders: Handler<typeof r.roomProviders> = async (c) => {
   const t = tenant(c);
   const room = await visibleRoom(c, t, c.req.valid("param").code);
   const { page = 1, limit = 20 } = c.req.valid("query");
-  const { rows, total } = await roomsService.providersOf(getDb(c.env.DB), t.clinicId, room.id, page, limit);
-  const data = rows.map((user) =>
-    Object.fromEntries(DEFAULT_LIST_FIELDS.map((f) => [f, LIST_FIELDS[f](t.clinicCode, user)])),
+  // Managers see the list fields of every provider; members, guests and providers of the room only the
+  // public fields of the providers who are not hidden (README "Rooms").
+  const { rows, total } = await roomsService.providersOf(
+    getDb(c.env.DB),
+    t.clinicId,
+    room.id,
+    page,
+    limit,
+    t.manager,
+  );
+  const origin = new URL(c.req.url).origin;
+  const data = await Promise.all(
+    rows.map(async (user) =>
+      t.manager
+        ? Object.fromEntries(DEFAULT_LIST_FIELDS.map((f) => [f, LIST_FIELDS[f](t.clinicCode, user)]))
+        : publicProviderWire(user, await fileUrl(c.env, origin, user.photo)),
+    ),
   );
   return c.json({ data, total_count: total }, 200);
 };

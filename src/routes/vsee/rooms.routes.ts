@@ -55,6 +55,8 @@ export const roomProviders = createRoute({
   tags,
   security,
   summary: "The providers assigned to a room",
+  description:
+    "The API key and clinic admins get the list fields of every provider (hidden ones included); the room's members, guests and providers get only `id`, `first_name`, `last_name`, `full_name`, `photo` and `subtype` of the providers who are not hidden.",
   middleware: [vseeAuth({ apiKey: true })] as const,
   request: { params: s.CodeParam, query: s.PageQuery },
   responses: {

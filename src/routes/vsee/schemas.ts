@@ -9,7 +9,9 @@ import {
   intLike,
   isoDate,
   listOf,
+  NOT_WELL_FORMED,
   text,
+  wellFormed,
 } from "../../lib/schemas";
 import { TIMEZONES, US_STATES } from "./constants";
 
@@ -42,7 +44,8 @@ const timezone = z
 export const password = z
   .string()
   .min(PASSWORD_MIN, `must be at least ${PASSWORD_MIN} characters`)
-  .max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`);
+  .max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`)
+  .refine(wellFormed, NOT_WELL_FORMED);
 
 // ---------- response pieces ----------
 
@@ -224,7 +227,7 @@ export const SsoBody = z
 export const LoginBody = z
   .object({
     username: z.string().trim().min(1).max(256).optional(),
-    password: z.string().min(1).max(PASSWORD_MAX).optional(),
+    password: z.string().min(1).max(PASSWORD_MAX).refine(wellFormed, NOT_WELL_FORMED).optional(),
     email: z.string().trim().min(1).max(254).optional(),
     email_token: z.string().trim().min(1).max(64).optional(),
   })
@@ -247,7 +250,7 @@ export const LoginBody = z
 export const MeBody = z
   .object({
     password: password.optional(),
-    old_password: z.string().max(PASSWORD_MAX).optional(),
+    old_password: z.string().max(PASSWORD_MAX).refine(wellFormed, NOT_WELL_FORMED).optional(),
     dob: isoDate().optional(),
     gender: gender.optional(),
     nationality: text(64).optional(),

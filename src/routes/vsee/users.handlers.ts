@@ -540,11 +540,17 @@ export const postMe: Handler<typeof r.postMe> = async (c) => {
   }
   if (b.tos !== undefined) set.tos = b.tos;
 
+  // A new photo must still be the caller's file when the row is written: the cron sweep may delete an
+  // old unused upload between the check above and the update (services/files.ts).
   const { updated, revoked } = await updateProfile(c.env, user.id, set, {
     endOtherSessions: passwordChanged
       ? { clinicId: caller.clinicId, exceptSessionId: caller.sessionId }
       : undefined,
+    photoOwnedBy: set.photo ? user.id : undefined,
   });
+  if (!updated && set.photo) {
+    throw invalidField("photo", "is not a file id of yours (upload it with POST /files)");
+  }
   if (!updated) throw new ApiError("invalid_token");
   if (passwordChanged) {
     passwordAudit("success", { via });

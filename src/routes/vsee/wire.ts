@@ -137,6 +137,18 @@ export function profileWire(clinicCode: string, u: User, userRooms: UserRoom[], 
   };
 }
 
+/** A provider as the room's members and guests see it: who they will meet, nothing to contact or identify them by. */
+export function publicProviderWire(u: User, photoUrl: string | null) {
+  return {
+    id: String(u.id),
+    first_name: u.firstName,
+    last_name: u.lastName,
+    full_name: fullName(u),
+    photo: photoUrl,
+    subtype: subtype(u),
+  };
+}
+
 /** The fields GET /users can return (`fields=`), each from a user row. */
 export const LIST_FIELDS = {
   id: (_: string, u: User) => String(u.id),

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { errorResponses, formBody, SECURITY, withBody, z } from "../../lib/openapi";
 import { PASSWORD_MAX } from "../../lib/password";
+import { NOT_WELL_FORMED, wellFormed } from "../../lib/schemas";
 import { rateLimit } from "../../middleware/rate-limit";
 import { portalApi, portalPage } from "./guard";
 import { pageHeaders } from "./headers";
@@ -54,7 +55,7 @@ export const LoginForm = z
   .object({
     clinic: z.string().trim().max(64).optional(),
     username: z.string().trim().max(256).optional(),
-    password: z.string().max(PASSWORD_MAX).optional(),
+    password: z.string().max(PASSWORD_MAX).refine(wellFormed, NOT_WELL_FORMED).optional(),
     next,
     csrf: z.string().max(128).optional(),
   })
