@@ -1,7 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
+import { capBody } from "../../lib/body";
 import { errorResponses, SECURITY, z } from "../../lib/openapi";
 import { vseeAuth } from "../../middleware/auth";
+import { MAX_FILE_BYTES } from "../../services/files";
 import * as s from "./schemas";
+
+/** The cap on an upload's body: multipart framing around a 1 MiB image stays well under 16 KiB. */
+export const MAX_UPLOAD_BYTES = MAX_FILE_BYTES + 16 * 1024;
 
 const tags = ["api_v3: files"];
 
@@ -12,7 +17,7 @@ export const uploadFile = createRoute({
   security: SECURITY.token,
   summary: "Upload an image (a profile photo): multipart field `file`, PNG, JPEG, GIF or WebP, at most 1 MiB",
   description: "Returns the file id to send as `photo` in POST /me, and its URL.",
-  middleware: [vseeAuth()] as const,
+  middleware: [vseeAuth(), capBody(MAX_UPLOAD_BYTES)] as const,
   request: {
     // A plain schema (not zod): the upload is read by the handler, not by the generic body reader.
     body: {
