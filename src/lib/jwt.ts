@@ -28,21 +28,12 @@ function verifyOptions(alg: "HS256" | "ES256"): JWTVerifyOptions {
   return { algorithms: [alg], requiredClaims: ["exp"], currentDate: new Date(nowMs()) };
 }
 
-/**
- * A token's verified payload, or null when jose refuses it (malformed, another algorithm, forged,
- * expired); `forged` tells a wrong signature apart, so that the next key of a rotation can be tried.
- */
-async function verified(
-  token: string,
-  key: CryptoKey,
-  alg: "HS256" | "ES256",
-): Promise<{ payload: JwtPayload } | { payload: null; forged: boolean }> {
+/** A token's verified payload, or null when jose refuses it (malformed, another algorithm, forged, expired). */
+async function verified(token: string, key: CryptoKey, alg: "HS256" | "ES256"): Promise<JwtPayload | null> {
   try {
-    return { payload: (await jwtVerify(token, key, verifyOptions(alg))).payload };
+    return (await jwtVerify(token, key, verifyOptions(alg))).payload;
   } catch (err) {
-    if (err instanceof errors.JOSEError) {
-      return { payload: null, forged: err instanceof errors.JWSSignatureVerificationFailed };
-    }
+    if (err instanceof errors.JOSEError) return null;
     throw err;
   }
 }
@@ -127,20 +118,20 @@ export async function signEs256(payload: JwtPayload, key: EcKeyPair): Promise<st
 
 /**
  * Verifies an HS256 token against the current secret and, during a rotation, the previous one: the
- * token's `kid` names which (a token without one is tried against each; one naming no configured secret
- * is refused). Returns the payload, or null when the token is malformed, not HS256, forged or expired.
+ * token's `kid` names which (every token signHs256 makes carries one; a token without one, or naming no
+ * configured secret, is refused). Returns the payload, or null when the token is malformed, not HS256,
+ * forged or expired.
  */
 export async function verifyHs256(
   token: string,
   secrets: (string | undefined)[],
 ): Promise<JwtPayload | null> {
   const header = peekHeader(token);
-  if (header?.alg !== "HS256") return null;
+  if (header?.alg !== "HS256" || typeof header.kid !== "string") return null;
   for (const secret of secrets) {
-    if (!secret) continue;
-    if (header.kid !== undefined && header.kid !== (await hsKid(secret))) continue;
-    const result = await verified(token, await hmacKey(secret), "HS256");
-    if (result.payload || !result.forged) return result.payload;
+    if (secret && header.kid === (await hsKid(secret))) {
+      return verified(token, await hmacKey(secret), "HS256");
+    }
   }
   return null;
 }
@@ -148,7 +139,7 @@ export async function verifyHs256(
 /** Verifies an ES256 token with a public JWK (the JWKS entry of its `kid`). */
 export async function verifyEs256(token: string, publicJwk: JsonWebKey): Promise<JwtPayload | null> {
   if (peekHeader(token)?.alg !== "ES256") return null;
-  return (await verified(token, await ecPublicKey(publicJwk), "ES256")).payload;
+  return verified(token, await ecPublicKey(publicJwk), "ES256");
 }
 
 /** The header of a token without verifying it (to pick a key by `kid`); null when it is not a JWS. */
