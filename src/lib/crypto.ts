@@ -45,20 +45,30 @@ export async function sha256Hex(value: string | Uint8Array): Promise<string> {
   return bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
 }
 
-const hmacKeys = new Map<string, Promise<CryptoKey>>();
+/**
+ * `make`, computed once per isolate and key: keys imported from configured secrets and what is derived
+ * from them (a handful of values, so the cache needs no eviction).
+ */
+export function memoize<T>(make: (key: string) => T): (key: string) => T {
+  const cache = new Map<string, T>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      value = make(key);
+      cache.set(key, value);
+    }
+    return value;
+  };
+}
 
-/** The HMAC-SHA-256 key of a secret, imported once per isolate (digests here, HS256 JWTs in lib/jwt). */
-export function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = hmacKeys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+/** The HMAC-SHA-256 key of a secret (digests here, HS256 JWTs in lib/jwt). */
+export const hmacKey = memoize(
+  (secret): Promise<CryptoKey> =>
+    crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
       "sign",
       "verify",
-    ]);
-    hmacKeys.set(secret, key);
-  }
-  return key;
-}
+    ]),
+);
 
 export async function hmacSha256(secret: string, message: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(message)));

@@ -17,7 +17,7 @@ import {
   SignJWT,
 } from "jose";
 import { nowMs } from "./clock";
-import { base64url, hmacKey } from "./crypto";
+import { base64url, hmacKey, memoize } from "./crypto";
 
 export type JwtPayload = JWTPayload;
 
@@ -40,19 +40,13 @@ async function verified(token: string, key: CryptoKey, alg: "HS256" | "ES256"): 
 
 // ---------- keys ----------
 
-const kids = new Map<string, Promise<string>>();
-
 /** A short, non-secret id for an HMAC secret (so a verifier can pick the right one during rotation). */
-export function hsKid(secret: string): Promise<string> {
-  let kid = kids.get(secret);
-  if (!kid) {
-    kid = crypto.subtle
+export const hsKid = memoize(
+  (secret): Promise<string> =>
+    crypto.subtle
       .digest("SHA-256", encoder.encode(`kid:${secret}`))
-      .then((d) => base64url(new Uint8Array(d).slice(0, 6)));
-    kids.set(secret, kid);
-  }
-  return kid;
-}
+      .then((d) => base64url(new Uint8Array(d).slice(0, 6))),
+);
 
 export interface EcKeyPair {
   kid: string;
@@ -60,26 +54,17 @@ export interface EcKeyPair {
   publicJwk: JsonWebKey & { kid: string; alg: "ES256"; use: "sig" };
 }
 
-const ecKeys = new Map<string, Promise<EcKeyPair>>();
-
 /** Parses a private P-256 JWK (the SIGNING_KEY secret). */
-export function ecKeyPair(jwkText: string): Promise<EcKeyPair> {
-  let pair = ecKeys.get(jwkText);
-  if (!pair) {
-    pair = (async () => {
-      const jwk = JSON.parse(jwkText) as JsonWebKey & { kid?: string };
-      if (jwk.kty !== "EC" || jwk.crv !== "P-256" || !jwk.d)
-        throw new Error("SIGNING_KEY must be a private P-256 JWK");
-      const { d: _d, key_ops: _ops, ext: _ext, ...pub } = jwk;
-      const kid = jwk.kid ?? (await hsKid(`${jwk.x}.${jwk.y}`));
-      const { key_ops: _k, ext: _e, alg: _a, ...priv } = jwk;
-      const privateKey = (await importJWK(priv, "ES256", { extractable: false })) as CryptoKey;
-      return { kid, privateKey, publicJwk: { ...pub, kid, alg: "ES256" as const, use: "sig" as const } };
-    })();
-    ecKeys.set(jwkText, pair);
-  }
-  return pair;
-}
+export const ecKeyPair = memoize(async (jwkText): Promise<EcKeyPair> => {
+  const jwk = JSON.parse(jwkText) as JsonWebKey & { kid?: string };
+  if (jwk.kty !== "EC" || jwk.crv !== "P-256" || !jwk.d)
+    throw new Error("SIGNING_KEY must be a private P-256 JWK");
+  const { d: _d, key_ops: _ops, ext: _ext, ...pub } = jwk;
+  const kid = jwk.kid ?? (await hsKid(`${jwk.x}.${jwk.y}`));
+  const { key_ops: _k, ext: _e, alg: _a, ...priv } = jwk;
+  const privateKey = (await importJWK(priv, "ES256", { extractable: false })) as CryptoKey;
+  return { kid, privateKey, publicJwk: { ...pub, kid, alg: "ES256" as const, use: "sig" as const } };
+});
 
 /** The public key of a JWKS entry, as jose imports it for ES256. */
 function ecPublicKey(publicJwk: JsonWebKey, extractable = false): Promise<CryptoKey> {
@@ -87,17 +72,17 @@ function ecPublicKey(publicJwk: JsonWebKey, extractable = false): Promise<Crypto
   return importJWK({ kty, crv, x, y }, "ES256", { extractable }) as Promise<CryptoKey>;
 }
 
-const pems = new Map<string, Promise<string>>();
+/** The PEM of a public key named by its coordinates (`x.y`). */
+const pemOf = memoize((xy): Promise<string> => {
+  const [x, y] = xy.split(".");
+  return ecPublicKey({ kty: "EC", crv: "P-256", x, y }, true).then(
+    async (key) => `${await exportSPKI(key)}\n`,
+  );
+});
 
 /** The public half of a key pair as a PEM "PUBLIC KEY" (SubjectPublicKeyInfo), newline-terminated. */
 export function spkiPem(pair: EcKeyPair): Promise<string> {
-  const id = `${pair.publicJwk.x}.${pair.publicJwk.y}`;
-  let pem = pems.get(id);
-  if (!pem) {
-    pem = ecPublicKey(pair.publicJwk, true).then(async (key) => `${await exportSPKI(key)}\n`);
-    pems.set(id, pem);
-  }
-  return pem;
+  return pemOf(`${pair.publicJwk.x}.${pair.publicJwk.y}`);
 }
 
 // ---------- sign ----------

@@ -13,7 +13,8 @@ export const TOTP_DIGITS = 6;
 /** Steps either side of the current one that are still accepted (clock drift between phone and server). */
 export const TOTP_WINDOW = 1;
 
-const ALGORITHM = "SHA1";
+/** The parameters every code is computed with (and that the key URI tells the authenticator app). */
+const PARAMS = { algorithm: "SHA1", digits: TOTP_DIGITS, period: TOTP_STEP } as const;
 
 /** A new secret: 160 random bits (RFC 4226's recommended length), base32. */
 export function newTotpSecret(): string {
@@ -22,12 +23,7 @@ export function newTotpSecret(): string {
 
 /** The HOTP value of one counter (a step number; tests compute codes with it). */
 export function hotp(secret: string, counter: number): string {
-  return HOTP.generate({
-    secret: Secret.fromBase32(secret),
-    algorithm: ALGORITHM,
-    digits: TOTP_DIGITS,
-    counter,
-  });
+  return HOTP.generate({ secret: Secret.fromBase32(secret), ...PARAMS, counter });
 }
 
 /** The step (counter) of a unix time in seconds. */
@@ -42,28 +38,14 @@ export function totpStep(unixSeconds: number): number {
  */
 export function verifyTotp(secret: string, code: string, unixSeconds: number): number | null {
   if (!/^\d{6}$/.test(code)) return null;
-  const delta = TOTP.validate({
-    token: code,
-    secret: Secret.fromBase32(secret),
-    algorithm: ALGORITHM,
-    digits: TOTP_DIGITS,
-    period: TOTP_STEP,
-    timestamp: unixSeconds * 1000,
-    window: TOTP_WINDOW,
-  });
+  const totp = new TOTP({ secret: Secret.fromBase32(secret), ...PARAMS });
+  const delta = totp.validate({ token: code, timestamp: unixSeconds * 1000, window: TOTP_WINDOW });
   return delta === null ? null : totpStep(unixSeconds) + delta;
 }
 
 /** The key URI authenticator apps import: otpauth://totp/Issuer:account?issuer=…&secret=…&… */
 export function otpauthUri(secret: string, issuer: string, account: string): string {
-  return new TOTP({
-    issuer,
-    label: account,
-    secret: Secret.fromBase32(secret),
-    algorithm: ALGORITHM,
-    digits: TOTP_DIGITS,
-    period: TOTP_STEP,
-  }).toString();
+  return new TOTP({ issuer, label: account, secret: Secret.fromBase32(secret), ...PARAMS }).toString();
 }
 
 /** A QR code of `text` as an SVG data URL (an image clients can put straight into an <img>). */
