@@ -2,46 +2,45 @@
  * The one body reader. JSON, urlencoded and multipart bodies all become the same plain object, so that
  * a route's zod schema (which coerces numbers and booleans) sees identical input whatever the client sent.
  *
- * - Bodies over the cap are refused with 413 before parsing (Content-Length first, then while streaming).
+ * - Bodies over the cap are refused with 413 before parsing (Content-Length first, then while streaming:
+ *   Hono's `bodyLimit`, with MAX_BODY_BYTES and the family's own 413).
  * - Content types other than the three are refused with 415; malformed JSON with 400.
  * - Form keys use bracket notation: `a[]=1&a[]=2` → `{a: ["1","2"]}`, `a[b]=1` → `{a: {b: "1"}}`,
  *   a repeated key becomes an array. Keys that could pollute prototypes are kept as plain own data
  *   properties (objects are created without a prototype) and rejected by the strict schemas.
  *
- * After reading, the request is presented to the route's validators as JSON (see `bodyReader`).
+ * After reading, the request is handed to the route's validators as JSON (see `bodyReader`).
  */
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { ApiError } from "./errors";
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-export async function readCapped(req: Request, max: number): Promise<Uint8Array> {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > max) throw new ApiError("payload_too_large");
-  if (!req.body) return new Uint8Array();
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw new ApiError("payload_too_large");
-    }
-    chunks.push(value);
-  }
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+/** Thrown by the body caps: each family renders `payload_too_large` in its own shape (413). */
+function tooLarge(): never {
+  throw new ApiError("payload_too_large");
+}
+
+/**
+ * Route middleware: refuses a body over `maxBytes` (or, without a number, MAX_BODY_BYTES) with 413 before
+ * it is parsed, by Content-Length when declared, else while streaming (Hono's `bodyLimit`).
+ */
+export function capBody(maxBytes?: number): MiddlewareHandler<{ Bindings: { MAX_BODY_BYTES?: string } }> {
+  return (c, next) =>
+    bodyLimit({
+      maxSize: maxBytes ?? (Number(c.env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES),
+      onError: tooLarge,
+    })(c, next);
+}
+
+/** The bytes of a request whose size `capBody` has already bounded (checked again, as they are read). */
+export async function cappedBytes(req: Request, maxBytes: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  if (bytes.byteLength > maxBytes) tooLarge();
+  return bytes;
 }
 
 /** Splits `a[b][]` into ["a", "b", ""]; a key without brackets is one segment. Depth is capped. */
@@ -96,10 +95,10 @@ function mediaType(contentType: string | null): string {
   return (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
 }
 
-/** Reads and parses a request body into a plain object. An empty body is `{}`. */
+/** Reads and parses a request body (already bounded by `capBody`) into a plain object; empty is `{}`. */
 export async function readBody(req: Request, maxBytes: number): Promise<Record<string, unknown>> {
   const type = mediaType(req.headers.get("content-type"));
-  const bytes = await readCapped(req, maxBytes);
+  const bytes = await cappedBytes(req, maxBytes);
   if (bytes.byteLength === 0) {
     if (type === "" || type === "application/json" || isForm(type)) return {};
     throw new ApiError("unsupported_media_type");
@@ -151,17 +150,20 @@ function isForm(type: string): boolean {
 }
 
 /**
- * Route middleware: reads the body with `readBody` and presents it to the route's validators as a JSON
- * request, so that one schema validates JSON, urlencoded and multipart clients alike.
+ * Route middleware: caps the body (`capBody`), reads it with `readBody` and hands it on to the route's
+ * validators as a JSON request, so that one schema validates JSON, urlencoded and multipart clients
+ * alike. The request is replaced through Hono's public `c.req.raw` (as its own `bodyLimit` does); its
+ * body caches are never written.
  */
-export const bodyReader: MiddlewareHandler<{ Bindings: { MAX_BODY_BYTES?: string } }> = async (c, next) => {
+export const bodyReader: MiddlewareHandler<{ Bindings: { MAX_BODY_BYTES?: string } }> = (c, next) => {
   const max = Number(c.env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
-  const body = await readBody(c.req.raw, max);
-  const headers = new Headers(c.req.raw.headers);
-  headers.set("content-type", "application/json");
-  headers.delete("content-length");
-  c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers });
-  // Hono caches body readers as promises; the validator reads `text` from here.
-  c.req.bodyCache = { text: Promise.resolve(JSON.stringify(body)) as unknown as string };
-  await next();
+  return capBody(max)(c, async () => {
+    const body = await readBody(c.req.raw, max);
+    const headers = new Headers(c.req.raw.headers);
+    headers.set("content-type", "application/json");
+    headers.delete("content-length");
+    headers.delete("transfer-encoding");
+    c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body: JSON.stringify(body) });
+    await next();
+  });
 };

@@ -1,7 +1,10 @@
 /**
  * Small crypto helpers over WebCrypto: random tokens, SHA-256/HMAC digests (how every token and code is
- * stored), constant-time comparison, base64url, and AES-GCM for secrets kept at rest (MFA seeds).
+ * stored), constant-time comparison, base64url (Hono's encoder, unpadded), and AES-GCM for secrets kept at
+ * rest (MFA seeds).
  */
+import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
+
 const encoder = new TextEncoder();
 
 export function bytesToHex(bytes: Uint8Array): string {
@@ -10,18 +13,9 @@ export function bytesToHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** base64url without padding (RFC 4648 §5, as JWTs and our opaque keys write it). */
 export function base64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function fromBase64url(text: string): Uint8Array {
-  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
-  const bin = atob(b64 + "===".slice((b64.length + 3) % 4));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  return encodeBase64Url(bytes.slice().buffer).replace(/=+$/, "");
 }
 
 export function randomBytes(n: number): Uint8Array {
@@ -51,19 +45,30 @@ export async function sha256Hex(value: string | Uint8Array): Promise<string> {
   return bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
 }
 
-const hmacKeys = new Map<string, Promise<CryptoKey>>();
+/**
+ * `make`, computed once per isolate and key: keys imported from configured secrets and what is derived
+ * from them (a handful of values, so the cache needs no eviction).
+ */
+export function memoize<T>(make: (key: string) => T): (key: string) => T {
+  const cache = new Map<string, T>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      value = make(key);
+      cache.set(key, value);
+    }
+    return value;
+  };
+}
 
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = hmacKeys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+/** The HMAC-SHA-256 key of a secret (digests here, HS256 JWTs in lib/jwt). */
+export const hmacKey = memoize(
+  (secret): Promise<CryptoKey> =>
+    crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
       "sign",
       "verify",
-    ]);
-    hmacKeys.set(secret, key);
-  }
-  return key;
-}
+    ]),
+);
 
 export async function hmacSha256(secret: string, message: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(message)));
@@ -86,7 +91,7 @@ export function safeEqual(a: string, b: string): boolean {
 }
 
 async function aesKey(base64Key: string): Promise<CryptoKey> {
-  const raw = fromBase64url(base64Key.replace(/=+$/, ""));
+  const raw = decodeBase64Url(base64Key.replace(/=+$/, ""));
   if (raw.byteLength !== 32) throw new Error("MFA_ENCRYPTION_KEY must be 32 bytes, base64");
   return crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
 }
@@ -127,9 +132,9 @@ export async function decryptSecret(
     if (!key || (kid !== undefined && kid !== (await keyId(key)))) continue;
     try {
       const plain = await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: fromBase64url(iv) },
+        { name: "AES-GCM", iv: decodeBase64Url(iv) },
         await aesKey(key),
-        fromBase64url(data),
+        decodeBase64Url(data),
       );
       return { plain: new TextDecoder().decode(plain), key };
     } catch {

@@ -7,6 +7,7 @@
 import noSimdModule from "argon2id/dist/no-simd.wasm";
 import simdModule from "argon2id/dist/simd.wasm";
 import setupWasm from "argon2id/lib/setup.js";
+import { decodeBase64, encodeBase64 } from "hono/utils/encode";
 import { randomBytes, safeEqual } from "./crypto";
 
 export const ARGON2_PARAMS = { memorySize: 19456, passes: 2, parallelism: 1, tagLength: 32 } as const;
@@ -26,15 +27,9 @@ function argon2(): Promise<Compute> {
   return compute;
 }
 
+/** The PHC string format's base64: standard alphabet, no padding. */
 function b64(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/=+$/, "");
-}
-
-function unb64(text: string): Uint8Array {
-  const bin = atob(text + "===".slice((text.length + 3) % 4));
-  return Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
+  return encodeBase64(bytes.slice().buffer).replace(/=+$/, "");
 }
 
 interface Phc {
@@ -52,8 +47,8 @@ function parsePhc(phc: string): Phc | null {
     m: Number(m[1]),
     t: Number(m[2]),
     p: Number(m[3]),
-    salt: unb64(m[4] as string),
-    hash: unb64(m[5] as string),
+    salt: decodeBase64(m[4] as string),
+    hash: decodeBase64(m[5] as string),
   };
 }
 

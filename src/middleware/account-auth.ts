@@ -5,14 +5,11 @@
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { bearerToken } from "../lib/bearer";
 import { ApiError } from "../lib/errors";
 import { resolveAccountToken } from "../services/account-sessions";
 import type { AccountCaller, AppEnv } from "../types";
 import { clinicCodeOf } from "./tenant";
-
-export function bearerToken(req: { header(name: string): string | undefined }): string | undefined {
-  return /^Bearer\s+(\S+)$/i.exec(req.header("authorization") ?? "")?.[1];
-}
 
 const challenge = { "WWW-Authenticate": 'Bearer realm="accounts"' };
 

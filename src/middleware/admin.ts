@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import { sha256Hex } from "../lib/crypto";
+import { bearerToken } from "../lib/bearer";
+import { safeEqual, sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import type { AppEnv } from "../types";
 import { countFailedCredential } from "./rate-limit";
@@ -12,12 +13,9 @@ import { countFailedCredential } from "./rate-limit";
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const secret = c.env.ADMIN_API_KEY;
   if (!secret) throw new ApiError("admin_disabled");
-  const header = c.req.header("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  const [given, expected] = await Promise.all([sha256Hex(match?.[1] ?? ""), sha256Hex(secret)]);
-  const a = new TextEncoder().encode(given);
-  const b = new TextEncoder().encode(expected);
-  if (!match || !crypto.subtle.timingSafeEqual(a, b)) {
+  const presented = bearerToken(c.req);
+  const [given, expected] = await Promise.all([sha256Hex(presented ?? ""), sha256Hex(secret)]);
+  if (presented === undefined || !safeEqual(given, expected)) {
     await countFailedCredential(c, "admin-key");
     throw new ApiError("unauthorized", {
       message: "A valid admin API key is required",

@@ -5,6 +5,7 @@
  * one clinic: an `X-AccountCode` naming another clinic is refused.
  */
 import { createMiddleware } from "hono/factory";
+import { bearerToken } from "../lib/bearer";
 import { CSRF_HEADER, sameOrigin, verifySessionCsrf } from "../lib/csrf";
 import { ApiError } from "../lib/errors";
 import { callerOf, resolveAccess } from "../services/sessions";
@@ -15,8 +16,7 @@ import { requireApiKey } from "./tenant";
 export function presentedToken(req: { header(name: string): string | undefined }): string | undefined {
   const direct = req.header("x-apitoken")?.trim();
   if (direct) return direct;
-  const m = /^Bearer\s+(\S+)$/i.exec(req.header("authorization") ?? "");
-  return m?.[1];
+  return bearerToken(req);
 }
 
 export const ADMIN_TYPES = new Set([100, 150]);

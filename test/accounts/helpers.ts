@@ -119,7 +119,7 @@ export async function codeFrom(t: Tenant, recipient: string, template: string): 
 }
 
 /** The current TOTP code of a base32 secret (by the app's clock). */
-export function totp(secret: string, offsetSteps = 0): Promise<string> {
+export function totp(secret: string, offsetSteps = 0): string {
   return hotp(secret, totpStep(now()) + offsetSteps);
 }
 

@@ -1,17 +1,18 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { parseMultipart, readCapped } from "../../lib/body";
+import { cappedBytes, parseMultipart } from "../../lib/body";
 import { ApiError, invalidField } from "../../lib/errors";
 import { checkAuthCode, fileUrl, getFile, MAX_FILE_BYTES, putFile, sniffImage } from "../../services/files";
 import type { AppEnv, Caller } from "../../types";
 import type * as r from "./files.routes";
+import { MAX_UPLOAD_BYTES } from "./files.routes";
 
-// Multipart framing around a 1 MiB image stays well under 16 KiB.
-const MAX_UPLOAD_BYTES = MAX_FILE_BYTES + 16 * 1024;
-
-/** The uploaded file's bytes: multipart (`file`, or the only file part) or a raw image body. */
+/**
+ * The uploaded file's bytes (the route's `capBody` has bounded the body): multipart (`file`, or the only
+ * file part) or a raw image body.
+ */
 async function uploadedBytes(req: Request): Promise<Uint8Array> {
   const type = (req.headers.get("content-type") ?? "").toLowerCase();
-  const bytes = await readCapped(req, MAX_UPLOAD_BYTES);
+  const bytes = await cappedBytes(req, MAX_UPLOAD_BYTES);
   if (type.startsWith("image/")) return bytes;
   if (!type.startsWith("multipart/form-data"))
     throw new ApiError("unsupported_media_type", { message: "Send multipart/form-data with a `file` part" });

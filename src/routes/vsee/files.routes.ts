@@ -1,7 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
+import { capBody } from "../../lib/body";
 import { errorResponses, SECURITY, z } from "../../lib/openapi";
 import { vseeAuth } from "../../middleware/auth";
+import { MAX_FILE_BYTES } from "../../services/files";
 import * as s from "./schemas";
+
+/** The cap on an upload's body: multipart framing around a 1 MiB image stays well under 16 KiB. */
+export const MAX_UPLOAD_BYTES = MAX_FILE_BYTES + 16 * 1024;
 
 const tags = ["api_v3: files"];
 
@@ -13,7 +18,7 @@ export const uploadFile = createRoute({
   summary: "Upload an image (a profile photo): multipart field `file`, PNG, JPEG, GIF or WebP, at most 1 MiB",
   description:
     "Returns the file id to send as `photo` in POST /me, and its URL. Each user keeps at most 5 MiB of files (403 beyond) and uploads at most 10 files an hour (429 with Retry-After beyond); a file that is nobody's photo is deleted 24 hours after its upload (or, for a replaced photo, at the next sweep once it is that old).",
-  middleware: [vseeAuth()] as const,
+  middleware: [vseeAuth(), capBody(MAX_UPLOAD_BYTES)] as const,
   request: {
     // A plain schema (not zod): the upload is read by the handler, not by the generic body reader.
     body: {
