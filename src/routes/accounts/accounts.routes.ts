@@ -9,6 +9,8 @@ const tags = ["accounts: accounts"];
 export const createAccount = createRoute({
   method: "post",
   path: "/accounts",
+  operationId: "createAccount",
+  security: SECURITY.public,
   tags,
   summary: "Sign up",
   description:
@@ -24,6 +26,7 @@ export const createAccount = createRoute({
 export const getAccount = createRoute({
   method: "get",
   path: "/accounts/{uid}",
+  operationId: "getAccount",
   tags,
   security: SECURITY.jwt,
   summary: "The caller's account",
@@ -39,6 +42,7 @@ export const getAccount = createRoute({
 export const patchAccount = createRoute({
   method: "patch",
   path: "/accounts/{uid}",
+  operationId: "updateAccount",
   tags,
   security: SECURITY.jwt,
   summary: "Change the caller's account (isFirstLogin only)",

@@ -8,6 +8,7 @@ const tags = ["accounts: personal-details"];
 export const getDetails = createRoute({
   method: "get",
   path: "/personal-details/{id}",
+  operationId: "getPersonalDetails",
   tags,
   security: SECURITY.jwt,
   summary: "The caller's personal details (id = the account's uid)",
@@ -23,6 +24,7 @@ export const getDetails = createRoute({
 export const patchDetails = createRoute({
   method: "patch",
   path: "/personal-details/{id}",
+  operationId: "updatePersonalDetails",
   tags,
   security: SECURITY.jwt,
   summary: "Change the caller's personal details",
