@@ -31,9 +31,13 @@ await build({
     {
       name: "workerd-stubs",
       setup(b) {
-        b.onResolve({ filter: /^cloudflare:workers$/ }, () => ({ path: "cloudflare:workers", namespace: "stub" }));
+        b.onResolve({ filter: /^cloudflare:workers$/ }, () => ({
+          path: "cloudflare:workers",
+          namespace: "stub",
+        }));
         b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-          contents: "export class DurableObject { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }",
+          contents:
+            "export class DurableObject { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }",
           loader: "js",
         }));
       },

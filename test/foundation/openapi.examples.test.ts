@@ -133,7 +133,8 @@ describe("OpenAPI document for tools", () => {
     for (const ok of ["John", "Doe", "Test", "Patient", "Zoë", "O'Brien", "Jean-Luc", "José María", "Nguyễn"])
       expect(name.test(ok), ok).toBe(true);
     for (const bad of ["R2-D2", "<script>", "a@b"]) expect(name.test(bad), bad).toBe(false);
-    const sortParam = (doc.paths["/api_v3/users"]?.get?.parameters as Json[]).find((p) => p.name === "sort");
+    const listUsers = doc.paths["/api_v3/users"]?.get as { parameters: Json[] };
+    const sortParam = listUsers.parameters.find((p) => p.name === "sort");
     const sort = new RegExp((sortParam?.schema as { pattern: string }).pattern, "u");
     for (const ok of ["full_name.asc", "full_name.desc", "created.DESC", "Last_Name.Asc"])
       expect(sort.test(ok), ok).toBe(true);
