@@ -134,8 +134,8 @@ describe("OpenAPI document for tools", () => {
       expect(name.test(ok), ok).toBe(true);
     for (const bad of ["R2-D2", "<script>", "a@b"]) expect(name.test(bad), bad).toBe(false);
     const listUsers = doc.paths["/api_v3/users"]?.get as { parameters: Json[] };
-    const sortParam = listUsers.parameters.find((p) => p.name === "sort");
-    const sort = new RegExp((sortParam?.schema as { pattern: string }).pattern, "u");
+    const sortParam = listUsers.parameters.find((p) => p.name === "sort") as { schema: { pattern: string } };
+    const sort = new RegExp(sortParam.schema.pattern, "u");
     for (const ok of ["full_name.asc", "full_name.desc", "created.DESC", "Last_Name.Asc"])
       expect(sort.test(ok), ok).toBe(true);
     for (const bad of ["full_name", "full_name.up", "full name.asc"]) expect(sort.test(bad), bad).toBe(false);
