@@ -69,13 +69,9 @@ export async function signInAccount(base: string) {
 export async function wrongCalls(base: string) {
   // @ts-expect-error first_name is required by POST /api_v3/users/sso
   await post(base, "/api_v3/users/sso", "vseeSso", 200, { last_name: "Smith", type: 200 });
+  const admins = { email: "a@b.c", groupName: "admins", firstName: "A", lastName: "B" } as const;
   // @ts-expect-error groupName is one of patients, physicians, insurers
-  await post(base, "/register", "register", 200, {
-    email: "a@b.c",
-    groupName: "admins",
-    firstName: "A",
-    lastName: "B",
-  });
+  await post(base, "/register", "register", 200, admins);
   const sso = await post(base, "/api_v3/users/sso", "vseeSso", 200, {
     first_name: "A",
     last_name: "B",
