@@ -4,7 +4,6 @@
  * of the family that owns the path (an HTML page on the portal's page paths).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
@@ -19,6 +18,7 @@ import { cors } from "./middleware/cors";
 import { securityHeaders } from "./middleware/security-headers";
 import { accountsFamily } from "./routes/accounts";
 import { admin } from "./routes/admin";
+import { docs } from "./routes/docs";
 import { register } from "./routes/register";
 import { vsee } from "./routes/vsee";
 import { web } from "./routes/web";
@@ -113,7 +113,7 @@ export function createApp() {
     );
     return c.json({ ...document, servers: [{ url: new URL(c.req.url).origin }] });
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Clinic Edge API" }));
+  app.route("/", docs);
 
   const index = new RoutesIndex(() => app.routes);
 
