@@ -47,18 +47,16 @@ describe("GET /docs", () => {
     expect(csp.get("connect-src")).toEqual(["'self'"]);
     expect(csp.get("frame-ancestors")).toEqual(["'none'"]);
     expect(csp.get("base-uri")).toEqual(["'none'"]);
-    // Styles: this origin and the nonce the page hands to the bundle for the stylesheet it injects.
-    const nonce = (await res.text()).match(/<meta property="csp-nonce" content="([A-Za-z0-9_-]+)"/)?.[1];
-    expect(nonce).toBeTruthy();
-    expect(csp.get("style-src")).toEqual(["'self'", `'nonce-${nonce}'`]);
-    for (const values of csp.values()) {
-      expect(values).not.toContain("'unsafe-inline'");
-      expect(values).not.toContain("'unsafe-eval'");
-      expect(values.some((v) => /^https?:|^\*$/.test(v))).toBe(false);
+    // Styles: this origin and inline (the bundle's components set style attributes); never scripts.
+    expect(csp.get("style-src")).toEqual(["'self'", "'unsafe-inline'"]);
+    for (const [name, values] of csp) {
+      if (name !== "style-src") expect(values, name).not.toContain("'unsafe-inline'");
+      expect(values, name).not.toContain("'unsafe-eval'");
+      expect(
+        values.some((v) => /^https?:|^\*$/.test(v)),
+        name,
+      ).toBe(false);
     }
-    // A fresh nonce per response.
-    const again = await call("GET", "/docs");
-    expect(again.headers.get("content-security-policy")).not.toBe(res.headers.get("content-security-policy"));
   });
 
   it("serves the pinned reference bundle itself, matching the page's integrity hash", async () => {
