@@ -4,7 +4,6 @@
  * of the family that owns the path (an HTML page on the portal's page paths).
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { Scalar } from "@scalar/hono-api-reference";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
@@ -12,7 +11,7 @@ import { getPath as defaultGetPath } from "hono/utils/url";
 import { dbErrorMessage } from "./db/rows";
 import { ApiError, type ErrorCode } from "./lib/errors";
 import { logger } from "./lib/log";
-import { validationHook } from "./lib/openapi";
+import { finishDocument, SECURITY, SECURITY_SCHEMES, validationHook } from "./lib/openapi";
 import { familyOf, renderError } from "./lib/render";
 import { RoutesIndex } from "./lib/routes-index";
 import { isTransientStorageError } from "./lib/storage-errors";
@@ -20,6 +19,7 @@ import { cors } from "./middleware/cors";
 import { securityHeaders } from "./middleware/security-headers";
 import { accountsFamily } from "./routes/accounts";
 import { admin } from "./routes/admin";
+import { docs } from "./routes/docs";
 import { register } from "./routes/register";
 import { vsee } from "./routes/vsee";
 import { web } from "./routes/web";
@@ -86,6 +86,8 @@ export function createApp() {
     createRoute({
       method: "get",
       path: "/health",
+      operationId: "getHealth",
+      security: SECURITY.public,
       tags: ["meta"],
       summary: "Liveness",
       responses: {
@@ -105,71 +107,26 @@ export function createApp() {
     .route("/", register)
     .route("/", accountsFamily);
 
-  const schemes = {
-    adminKey: { type: "http", scheme: "bearer", description: "ADMIN_API_KEY (operators)" },
-    apiToken: {
-      type: "apiKey",
-      in: "header",
-      name: "X-ApiToken",
-      description: "A user's access token (or Authorization: Bearer)",
-    },
-    apiKey: {
-      type: "apiKey",
-      in: "header",
-      name: "X-ApiKey",
-      description: "The clinic's API key (server-to-server)",
-    },
-    accountCode: { type: "apiKey", in: "header", name: "X-AccountCode", description: "The clinic's code" },
-    bearerJwt: {
-      type: "http",
-      scheme: "bearer",
-      bearerFormat: "JWT",
-      description: "Accounts-family access token",
-    },
-    registerToken: { type: "http", scheme: "bearer", description: "Register-family bearer token" },
-    portalSession: {
-      type: "apiKey",
-      in: "cookie",
-      name: "ce_session",
-      description: "The portal's HttpOnly session cookie (set by GET /auth and POST /login)",
-    },
-    csrfToken: {
-      type: "apiKey",
-      in: "header",
-      name: "X-CSRF-Token",
-      description: "With the session cookie: the CSRF token of the page (its csrf-token meta tag)",
-    },
-    registerProtocol: {
-      type: "apiKey",
-      in: "header",
-      name: "Sec-WebSocket-Protocol",
-      description: "WebSocket clients: offer the subprotocols `care-state, bearer.<token>`",
-    },
-    registerQuery: {
-      type: "apiKey",
-      in: "query",
-      name: "token",
-      description: "WebSocket clients that cannot send the token otherwise",
-    },
-  } as const;
-  for (const [name, scheme] of Object.entries(schemes)) {
+  for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
     app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   }
   // The document is built once per isolate (it only depends on the routes) and served with this origin.
   let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
   app.get("/openapi.json", (c) => {
-    document ??= app.getOpenAPI31Document({
-      openapi: "3.1.0",
-      info: {
-        title: "Clinic Edge",
-        version: "0.1.0",
-        description:
-          "Telehealth identity and care-state API on Cloudflare Workers. Families: /api_v3 (VSee-compatible), accounts (Feathers-style), register/state, and the operators' /admin API.",
-      },
-    });
+    document ??= finishDocument(
+      app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: {
+          title: "Clinic Edge",
+          version: "0.1.0",
+          description:
+            "Telehealth identity and care-state API on Cloudflare Workers. Families: /api_v3 (VSee-compatible), accounts (Feathers-style), register/state, and the operators' /admin API.",
+        },
+      }),
+    );
     return c.json({ ...document, servers: [{ url: new URL(c.req.url).origin }] });
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Clinic Edge API" }));
+  app.route("/", docs);
 
   const index = new RoutesIndex(() => app.routes);
 

@@ -8,6 +8,7 @@ import type { ZodType } from "zod";
 import type { AppEnv } from "../types";
 import { bodyReader } from "./body";
 import { ERRORS, type FieldError, invalid } from "./errors";
+import { EXAMPLES, type Example } from "./openapi-examples";
 import type { Family } from "./render";
 
 z.config({
@@ -139,12 +140,71 @@ export function errorResponses<S extends ErrorStatus>(family: Family, ...statuse
 
 type Security = Record<string, string[]>[];
 
-/** Security requirements of routes (schemes registered in app.ts). */
+/**
+ * The security schemes of the document (components.securitySchemes; registered by `documentApp`). The
+ * names are those the routes' requirements (`SECURITY`) use.
+ */
+export const SECURITY_SCHEMES = {
+  adminKey: { type: "http", scheme: "bearer", description: "ADMIN_API_KEY (operators)" },
+  apiToken: {
+    type: "apiKey",
+    in: "header",
+    name: "X-ApiToken",
+    description: "A user's access token (data.token.token of SSO or login)",
+  },
+  apiBearer: {
+    type: "http",
+    scheme: "bearer",
+    description: "A user's access token as `Authorization: Bearer` (the same token as X-ApiToken)",
+  },
+  apiKey: {
+    type: "apiKey",
+    in: "header",
+    name: "X-ApiKey",
+    description: "The clinic's API key (server-to-server; always with X-AccountCode)",
+  },
+  accountCode: { type: "apiKey", in: "header", name: "X-AccountCode", description: "The clinic's code" },
+  bearerJwt: {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "Accounts-family access token (accessToken of POST /authentication)",
+  },
+  registerToken: { type: "http", scheme: "bearer", description: "Register-family bearer token" },
+  portalSession: {
+    type: "apiKey",
+    in: "cookie",
+    name: "ce_session",
+    description: "The portal's HttpOnly session cookie (set by GET /auth and POST /login)",
+  },
+  csrfToken: {
+    type: "apiKey",
+    in: "header",
+    name: "X-CSRF-Token",
+    description: "With the session cookie: the CSRF token of the page (its csrf-token meta tag)",
+  },
+  registerProtocol: {
+    type: "apiKey",
+    in: "header",
+    name: "Sec-WebSocket-Protocol",
+    description: "WebSocket clients: offer the subprotocols `care-state, bearer.<token>`",
+  },
+  registerQuery: {
+    type: "apiKey",
+    in: "query",
+    name: "token",
+    description: "WebSocket clients that cannot send the token otherwise",
+  },
+} as const;
+
+/** Security requirements of routes (the schemes above). */
 export const SECURITY = {
+  /** No credentials (sign-in, public keys, signed file URLs): `security: []` in the document. */
+  public: [] as Security,
   admin: [{ adminKey: [] }] as Security,
-  token: [{ apiToken: [] }] as Security,
+  token: [{ apiToken: [] }, { apiBearer: [] }] as Security,
   apiKey: [{ apiKey: [], accountCode: [] }] as Security,
-  tokenOrKey: [{ apiToken: [] }, { apiKey: [], accountCode: [] }] as Security,
+  tokenOrKey: [{ apiToken: [] }, { apiBearer: [] }, { apiKey: [], accountCode: [] }] as Security,
   jwt: [{ bearerJwt: [] }] as Security,
   register: [{ registerToken: [] }] as Security,
   /** Public; a user's bearer token or the clinic's API key prove who registers an existing email again. */
@@ -154,10 +214,57 @@ export const SECURITY = {
   /** The portal's session cookie (pages and their JSON endpoints). */
   portal: [{ portalSession: [] }] as Security,
   /** A token, or the portal's session cookie with the page's CSRF token (scripts of the portal's pages). */
-  tokenOrPortal: [{ apiToken: [] }, { portalSession: [], csrfToken: [] }] as Security,
+  tokenOrPortal: [{ apiToken: [] }, { apiBearer: [] }, { portalSession: [], csrfToken: [] }] as Security,
 };
 
 /** Statuses every route with a body can answer. */
 export const BODY_ERRORS = [400, 413, 415] as const;
 
 export { z };
+
+interface MediaType {
+  schema?: unknown;
+  examples?: Record<string, Example>;
+}
+interface Operation {
+  operationId?: string;
+  requestBody?: { required?: boolean; content?: Record<string, MediaType> };
+  responses?: Record<string, { content?: Record<string, MediaType> }>;
+}
+interface Document {
+  paths?: Record<string, Record<string, Operation>>;
+}
+
+/**
+ * The finishing touches of the generated document, in one place rather than in every route: request
+ * bodies are `required` (the body reader treats a missing body as `{}`, so a client that sends the
+ * fields it means to always sends a body; the route definitions cannot say it themselves, since
+ * @hono/zod-openapi would then also run its form validator on the JSON the body reader hands on), and
+ * the seeds' examples (lib/openapi-examples.ts) are attached to their operations, request bodies in
+ * every media type.
+ */
+export function finishDocument<D extends object>(document: D): D {
+  const doc = document as Document;
+  const seen = new Set<string>();
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(item)) {
+      const body = op.requestBody;
+      if (body) body.required = true;
+      const examples = op.operationId ? EXAMPLES[op.operationId] : undefined;
+      if (!op.operationId || !examples) continue;
+      seen.add(op.operationId);
+      if (examples.request) {
+        if (!body?.content) throw new Error(`${op.operationId}: request examples but no request body`);
+        for (const media of Object.values(body.content)) media.examples = examples.request;
+      }
+      for (const [status, named] of Object.entries(examples.responses ?? {})) {
+        const media = op.responses?.[status]?.content?.["application/json"];
+        if (!media) throw new Error(`${op.operationId}: examples for ${status}, which it does not answer`);
+        media.examples = named;
+      }
+    }
+  }
+  const unknown = Object.keys(EXAMPLES).filter((id) => !seen.has(id));
+  if (unknown.length > 0) throw new Error(`Examples for unknown operations: ${unknown.join(", ")}`);
+  return document;
+}

@@ -9,6 +9,8 @@ const tags = ["accounts: accounts"];
 export const createAccount = createRoute({
   method: "post",
   path: "/accounts",
+  operationId: "createAccount",
+  security: SECURITY.public,
   tags,
   summary: "Sign up",
   description:
@@ -28,6 +30,7 @@ export const FIND_DESCRIPTION =
 export const findAccounts = createRoute({
   method: "get",
   path: "/accounts",
+  operationId: "findAccounts",
   tags,
   security: SECURITY.jwt,
   summary: "List accounts (Feathers find)",
@@ -42,6 +45,7 @@ export const findAccounts = createRoute({
 export const getAccount = createRoute({
   method: "get",
   path: "/accounts/{uid}",
+  operationId: "getAccount",
   tags,
   security: SECURITY.jwt,
   summary: "The caller's account",
@@ -58,6 +62,7 @@ export const getAccount = createRoute({
 export const patchAccount = createRoute({
   method: "patch",
   path: "/accounts/{uid}",
+  operationId: "updateAccount",
   tags,
   security: SECURITY.jwt,
   summary: "Change the caller's account (isFirstLogin only)",

@@ -8,6 +8,7 @@ const tags = ["accounts: authentication"];
 export const authenticate = createRoute({
   method: "post",
   path: "/authentication",
+  operationId: "authenticate",
   tags,
   summary: "Sign in (strategies local and jwt) and account actions",
   description: [
@@ -28,6 +29,7 @@ export const authenticate = createRoute({
 export const logout = createRoute({
   method: "delete",
   path: "/authentication",
+  operationId: "removeAuthentication",
   tags,
   security: SECURITY.jwt,
   summary: "Sign out: end the session of the bearer access token",
@@ -40,6 +42,8 @@ export const logout = createRoute({
 export const logoutToken = createRoute({
   method: "delete",
   path: "/authentication/{accessToken}",
+  operationId: "removeAuthenticationByToken",
+  security: SECURITY.public,
   tags,
   summary: "Sign out: end the session of the access token in the path",
   request: { params: s.AccessTokenParam },

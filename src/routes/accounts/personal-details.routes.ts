@@ -9,6 +9,7 @@ const tags = ["accounts: personal-details"];
 export const findDetails = createRoute({
   method: "get",
   path: "/personal-details",
+  operationId: "findPersonalDetails",
   tags,
   security: SECURITY.jwt,
   summary: "List personal details (Feathers find)",
@@ -23,6 +24,7 @@ export const findDetails = createRoute({
 export const getDetails = createRoute({
   method: "get",
   path: "/personal-details/{id}",
+  operationId: "getPersonalDetails",
   tags,
   security: SECURITY.jwt,
   summary: "The caller's personal details (id = the account's uid)",
@@ -39,6 +41,7 @@ export const getDetails = createRoute({
 export const patchDetails = createRoute({
   method: "patch",
   path: "/personal-details/{id}",
+  operationId: "updatePersonalDetails",
   tags,
   security: SECURITY.jwt,
   summary: "Change the caller's personal details",

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { BODY_ERRORS, errorResponses, formBody, withBody } from "../../lib/openapi";
+import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
 import { rateLimit } from "../../middleware/rate-limit";
 import * as s from "./schemas";
 
@@ -8,6 +8,8 @@ const tags = ["accounts: waitlist"];
 export const createEntry = createRoute({
   method: "post",
   path: "/account-waitlist",
+  operationId: "createWaitlistEntry",
+  security: SECURITY.public,
   tags,
   summary: "Ask to be invited (invite-only clinics)",
   description:
@@ -23,6 +25,8 @@ export const createEntry = createRoute({
 export const getEntry = createRoute({
   method: "get",
   path: "/account-waitlist/{inviteCode}",
+  operationId: "getWaitlistEntry",
+  security: SECURITY.public,
   tags,
   summary: "The waitlist details of an invitation code (to prefill signup)",
   description: "Answers 404 for a code that is unknown, used or expired. Public, rate-limited.",

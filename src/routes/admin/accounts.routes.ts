@@ -56,6 +56,7 @@ const CodeParam = z.object({ code: z.string().openapi({ param: { name: "code", i
 export const listWaitlist = createRoute({
   method: "get",
   path: "/clinics/{code}/waitlist",
+  operationId: "adminListWaitlist",
   tags: ["admin: accounts"],
   security,
   summary: "A clinic's account waitlist",
@@ -76,6 +77,7 @@ export const listWaitlist = createRoute({
 export const approveEntry = createRoute({
   method: "post",
   path: "/clinics/{code}/waitlist/{id}/approve",
+  operationId: "adminApproveWaitlistEntry",
   tags: ["admin: accounts"],
   security,
   summary: "Approve a waitlist entry: email it an invitation code",
@@ -103,6 +105,7 @@ export const approveEntry = createRoute({
 export const listOutbox = createRoute({
   method: "get",
   path: "/outbox",
+  operationId: "adminListOutbox",
   tags: ["admin: messages"],
   security,
   summary: "Emails and SMS, newest first (locally, read verification codes here)",

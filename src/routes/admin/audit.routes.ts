@@ -22,6 +22,7 @@ export const AdminAuditEntry = z
 export const listAudit = createRoute({
   method: "get",
   path: "/audit",
+  operationId: "adminListAudit",
   tags: ["admin: audit"],
   security: SECURITY.admin,
   summary: "The audit log of every clinic (or of one), newest first",

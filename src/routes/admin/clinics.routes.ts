@@ -120,6 +120,7 @@ const CodeParam = z.object({ code: z.string().openapi({ param: { name: "code", i
 export const createClinic = createRoute({
   method: "post",
   path: "/clinics",
+  operationId: "adminCreateClinic",
   tags,
   security,
   summary: "Create a clinic (returns its API key once)",
@@ -134,6 +135,7 @@ export const createClinic = createRoute({
 export const listClinics = createRoute({
   method: "get",
   path: "/clinics",
+  operationId: "adminListClinics",
   tags,
   security,
   summary: "List clinics",
@@ -165,6 +167,7 @@ export const listClinics = createRoute({
 export const getClinic = createRoute({
   method: "get",
   path: "/clinics/{code}",
+  operationId: "adminGetClinic",
   tags,
   security,
   summary: "Read a clinic",
@@ -182,6 +185,7 @@ export const getClinic = createRoute({
 export const patchClinic = createRoute({
   method: "patch",
   path: "/clinics/{code}",
+  operationId: "adminUpdateClinic",
   tags,
   security,
   summary: "Change a clinic's settings",
@@ -199,6 +203,7 @@ export const patchClinic = createRoute({
 export const rotateKey = createRoute({
   method: "post",
   path: "/clinics/{code}/rotate-key",
+  operationId: "adminRotateClinicKey",
   tags,
   security,
   summary: "Replace a clinic's API key (the old one stops working at once)",

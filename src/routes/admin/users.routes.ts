@@ -56,6 +56,7 @@ const AdminUser = z
 export const patchUser = createRoute({
   method: "patch",
   path: "/clinics/{code}/users/{id}",
+  operationId: "adminUpdateUser",
   tags: ["admin"],
   security: SECURITY.admin,
   summary:

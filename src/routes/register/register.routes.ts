@@ -8,6 +8,7 @@ const tags = ["register"];
 export const register = createRoute({
   method: "post",
   path: "/register",
+  operationId: "register",
   tags,
   security: SECURITY.registerOptional,
   summary: "Register in a care-team group (patients, physicians, insurers) and get an enrollment assertion",
@@ -28,6 +29,8 @@ export const register = createRoute({
 export const enroll = createRoute({
   method: "post",
   path: "/register/enroll",
+  operationId: "registerEnroll",
+  security: SECURITY.public,
   tags,
   summary: "Spend an enrollment token (X-Ionic-Reg-Stoken): succeeds once, within 10 minutes",
   description:
@@ -43,6 +46,8 @@ export const enroll = createRoute({
 export const jwks = createRoute({
   method: "get",
   path: "/.well-known/jwks.json",
+  operationId: "getJwks",
+  security: SECURITY.public,
   tags,
   summary: "The public keys that verify X-Ionic-Reg-Uidauth (the previous key too during a rotation)",
   responses: {

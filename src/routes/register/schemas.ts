@@ -10,12 +10,16 @@ export const NAME_MAX = 256;
 export const CARE_FIELD_MAX = 32 * 1024;
 
 /** Letters of any language (with their combining marks), spaces, hyphens and apostrophes. */
+const NAME_CHARS = /^[\p{L}\p{M} '’-]*$/u;
 const personName = z
   .string()
   .trim()
   .min(1, "is required")
   .max(NAME_MAX, `must be at most ${NAME_MAX} characters`)
-  .regex(/^[\p{L}\p{M} '’-]*$/u, "must contain only letters, spaces, hyphens and apostrophes")
+  .regex(NAME_CHARS, "must contain only letters, spaces, hyphens and apostrophes")
+  // The document's `pattern` is the source alone (JSON Schema patterns are Unicode-aware): the
+  // generator would otherwise write the flag into the text ("…$/u"), a pattern that matches nothing.
+  .openapi({ pattern: NAME_CHARS.source })
   .refine((v) => v === "" || /\p{L}/u.test(v), "must contain a letter")
   .transform((v) => v.normalize("NFC"));
 

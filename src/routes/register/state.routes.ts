@@ -14,6 +14,7 @@ const withEtag = (description: string) => ({
 export const getState = createRoute({
   method: "get",
   path: "/state",
+  operationId: "getState",
   tags,
   security,
   summary: "The shared care record (patients, physicians and insurers)",
@@ -27,6 +28,7 @@ export const getState = createRoute({
 export const putState = createRoute({
   method: "put",
   path: "/state",
+  operationId: "updateState",
   tags,
   security,
   summary: "Change fields of the care record (each group its own fields)",
@@ -43,6 +45,7 @@ export const putState = createRoute({
 export const deleteState = createRoute({
   method: "delete",
   path: "/state",
+  operationId: "resetState",
   tags,
   security,
   summary: "Reset the care record (clinic admins and physicians)",
@@ -58,6 +61,7 @@ export const deleteState = createRoute({
 export const history = createRoute({
   method: "get",
   path: "/state/history",
+  operationId: "getStateHistory",
   tags,
   security,
   summary: "The care record's audit trail, newest first (who, group, when, which fields, version)",
@@ -73,6 +77,7 @@ export const history = createRoute({
 export const live = createRoute({
   method: "get",
   path: "/state/live",
+  operationId: "openStateLive",
   tags,
   security: SECURITY.registerLive,
   summary:

@@ -22,6 +22,7 @@ export const AuditEntry = z
 export const listAudit = createRoute({
   method: "get",
   path: "/audit",
+  operationId: "vseeListAudit",
   tags: ["api_v3: audit"],
   security: SECURITY.tokenOrKey,
   summary: "The clinic's audit log, newest first (clinic admins and the clinic's API key)",

@@ -13,6 +13,7 @@ const tags = ["api_v3: files"];
 export const uploadFile = createRoute({
   method: "post",
   path: "/files",
+  operationId: "vseeUploadFile",
   tags,
   security: SECURITY.token,
   summary: "Upload an image (a profile photo): multipart field `file`, PNG, JPEG, GIF or WebP, at most 1 MiB",
@@ -46,6 +47,8 @@ export const uploadFile = createRoute({
 export const getFile = createRoute({
   method: "get",
   path: "/files/{id}",
+  operationId: "vseeGetFile",
+  security: SECURITY.public,
   tags,
   summary: "Download a file by the URL (with its auth_code) that profiles show",
   request: {

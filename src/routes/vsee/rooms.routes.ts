@@ -9,6 +9,7 @@ const security = SECURITY.tokenOrKey;
 export const createRoom = createRoute({
   method: "post",
   path: "/rooms",
+  operationId: "vseeCreateRoom",
   tags,
   security,
   summary: "Create a waiting room (the clinic's API key or a clinic admin)",
@@ -24,6 +25,7 @@ export const createRoom = createRoute({
 export const listRooms = createRoute({
   method: "get",
   path: "/rooms",
+  operationId: "vseeListRooms",
   tags,
   security,
   summary: "List rooms (all for the API key and clinic admins; one's own rooms for everybody else)",
@@ -38,6 +40,7 @@ export const listRooms = createRoute({
 export const getRoom = createRoute({
   method: "get",
   path: "/rooms/{code}",
+  operationId: "vseeGetRoom",
   tags,
   security,
   summary: "A room by code",
@@ -52,6 +55,7 @@ export const getRoom = createRoute({
 export const roomProviders = createRoute({
   method: "get",
   path: "/rooms/{code}/providers",
+  operationId: "vseeListRoomProviders",
   tags,
   security,
   summary: "The providers assigned to a room",

@@ -377,7 +377,8 @@ export const UsersQuery = z.object({
   group: z.string().trim().min(1).max(64).optional(),
   sort: z
     .string()
-    .regex(/^[a-z_]+\.(asc|desc)$/i, "must look like full_name.asc")
+    // Case-insensitive without a flag, so that the document's `pattern` is the same check.
+    .regex(/^[A-Za-z_]+\.([Aa][Ss][Cc]|[Dd][Ee][Ss][Cc])$/, "must look like full_name.asc")
     .optional()
     .openapi({ description: "full_name.asc, or sort[full_name]=asc" }),
   start: intLike().pipe(z.number().min(0)).optional().openapi({ type: "integer" }),

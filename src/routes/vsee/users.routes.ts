@@ -14,6 +14,7 @@ const errors = (...statuses: Parameters<typeof errorResponses>[1][]) => errorRes
 export const sso = createRoute({
   method: "post",
   path: "/users/sso",
+  operationId: "vseeSso",
   tags,
   security: apiKey,
   summary: "Single sign-on: create or find a member (200), provider (400) or guest (600) and sign them in",
@@ -33,6 +34,7 @@ export const sso = createRoute({
 export const listUsers = createRoute({
   method: "get",
   path: "/users",
+  operationId: "vseeListUsers",
   tags,
   security: SECURITY.tokenOrKey,
   summary: "List and search users",
@@ -49,6 +51,7 @@ export const listUsers = createRoute({
 export const getUser = createRoute({
   method: "get",
   path: "/users/{id}",
+  operationId: "vseeGetUser",
   tags,
   security: SECURITY.tokenOrKey,
   summary: "A user's full profile (extended profile, clinics, rooms)",
@@ -64,6 +67,7 @@ export const getUser = createRoute({
 export const assignRoom = createRoute({
   method: "post",
   path: "/users/{id}/rooms",
+  operationId: "vseeAssignRoom",
   tags: ["api_v3: rooms"],
   security: SECURITY.tokenOrKey,
   summary: "Assign a user to a room (by room code or id; idempotent)",
@@ -78,6 +82,8 @@ export const assignRoom = createRoute({
 export const login = createRoute({
   method: "post",
   path: "/users/login",
+  operationId: "vseeLogin",
+  security: SECURITY.public,
   tags,
   summary: "Sign in: active users by username + password, pending users by email + email_token",
   description:
@@ -93,6 +99,7 @@ export const login = createRoute({
 export const logout = createRoute({
   method: "post",
   path: "/users/logout",
+  operationId: "vseeLogout",
   tags,
   security: token,
   summary: "Destroy the caller's listed tokens (the current one when none are listed)",
@@ -107,6 +114,8 @@ export const logout = createRoute({
 export const resetPassword = createRoute({
   method: "post",
   path: "/users/reset_password",
+  operationId: "vseeResetPassword",
+  security: SECURITY.public,
   tags,
   summary: "Email a one-time email_token to reset the password (always answers true)",
   middleware: [rateLimit("MESSAGES_LIMITER", "vsee-reset"), withBody] as const,
@@ -120,6 +129,8 @@ export const resetPassword = createRoute({
 export const activate = createRoute({
   method: "post",
   path: "/users/activate",
+  operationId: "vseeActivate",
+  security: SECURITY.public,
   tags,
   summary: "Check eligibility and email an activation email_token",
   middleware: [rateLimit("MESSAGES_LIMITER", "vsee-activate"), withBody] as const,
@@ -133,6 +144,7 @@ export const activate = createRoute({
 export const alive = createRoute({
   method: "post",
   path: "/users/alive",
+  operationId: "vseeHeartbeat",
   tags,
   security: SECURITY.tokenOrPortal,
   summary: "Heartbeat: mark the caller alive for `heartbeat` seconds",
@@ -152,6 +164,8 @@ export const alive = createRoute({
 export const refresh = createRoute({
   method: "post",
   path: "/tokens/refresh",
+  operationId: "vseeRefreshToken",
+  security: SECURITY.public,
   tags,
   summary: "Rotate a refresh token: a new access token and a new refresh token",
   description: "Reuse of a spent refresh token answers 401 and ends the whole session.",
@@ -166,6 +180,7 @@ export const refresh = createRoute({
 export const getMe = createRoute({
   method: "get",
   path: "/me",
+  operationId: "vseeGetMe",
   tags: ["api_v3: me"],
   security: token,
   summary: "The caller's profile",
@@ -187,6 +202,7 @@ export const getMe = createRoute({
 export const postMe = createRoute({
   method: "post",
   path: "/me",
+  operationId: "vseeUpdateMe",
   tags: ["api_v3: me"],
   security: token,
   summary: "Update the caller's profile or password",

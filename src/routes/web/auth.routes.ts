@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { z } from "../../lib/openapi";
+import { SECURITY, z } from "../../lib/openapi";
 import { rateLimit } from "../../middleware/rate-limit";
 import { pageHeaders } from "./headers";
 import { html, pageError } from "./pages.routes";
@@ -7,6 +7,8 @@ import { html, pageError } from "./pages.routes";
 export const webAuth = createRoute({
   method: "get",
   path: "/auth",
+  operationId: "portalSsoSignIn",
+  security: SECURITY.public,
   tags: ["portal"],
   summary: "Web sign-in with an SSO token, then redirect to `next`",
   description:

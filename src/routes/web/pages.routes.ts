@@ -20,6 +20,7 @@ const toLogin = redirect("No live session: redirect to /login?next=<this page>")
 export const home = createRoute({
   method: "get",
   path: "/",
+  operationId: "portalHome",
   tags,
   security: SECURITY.portal,
   summary: "Portal home: sends a signed-in user to their page",
@@ -42,6 +43,8 @@ const next = z
 export const loginPage = createRoute({
   method: "get",
   path: "/login",
+  operationId: "portalLoginPage",
+  security: SECURITY.public,
   tags,
   summary: "Sign-in form (username or email, and password)",
   description:
@@ -64,6 +67,8 @@ export const LoginForm = z
 export const loginSubmit = createRoute({
   method: "post",
   path: "/login",
+  operationId: "portalLogin",
+  security: SECURITY.public,
   tags,
   summary: "Sign in with the form: sets the session cookie and redirects (303) to `next`",
   description:
@@ -85,6 +90,7 @@ export const loginSubmit = createRoute({
 export const logoutPage = createRoute({
   method: "get",
   path: "/logout",
+  operationId: "portalLogoutPage",
   tags,
   security: SECURITY.portal,
   summary: "Sign-out page: a confirmation button while signed in, else 'signed out'",
@@ -95,6 +101,7 @@ export const logoutPage = createRoute({
 export const logoutSubmit = createRoute({
   method: "post",
   path: "/logout",
+  operationId: "portalLogout",
   tags,
   security: SECURITY.portal,
   summary: "Sign out: ends the session, clears the cookie, redirects (303) to /logout",
@@ -114,6 +121,7 @@ export const logoutSubmit = createRoute({
 export const dashboard = createRoute({
   method: "get",
   path: "/providers/dashboard",
+  operationId: "portalDashboard",
   tags,
   security: SECURITY.portal,
   summary: "Provider dashboard: the provider's rooms and the patients alive in them",
@@ -146,6 +154,7 @@ export const DashboardRooms = z
 export const dashboardRooms = createRoute({
   method: "get",
   path: "/providers/dashboard/rooms",
+  operationId: "portalDashboardRooms",
   tags,
   security: SECURITY.portal,
   summary: "The dashboard's data: the provider's rooms and their alive patients (JSON)",
@@ -162,6 +171,7 @@ export const dashboardRooms = createRoute({
 export const clinicPage = createRoute({
   method: "get",
   path: "/u/clinic",
+  operationId: "portalClinicPage",
   tags,
   security: SECURITY.portal,
   summary: "Patient waiting page: the room, a 'checked in' state, and the heartbeat kept alive",
@@ -174,6 +184,8 @@ export const clinicPage = createRoute({
 export const asset = createRoute({
   method: "get",
   path: "/portal/assets/{file}",
+  operationId: "portalAsset",
+  security: SECURITY.public,
   tags,
   summary: "The pages' stylesheet, scripts and icon (portal.css, dashboard.js, clinic.js, icon.svg)",
   middleware: [pageHeaders] as const,

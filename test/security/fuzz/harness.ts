@@ -717,6 +717,8 @@ function documented(op: Operation, c: Case, fx: Fixtures): Record<string, string
   for (const scheme of Object.keys(requirement)) {
     if (scheme === "adminKey") Object.assign(headers, ADMIN_AUTH);
     if (scheme === "apiToken") headers["x-apitoken"] = c.who % 2 ? fx.vsee.member : fx.vsee.admin;
+    if (scheme === "apiBearer")
+      headers.authorization = `Bearer ${c.who % 2 ? fx.vsee.member : fx.vsee.admin}`;
     if (scheme === "apiKey") headers["x-apikey"] = fx.clinic.apiKey;
     if (scheme === "accountCode") headers["x-accountcode"] = fx.clinic.code;
     if (scheme === "bearerJwt") headers.authorization = `Bearer ${fx.accounts.access}`;
