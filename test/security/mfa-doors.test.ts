@@ -439,7 +439,11 @@ describe("the portal's second step", () => {
     clock.advance(30);
     const { form, state } = await codePage(t, user);
     const [payload, mac] = state.split(".") as [string, string];
-    const decoded = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { u: number; c: number; e: number };
+    const decoded = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as {
+      u: number;
+      c: number;
+      e: number;
+    };
     const encode = (v: unknown) =>
       btoa(JSON.stringify(v)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
     const flipped = mac.slice(0, -2) + (mac.at(-2) === "A" ? "B" : "A") + mac.slice(-1);
