@@ -28,6 +28,11 @@ export const ERRORS = {
       "This email is already registered: send that user's bearer token or the clinic's API key to register it again",
   },
   invalid_mfa_token: { status: 401, message: "Invalid MFA token" },
+  mfa_required: {
+    status: 401,
+    message:
+      "Two-factor code required: send the current 6-digit code of the user's authenticator app as totp",
+  },
   forbidden: { status: 403, message: "You are not allowed to do this" },
   sso_disabled: { status: 403, message: "SSO is not enabled for this account" },
   group_requires_api_key: { status: 403, message: "Registering in this group requires the clinic's API key" },

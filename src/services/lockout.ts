@@ -5,7 +5,10 @@
  * secret is refused. Threshold, first period and cap are per clinic (settings.lockoutThreshold,
  * lockoutBaseSeconds, lockoutMaxSeconds). Rows idle for a week are pruned by the cron handler.
  * Identities are stored as SHA-256, never in clear; an existing account's password failures are counted
- * under its user id (`accountLockKey`), whichever of its identities was tried.
+ * under its user id (`accountLockKey`), whichever of its identities was tried. Wrong TOTP codes count
+ * under a key of their own (`totpLockKey`), at every door and in the MFA actions alike; only a right TOTP
+ * code clears it, never a right password (else a password sign-in between rounds of guesses would
+ * reset the count).
  */
 import type { Clinic } from "../db/schema";
 import { now } from "../lib/clock";
@@ -32,6 +35,11 @@ export function lockKey(kind: LockKind, identity: string): Promise<string> {
  */
 export const ACCOUNT_LOCK_PREFIX = "login:user:";
 export const accountLockKey = (userId: number) => `${ACCOUNT_LOCK_PREFIX}${userId}`;
+
+/** The second-factor lock of an account: wrong TOTP codes, whichever door or action they came through. */
+export function totpLockKey(userId: number): Promise<string> {
+  return lockKey("totp", String(userId));
+}
 
 /** The clinic's lockout policy (settings, else the defaults above). */
 export function lockoutPolicy(clinic: Pick<Clinic, "settings">) {

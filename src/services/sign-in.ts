@@ -6,6 +6,12 @@
  * per-identity lockout in D1 (429 with Retry-After, even for the right secret while locked; a known
  * account's password failures count under the account, whichever identity was tried). A success
  * clears the failures and starts a session of the caller's kind in the same batch.
+ *
+ * Two-factor (DESIGN.md "Two-factor"): a user with TOTP on also needs a current code (`totp`), after the
+ * password or the emailed token was verified. Without one the sign-in answers `secondFactor` (the API
+ * refuses; the portal shows its code page, whose submission ends in `signInSecondStep`); a wrong code is
+ * refused and counts under the account's TOTP lock (services/second-factor.ts), which only a right code
+ * clears. No session is started until both factors passed.
  */
 import { getDb } from "../db";
 import type { Clinic, User } from "../db/schema";
@@ -16,10 +22,14 @@ import type { Bindings } from "../types";
 import { type AuditEntry, type AuditSource, auditStatement } from "./audit";
 import { consumeCode } from "./codes";
 import { accountLockKey, clearFailures, lockedError, lockKey, recordFailure } from "./lockout";
+import { checkSecondFactor, openSecondStepState } from "./second-factor";
 import { type IssuedTokens, type SessionKind, startSession } from "./sessions";
 import { STATUS_ACTIVE, signInLookup } from "./users";
 
-export type Credentials = { username: string; password: string } | { email: string; emailToken: string };
+export type Credentials = ({ username: string; password: string } | { email: string; emailToken: string }) & {
+  /** The current TOTP code, for users with two-factor on. */
+  totp?: string;
+};
 
 /** Where the sign-in's audit rows go: its request's source, and a way to write a row after the response. */
 export interface SignInAudit {
@@ -35,13 +45,18 @@ export interface SignedIn {
   at: number;
 }
 
+/** The first factor was right, but the user has two-factor on and sent no code: nothing was started. */
+export interface SecondFactorNeeded {
+  secondFactor: { user: User; clinic: Clinic };
+}
+
 export async function signIn(
   env: Bindings,
   clinicCode: string,
   credentials: Credentials,
   kind: SessionKind,
   audit: SignInAudit,
-): Promise<SignedIn> {
+): Promise<SignedIn | SecondFactorNeeded> {
   const byPassword = "username" in credentials;
   const identity = byPassword ? credentials.username : credentials.email;
   const key = await lockKey(byPassword ? "login" : "code", identity);
@@ -107,6 +122,72 @@ export async function signIn(
     extra.push(env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(user.id));
   }
 
+  if (user.mfaEnabled) {
+    // The second factor, after the first one was verified (so that it tells nothing to a guesser).
+    const second = await checkSecondFactor(env, clinic, user, credentials.totp);
+    if (!second.ok) {
+      refused(clinic.id, second.reason === "locked" ? "locked" : `totp_${second.reason}`, user.id);
+      if (second.reason === "locked") throw lockedError(second.until);
+      if (second.reason === "missing") return { secondFactor: { user, clinic } };
+      throw new ApiError("mfa_required");
+    }
+    extra.push(second.clear);
+  }
+  return finish(env, user, clinic, kind, extra, audit, user.mfaEnabled ? `${method}+totp` : method, via);
+}
+
+/**
+ * The portal's second step: the state of its code page (services/second-factor.ts: bound to the password
+ * step, the browser's login nonce and the user's current secrets) and a TOTP code. A state that does not
+ * open is `invalid_token`; a wrong code `mfa_required` (counted), a locked account 429.
+ */
+export async function signInSecondStep(
+  env: Bindings,
+  state: string,
+  nonce: string | undefined,
+  code: string,
+  audit: SignInAudit,
+): Promise<SignedIn> {
+  const opened = await openSecondStepState(env, state, nonce);
+  if (!opened) {
+    audit.later({
+      event: "sign_in",
+      outcome: "failure",
+      clinic: null,
+      details: { method: "password+totp", reason: "second_step_invalid", kind: "portal" },
+    });
+    throw new ApiError("invalid_token", { message: "This sign-in has expired or was already used" });
+  }
+  const { user, clinic } = opened;
+  const second = await checkSecondFactor(env, clinic, user, code);
+  if (!second.ok) {
+    const reason = second.reason === "locked" ? "locked" : "totp_invalid";
+    audit.later({
+      event: "sign_in",
+      outcome: "failure",
+      clinic: clinic.id,
+      subjectUserId: user.id,
+      details: { method: "password+totp", reason, kind: "portal" },
+    });
+    if (second.reason === "locked") throw lockedError(second.until);
+    throw new ApiError("mfa_required");
+  }
+  // Both factors passed: the password failures are cleared as a first-step success would have.
+  const extra = [second.clear, clearFailures(env, clinic.id, accountLockKey(user.id))];
+  return finish(env, user, clinic, "portal", extra, audit, "password+totp");
+}
+
+/** A success: `last_login`, the audit row and the session, with `extra`, in one batch. */
+async function finish(
+  env: Bindings,
+  user: User,
+  clinic: Clinic,
+  kind: SessionKind,
+  extra: D1PreparedStatement[],
+  audit: SignInAudit,
+  method: string,
+  via?: "code",
+): Promise<SignedIn> {
   const at = now();
   extra.push(
     env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(at, user.id),

@@ -17,7 +17,7 @@ import { loadClinic } from "../../middleware/tenant";
 import { reissueRefresh, signAccessToken, startAccountSession } from "../../services/account-sessions";
 import { accountWire, requireLiveAccount } from "../../services/accounts";
 import { accountLockKey, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
-import { claimTotp } from "../../services/mfa";
+import { checkSecondFactor } from "../../services/second-factor";
 import { revokeSessions, rotateRefresh } from "../../services/sessions";
 import { signInLookup } from "../../services/users";
 import type { AppEnv } from "../../types";
@@ -84,8 +84,9 @@ const MISSING_MFA = { code: 206 as const, message: "Missing MFA token" as const 
 
 /**
  * Password sign-in. Unknown identity, wrong password, disabled account: the same 401 after the same
- * work (a dummy hash is verified for unknown identities). Failures count towards the identity's lockout,
- * and so do wrong TOTP codes.
+ * work (a dummy hash is verified for unknown identities). Failures count towards the identity's lockout;
+ * wrong TOTP codes count under the account's TOTP lock (services/second-factor.ts), which a right password
+ * never clears, only a right code.
  */
 async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "local" }>) {
   const who = b.email !== undefined ? { email: b.email } : { mobileNo: b.mobileNo as string };
@@ -115,11 +116,17 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
   };
   if (!ok || !user || user.disabled)
     return fail(new ApiError("invalid_credentials", { message: "Invalid login" }), "password");
+  const extra: D1PreparedStatement[] = [];
   if (user.mfaEnabled) {
-    if (!b.totpToken) return MISSING_MFA;
-    if (!(await claimTotp(c.env, user, b.totpToken))) return fail(new ApiError("invalid_mfa_token"), "totp");
+    const second = await checkSecondFactor(c.env, clinic, user, b.totpToken);
+    if (!second.ok && second.reason === "missing") return MISSING_MFA;
+    if (!second.ok) {
+      refused("totp", second.reason === "locked" ? "locked" : "invalid", user.id);
+      throw second.reason === "locked" ? lockedError(second.until) : new ApiError("invalid_mfa_token");
+    }
+    extra.push(second.clear);
   }
-  const extra = [
+  extra.push(
     clearFailures(c.env, clinic.id, key),
     clearFailures(c.env, clinic.id, failureKey),
     c.env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(now(), user.id),
@@ -131,7 +138,7 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
       subjectUserId: user.id,
       details: { method: user.mfaEnabled ? "password+totp" : "password" },
     }),
-  ];
+  );
   if (user.passwordHash && needsRehash(user.passwordHash)) {
     extra.push(
       c.env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(

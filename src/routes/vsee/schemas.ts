@@ -230,6 +230,15 @@ export const LoginBody = z
     password: z.string().min(1).max(PASSWORD_MAX).refine(wellFormed, NOT_WELL_FORMED).optional(),
     email: z.string().trim().min(1).max(254).optional(),
     email_token: z.string().trim().min(1).max(64).optional(),
+    totp: z
+      .string()
+      .trim()
+      .regex(/^\d{6}$/, "must be the 6-digit code from your authenticator app")
+      .optional()
+      .openapi({
+        description:
+          "The current TOTP code, required (with either pair) when the user has two-factor on; without it, or with a wrong one, the answer is 401 `Two-factor code required…`",
+      }),
   })
   .strict()
   .superRefine((v, ctx) => {

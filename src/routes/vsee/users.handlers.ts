@@ -151,15 +151,12 @@ export const login: Handler<typeof r.login> = async (c) => {
   const b = c.req.valid("json");
   const credentials =
     b.username !== undefined
-      ? { username: b.username, password: b.password as string }
-      : { email: b.email as string, emailToken: b.email_token as string };
-  const { user, clinic, tokens, at } = await signIn(
-    c.env,
-    clinicCodeOf(c.req, c.env),
-    credentials,
-    "vsee",
-    auditSink(c),
-  );
+      ? { username: b.username, password: b.password as string, totp: b.totp }
+      : { email: b.email as string, emailToken: b.email_token as string, totp: b.totp };
+  const result = await signIn(c.env, clinicCodeOf(c.req, c.env), credentials, "vsee", auditSink(c));
+  // Two-factor on and no `totp`: the same refusal as a wrong code (no token).
+  if ("secondFactor" in result) throw new ApiError("mfa_required");
+  const { user, clinic, tokens, at } = result;
   return c.json(
     {
       data: {

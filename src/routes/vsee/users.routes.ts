@@ -87,7 +87,7 @@ export const login = createRoute({
   tags,
   summary: "Sign in: active users by username + password, pending users by email + email_token",
   description:
-    "Public. Wrong username, wrong password and a disabled user give the same 401. Rate-limited per client and locked per identity after repeated failures (429 with Retry-After).",
+    "Public. Wrong username, wrong password and a disabled user give the same 401. A user with two-factor on also needs `totp` (the current 6-digit code, with either pair; an email token is spent by a request that lacks it): without it, or with a wrong one, 401 `Two-factor code required…` and no token. Rate-limited per client and locked per identity after repeated failures (429 with Retry-After); wrong TOTP codes lock the account's second factor (429), which only a right code clears.",
   middleware: [rateLimit("CREDENTIALS_LIMITER", "vsee-login"), withBody] as const,
   request: { body: formBody(s.LoginBody) },
   responses: {

@@ -83,7 +83,15 @@ export const portalApi = (audience: Audience) =>
   });
 
 /** Paths answered with HTML pages: their errors are HTML pages too (see app.ts). */
-export const PAGE_PATHS = new Set(["/", "/auth", "/login", "/logout", "/providers/dashboard", "/u/clinic"]);
+export const PAGE_PATHS = new Set([
+  "/",
+  "/auth",
+  "/login",
+  "/login/code",
+  "/logout",
+  "/providers/dashboard",
+  "/u/clinic",
+]);
 
 /** An error on a page path, as a page (no internals: the ApiError's public message only). */
 export function errorPage(c: Context<AppEnv>, err: ApiError) {

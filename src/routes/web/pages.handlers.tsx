@@ -15,15 +15,16 @@ import {
   hasSessionCookie,
   setSessionCookie,
 } from "../../middleware/portal-session";
+import { secondStepState } from "../../services/second-factor";
 import { revokeSessions } from "../../services/sessions";
-import { signIn } from "../../services/sign-in";
+import { type SignedIn, signIn, signInSecondStep } from "../../services/sign-in";
 import { getUser, roomsOfUser } from "../../services/users";
 import { PATIENT_TYPES, waitingRooms } from "../../services/waiting";
 import type { AppEnv, Caller } from "../../types";
 import { ASSETS } from "./assets";
 import { forbiddenPage, homeOf, page, sessionOf, toLogin } from "./guard";
 import type * as r from "./pages.routes";
-import { ClinicView, DashboardView, LoginView, MessageView, SignOutView } from "./views";
+import { ClinicView, DashboardView, LoginCodeView, LoginView, MessageView, SignOutView } from "./views";
 
 type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
@@ -45,13 +46,8 @@ interface LoginValues {
   next?: string;
 }
 
-/** The sign-in form, with its CSRF nonce cookie (kept while valid, so that two tabs both work). */
-async function loginForm(
-  c: Context<AppEnv>,
-  values: LoginValues,
-  error?: string,
-  status: 200 | 400 | 401 | 403 | 429 = 200,
-) {
+/** The browser's login nonce (kept while valid, so that two tabs both work), set again in its cookie. */
+function loginNonce(c: Context<AppEnv>): string {
   let nonce = getCookie(c, LOGIN_COOKIE, "host");
   if (!nonce || !/^[0-9a-f]{32}$/.test(nonce)) nonce = randomToken(16);
   setCookie(c, LOGIN_COOKIE, nonce, {
@@ -62,9 +58,41 @@ async function loginForm(
     path: "/",
     maxAge: LOGIN_COOKIE_TTL,
   });
-  const csrf = await loginCsrfToken(c.env, nonce);
+  return nonce;
+}
+
+type FormStatus = 200 | 400 | 401 | 403 | 429;
+
+/** The sign-in form, with its CSRF nonce cookie. */
+async function loginForm(c: Context<AppEnv>, values: LoginValues, error?: string, status: FormStatus = 200) {
+  const csrf = await loginCsrfToken(c.env, loginNonce(c));
   return page(c, <LoginView {...values} csrf={csrf} error={error} />, status);
 }
+
+/** The code page of the second step (two-factor on), with the state of the password step. */
+async function codeForm(
+  c: Context<AppEnv>,
+  values: LoginValues,
+  state: string,
+  error?: string,
+  status: FormStatus = 200,
+) {
+  const csrf = await loginCsrfToken(c.env, loginNonce(c));
+  return page(
+    c,
+    <LoginCodeView clinic={values.clinic} next={values.next} state={state} csrf={csrf} error={error} />,
+    status,
+  );
+}
+
+/** Signed in: the session cookie, the nonce spent, and on to `next` (or the user's own page). */
+function signedInRedirect(c: Context<AppEnv>, signedIn: SignedIn, next: string | undefined) {
+  setSessionCookie(c, signedIn.tokens.access);
+  deleteCookie(c, LOGIN_COOKIE, { prefix: "host", secure: true, path: "/" });
+  return c.redirect(next ?? homeOf(signedIn.user.type) ?? "/", 303);
+}
+
+const FORM_EXPIRED = "This form has expired or did not come from this site: please try again.";
 
 export const home: Handler<typeof r.home> = async (c) => {
   const caller = await cookieCaller(c);
@@ -88,12 +116,7 @@ export const loginSubmit: Handler<typeof r.loginSubmit> = async (c) => {
   };
   const nonce = getCookie(c, LOGIN_COOKIE, "host");
   if (!sameOrigin(c.req) || !(await verifyLoginCsrf(c.env, nonce, f.csrf))) {
-    return loginForm(
-      c,
-      values,
-      "This form has expired or did not come from this site: please try again.",
-      403,
-    );
+    return loginForm(c, values, FORM_EXPIRED, 403);
   }
   if (!f.username || !f.password) return loginForm(c, values, "Enter your username and your password.", 400);
   let signedIn: Awaited<ReturnType<typeof signIn>>;
@@ -111,9 +134,41 @@ export const loginSubmit: Handler<typeof r.loginSubmit> = async (c) => {
     for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
     return loginForm(c, values, err.message, err.status);
   }
-  setSessionCookie(c, signedIn.tokens.access);
-  deleteCookie(c, LOGIN_COOKIE, { prefix: "host", secure: true, path: "/" });
-  return c.redirect(values.next ?? homeOf(signedIn.user.type) ?? "/", 303);
+  if ("secondFactor" in signedIn) {
+    // Two-factor on: no session yet; the code page, bound to this password step and this browser.
+    const state = await secondStepState(c.env, signedIn.secondFactor.user, nonce as string);
+    return codeForm(c, values, state);
+  }
+  return signedInRedirect(c, signedIn, values.next);
+};
+
+export const loginCodeSubmit: Handler<typeof r.loginCodeSubmit> = async (c) => {
+  const f = c.req.valid("json");
+  const values: LoginValues = { clinic: f.clinic || c.env.DEFAULT_ACCOUNT_CODE, next: keptNext(c, f.next) };
+  const nonce = getCookie(c, LOGIN_COOKIE, "host");
+  if (!sameOrigin(c.req) || !(await verifyLoginCsrf(c.env, nonce, f.csrf))) {
+    return loginForm(c, values, FORM_EXPIRED, 403);
+  }
+  const expired = "This sign-in has expired or was already used: enter your password again.";
+  if (!f.state) return loginForm(c, values, expired, 401);
+  const code = (f.code ?? "").replace(/\s+/g, "");
+  if (!/^\d{6}$/.test(code)) {
+    return codeForm(c, values, f.state, "Enter the 6-digit code from your authenticator app.", 400);
+  }
+  let signedIn: SignedIn;
+  try {
+    signedIn = await signInSecondStep(c.env, f.state, nonce, code, auditSink(c));
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
+    if (err.code === "invalid_token") return loginForm(c, values, expired, 401);
+    if (err.status === 429) return codeForm(c, values, f.state, err.message, 429);
+    if (err.code === "mfa_required") {
+      return codeForm(c, values, f.state, "That code is not right: enter the code your app shows now.", 401);
+    }
+    throw err;
+  }
+  return signedInRedirect(c, signedIn, values.next);
 };
 
 export const logoutPage: Handler<typeof r.logoutPage> = async (c) => {

@@ -72,10 +72,11 @@ export const loginSubmit = createRoute({
   tags,
   summary: "Sign in with the form: sets the session cookie and redirects (303) to `next`",
   description:
-    "The same rules as POST /api_v3/users/login (the same per-client rate limit and per-identity lockout; unknown users, wrong passwords and disabled users get the same answer). Needs the form's CSRF token with its `__Host-ce_login` cookie, and refuses a cross-site `Origin`. On success: a `portal` session in the HttpOnly, Secure, SameSite=Lax `ce_session` cookie and a redirect to `next` when it is a path of this site (else /).",
+    "The same rules as POST /api_v3/users/login (the same per-client rate limit and per-identity lockout; unknown users, wrong passwords and disabled users get the same answer). Needs the form's CSRF token with its `__Host-ce_login` cookie, and refuses a cross-site `Origin`. On success: a `portal` session in the HttpOnly, Secure, SameSite=Lax `ce_session` cookie and a redirect to `next` when it is a path of this site (else /). A user with two-factor on gets no session here: the answer is the code page (200), whose form goes to POST /login/code.",
   middleware: [pageHeaders, rateLimit("CREDENTIALS_LIMITER", "vsee-login"), withBody] as const,
   request: { body: formBody(LoginForm) },
   responses: {
+    200: html("Two-factor on: the page asking for the 6-digit code (no session yet)"),
     303: redirect("Signed in"),
     400: html("Username or password missing (the form again)"),
     401: html("Invalid username or password (the form again)"),
@@ -83,6 +84,40 @@ export const loginSubmit = createRoute({
     413: html("Body too large"),
     415: html("Unsupported media type"),
     429: html("Too many attempts from this client, or the identity is locked (Retry-After)"),
+    500: pageError,
+  },
+});
+
+export const LoginCodeForm = z
+  .object({
+    clinic: z.string().trim().max(64).optional(),
+    state: z.string().max(1024).optional(),
+    code: z.string().max(32).optional(),
+    next,
+    csrf: z.string().max(128).optional(),
+  })
+  .openapi("PortalLoginCodeForm");
+
+export const loginCodeSubmit = createRoute({
+  method: "post",
+  path: "/login/code",
+  operationId: "portalLoginCode",
+  security: SECURITY.public,
+  tags,
+  summary:
+    "Second sign-in step (two-factor on): the 6-digit code; sets the session cookie and redirects (303)",
+  description:
+    "The form of the code page POST /login answers for a user with two-factor on. `state` binds it to that password step: it expires after 5 minutes, works only with the same browser's `__Host-ce_login` cookie, and dies once a code has signed the user in (or their password or TOTP secret changed). Needs the form's CSRF token and refuses a cross-site `Origin`, like POST /login. Wrong codes count under the account's TOTP lock, shared with every other door (429 with Retry-After while it lasts, even for the right code).",
+  middleware: [pageHeaders, rateLimit("CREDENTIALS_LIMITER", "vsee-login"), withBody] as const,
+  request: { body: formBody(LoginCodeForm) },
+  responses: {
+    303: redirect("Signed in"),
+    400: html("No 6-digit code (the code page again)"),
+    401: html("A wrong code (the code page again), or an expired, used or altered state (the sign-in form)"),
+    403: html("Missing or invalid CSRF token, or a cross-site request (the sign-in form)"),
+    413: html("Body too large"),
+    415: html("Unsupported media type"),
+    429: html("Too many attempts from this client, or the account's second factor is locked (Retry-After)"),
     500: pageError,
   },
 });

@@ -118,6 +118,53 @@ export function LoginView(props: {
   );
 }
 
+/** The second sign-in step of a user with two-factor on: the code of their authenticator app. */
+export function LoginCodeView(props: {
+  clinic: string;
+  state: string;
+  next?: string;
+  csrf: string;
+  error?: string;
+}) {
+  const described = props.error ? "code-error code-hint" : "code-hint";
+  return (
+    <Layout title="Two-factor code">
+      <h1>Enter your two-factor code</h1>
+      {props.error ? (
+        <p class="error" role="alert" id="code-error">
+          {props.error}
+        </p>
+      ) : null}
+      <form method="post" action="/login/code" class="stack">
+        <input type="hidden" name="csrf" value={props.csrf} />
+        <input type="hidden" name="state" value={props.state} />
+        <input type="hidden" name="clinic" value={props.clinic} />
+        {props.next ? <input type="hidden" name="next" value={props.next} /> : null}
+        <label>
+          6-digit code
+          <input
+            name="code"
+            required
+            inputmode="numeric"
+            pattern="[0-9]{6}"
+            maxlength={6}
+            autocomplete="one-time-code"
+            autofocus
+            aria-describedby={described}
+          />
+        </label>
+        <p class="muted" id="code-hint">
+          Open your authenticator app and type the code it shows for Clinic Edge. It changes every 30 seconds.
+        </p>
+        <button type="submit">Verify</button>
+      </form>
+      <p class="muted">
+        <a href="/login">Start again</a>
+      </p>
+    </Layout>
+  );
+}
+
 export function DashboardView(props: { session: Session; rooms: WaitingRoom[] }) {
   return (
     <Layout title="Waiting rooms" session={props.session} script="dashboard.js">
