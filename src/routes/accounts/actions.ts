@@ -17,7 +17,7 @@ import { isPhilippineMobile } from "../../lib/phone";
 import { email as emailSchema } from "../../lib/schemas";
 import { optionalAccount } from "../../middleware/account-auth";
 import { audit, auditLater } from "../../middleware/audit";
-import { checkRateLimit } from "../../middleware/rate-limit";
+import { checkRateLimit, countIdentityLookup } from "../../middleware/rate-limit";
 import {
   accountChannel,
   accountWire,
@@ -307,6 +307,8 @@ export async function changeIdentity(
       "identity",
       "must be a Philippine mobile number (the confirmation code is sent by SMS)",
     );
+  // The answer tells whether the identity has an account: limited per client (SECURITY.md).
+  await countIdentityLookup(c);
   if (!(await isIdentityFree(getDb(c.env.DB), clinic.id, b.identityKey, value)))
     throw invalidField("identity", "is already in use");
   const out: Outgoing = { statements: [], messages: [] };
@@ -330,6 +332,8 @@ export async function checkUniqueIdentity(
   clinic: Clinic,
   b: Body<{ action: "checkUniqueIdentity" }>,
 ) {
+  // Tells whether an identity has an account, by design (seed 001): limited per client (SECURITY.md).
+  await countIdentityLookup(c);
   const value = parseIdentity(b.identityKey, b.identity);
   return { unique: await isIdentityFree(getDb(c.env.DB), clinic.id, b.identityKey, value) };
 }
