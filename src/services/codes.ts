@@ -2,7 +2,8 @@
  * Single-use codes: verification, reset, activation, identity and password change, email-token login.
  * Random, short-lived, bound to one user (the row's user_id, which every lookup filters on) and purpose,
  * stored as an HMAC (keyed by a server secret, so a leaked table does not yield codes), limited in
- * attempts, and consumed by one conditional UPDATE.
+ * attempts, capped per user and hour by the statements that write them, and consumed by one conditional
+ * UPDATE (which an unknown identity runs too, against no user).
  */
 import type { Clinic } from "../db/schema";
 import { now } from "../lib/clock";

@@ -332,7 +332,7 @@ export async function checkUniqueIdentity(
   clinic: Clinic,
   b: Body<{ action: "checkUniqueIdentity" }>,
 ) {
-  // Tells whether an identity has an account, by design (seed 001): limited per client (SECURITY.md).
+  // Tells whether an identity has an account, by design: limited per client (SECURITY.md "Who can learn…").
   await countIdentityLookup(c);
   const value = parseIdentity(b.identityKey, b.identity);
   return { unique: await isIdentityFree(getDb(c.env.DB), clinic.id, b.identityKey, value) };
