@@ -1,6 +1,14 @@
 /**
  * Email and SMS templates (plain text + HTML), each naming the clinic. Values are HTML-escaped in the
  * HTML part. Codes appear only in message bodies, never in logs.
+ *
+ * No text a user wrote goes to an address that has not been verified (SECURITY.md "Messages"): anyone
+ * can sign up or ask for a code with somebody else's email, and a first name such as "your account is
+ * locked, visit https://evil.example" would then reach that person in the clinic's name. The one piece of
+ * user text a template takes is the greeting's name, and it is shown only when `verifiedRecipient` is
+ * true and the name looks like a name (`displayName`: letters, spaces, apostrophes, hyphens and
+ * initials, at most 40 characters, nothing that reads as a link or a domain); otherwise "Hello,".
+ * Everything else in a message is the clinic's name (set by operators), the code and fixed text.
  */
 export type TemplateName =
   | "welcome"
@@ -17,7 +25,10 @@ export type TemplateName =
 
 export interface TemplateVars {
   clinicName: string;
-  name?: string;
+  /** The recipient's name as the user wrote it: shown only with `verifiedRecipient` (see above). */
+  name?: string | null;
+  /** The message goes to an address the account has verified. */
+  verifiedRecipient?: boolean;
   code?: string;
   minutes?: number;
   identity?: string;
@@ -34,7 +45,21 @@ const esc = (s: string) =>
     (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch] as string,
   );
 
-const hello = (v: TemplateVars) => (v.name ? `Hello ${v.name},` : "Hello,");
+/** Letters (any script), combining marks, spaces, apostrophes, hyphens and dots, starting with a letter. */
+const NAME = /^\p{L}[\p{L}\p{M} '\u2019.-]{0,39}$/u;
+/** A dot between two letters or digits ("evil.example", "www.x"): a domain, not an initial ("J. R."). */
+const DOMAIN_LIKE = /[\p{L}\p{N}]\.[\p{L}\p{N}]/u;
+
+/** The name as a greeting may show it, or undefined when it does not look like a name. */
+export function displayName(name: string | null | undefined): string | undefined {
+  const n = (name ?? "").trim().replace(/\s+/g, " ");
+  return NAME.test(n) && !DOMAIN_LIKE.test(n) ? n : undefined;
+}
+
+const hello = (v: TemplateVars) => {
+  const name = v.verifiedRecipient ? displayName(v.name) : undefined;
+  return name ? `Hello ${name},` : "Hello,";
+};
 
 const TEMPLATES: Record<TemplateName, (v: TemplateVars) => Rendered> = {
   welcome: (v) => ({

@@ -1,15 +1,15 @@
 /**
  * The first, per-location line against abuse: the Workers Rate Limiting binding, keyed by client IP and
  * route group. (The consistent per-identity lockout is services/lockout.ts.) The limits themselves are
- * the bindings' (wrangler.toml: CREDENTIALS_LIMITER 30 and MESSAGES_LIMITER 10 requests a minute per key);
- * SECURITY.md lists which route counts where.
+ * the bindings' (wrangler.toml: CREDENTIALS_LIMITER 30, MESSAGES_LIMITER 10 and LOOKUP_LIMITER 10 requests
+ * a minute per key); SECURITY.md lists which route counts where.
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { ApiError } from "../lib/errors";
 import type { AppEnv } from "../types";
 
-export type LimiterName = "CREDENTIALS_LIMITER" | "MESSAGES_LIMITER";
+export type LimiterName = "CREDENTIALS_LIMITER" | "MESSAGES_LIMITER" | "LOOKUP_LIMITER";
 
 export function clientIp(req: { header(name: string): string | undefined }): string {
   return req.header("cf-connecting-ip") ?? req.header("x-real-ip") ?? "unknown";
@@ -26,6 +26,17 @@ export const rateLimit = (limiter: LimiterName, group: string) =>
     await checkRateLimit(c, limiter, group);
     await next();
   });
+
+/**
+ * The routes whose answer tells whether an email or mobile number has an account (the seeds need them:
+ * SECURITY.md "Who can learn that an identity exists") share one group per client, so that a client
+ * learns at most LOOKUP_LIMITER's limit of such answers a minute, whichever of them it asks.
+ */
+export const IDENTITY_LOOKUP = "identity-lookup";
+
+export function countIdentityLookup(c: Context<AppEnv>): Promise<void> {
+  return checkRateLimit(c, "LOOKUP_LIMITER", IDENTITY_LOOKUP);
+}
 
 /**
  * Counts a wrong credential (an API key, the admin key) for the client, so that a client that keeps

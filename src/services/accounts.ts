@@ -22,8 +22,6 @@ import { emailIs, generatedId, STATUS_ACTIVE, USER_TYPES, uniqueViolation, userF
 
 /** Lifetime of every action code (verification, identity and password change, reset). */
 export const CODE_TTL = 10 * 60;
-/** Codes of one purpose a user may be sent per hour. */
-export const MAX_CODES_PER_HOUR = 5;
 
 export type IdentityKey = "email" | "mobileNo";
 
@@ -203,6 +201,10 @@ export type AccountCodePurpose = keyof typeof CODE_TEMPLATES & CodePurpose;
 /**
  * Issues a code and queues the message that carries it, into `out`. `to` is the channel and address;
  * for a user created in the same batch, `user` is a condition selecting it (nothing is written without it).
+ * With `perHour`, the code and its message are written only while the user is under that cap (one
+ * atomic check in the batch: services/codes.ts); the message is written only when its code was.
+ * `verifiedRecipient`: whether `to` is an address the account has verified (only then may the message
+ * greet the user by the name they wrote: templates.ts).
  */
 export async function sendCode(
   env: Bindings,
@@ -212,18 +214,21 @@ export async function sendCode(
     user: UserRef;
     purpose: AccountCodePurpose;
     to: { channel: "email" | "sms"; address: string };
-    name?: string;
+    name?: string | null;
+    verifiedRecipient: boolean;
     payload?: Record<string, unknown>;
     identity?: string;
+    perHour?: number;
   },
 ): Promise<void> {
-  const { code, statements } = await issueCode(env, {
+  const { code, statements, issued } = await issueCode(env, {
     clinicId: clinic.id,
     userId: input.user,
     purpose: input.purpose,
     ttlSeconds: CODE_TTL,
     format: "digits6",
     payload: input.payload,
+    perHour: input.perHour,
   });
   out.statements.push(...statements);
   const template = CODE_TEMPLATES[input.purpose];
@@ -235,8 +240,16 @@ export async function sendCode(
       input.to.channel,
       input.to.address,
       template,
-      { clinicName: clinic.name, name: input.name, code, minutes: CODE_TTL / 60, identity: input.identity },
+      {
+        clinicName: clinic.name,
+        name: input.name,
+        verifiedRecipient: input.verifiedRecipient,
+        code,
+        minutes: CODE_TTL / 60,
+        identity: input.identity,
+      },
       guard,
+      issued,
     ),
   );
 }
@@ -339,7 +352,8 @@ export async function createAccount(
     );
   }
   const name = change.columns.firstName ?? undefined;
-  const vars = { clinicName: clinic.name, name };
+  // A new account's addresses are unverified: its messages do not repeat what the signup wrote.
+  const vars = { clinicName: clinic.name, name, verifiedRecipient: false };
   if (input.email) {
     out.messages.push(queueMessage(env.DB, clinic.id, "email", input.email, "welcome", vars, ref));
     if (isDoctor)
@@ -352,6 +366,7 @@ export async function createAccount(
         purpose: "email_verify",
         to: { channel: "email", address: input.email },
         name,
+        verifiedRecipient: false,
         payload: { email: input.email },
       });
     if (input.personalDetails?.identityImages?.length)
@@ -364,6 +379,7 @@ export async function createAccount(
       user: ref,
       purpose: "sms_verify",
       to: { channel: "sms", address: input.mobileNo },
+      verifiedRecipient: false,
       payload: { mobileNo: input.mobileNo },
     });
   }

@@ -14,6 +14,7 @@ import { now } from "../lib/clock";
 import { logger } from "../lib/log";
 import { render, type TemplateName, type TemplateVars } from "../messages/templates";
 import type { Bindings } from "../types";
+import type { Condition } from "./codes";
 
 export type Channel = "email" | "sms";
 export type OutboxStatus = "pending" | "sending" | "sent" | "failed";
@@ -46,7 +47,8 @@ const CLAIM_SECONDS = 120;
 /**
  * The statement that queues one message (returns its id). With `forUser`, a condition on the clinic's
  * `users` (as in sessions.ts), the message is written only when that user exists: for a user created
- * earlier in the same batch, whose creation may not happen.
+ * earlier in the same batch, whose creation may not happen. With `onlyIf` (a condition, such as the
+ * `issued` of services/codes.ts), it is written only when that condition holds when the statement runs.
  */
 export function queueMessage(
   db: D1Database,
@@ -56,15 +58,25 @@ export function queueMessage(
   template: TemplateName,
   vars: TemplateVars,
   forUser?: { where: string; params: unknown[] },
+  onlyIf?: Condition,
 ): D1PreparedStatement {
   const { subject, text, html } = render(template, vars);
   const t = now();
-  const guard = forUser
-    ? {
-        sql: `WHERE EXISTS (SELECT 1 FROM users WHERE clinic_id = ? AND ${forUser.where})`,
-        params: [clinicId, ...forUser.params],
-      }
-    : { sql: "", params: [] };
+  const conditions: Condition[] = [
+    ...(forUser
+      ? [
+          {
+            sql: `EXISTS (SELECT 1 FROM users WHERE clinic_id = ? AND ${forUser.where})`,
+            params: [clinicId, ...forUser.params],
+          },
+        ]
+      : []),
+    ...(onlyIf ? [onlyIf] : []),
+  ];
+  const guard = {
+    sql: conditions.length ? `WHERE ${conditions.map((x) => x.sql).join(" AND ")}` : "",
+    params: conditions.flatMap((x) => x.params),
+  };
   return db
     .prepare(
       `INSERT INTO outbox (clinic_id, channel, recipient, template, subject, body_text, body_html, status, attempts, next_attempt_at, created_at)

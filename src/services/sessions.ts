@@ -229,12 +229,20 @@ export interface Rotated {
 export type ClinicRef = number | string | null;
 
 /**
+ * Which API family a refresh request came through: the accounts family rotates only its own sessions
+ * (kind "accounts"), `/api_v3` only the others. A refresh token of the other family is refused before
+ * it is spent, so that it keeps working where it belongs.
+ */
+export type RefreshFamily = "accounts" | "vsee";
+
+/**
  * Spends a refresh token and issues its successor: one D1 batch, then the KV writes. Reuse of a spent
- * token revokes the whole family. Returns null when the token is unknown, expired, spent, its session
- * ended, or its user or clinic is disabled (all answered 401).
+ * token revokes the whole family. Returns null when the token is unknown, expired, spent, of the other
+ * `family`, its session ended, or its user or clinic is disabled (all answered 401).
  */
 export async function rotateRefresh(
   env: Bindings,
+  family: RefreshFamily,
   refreshToken: string,
   clinic: ClinicRef,
   audit?: AuditSource,
@@ -254,7 +262,8 @@ export async function rotateRefresh(
       : typeof clinic === "number"
         ? "clinic_id = ?4"
         : "clinic_id = (SELECT id FROM clinics WHERE code = ?4)";
-  // One atomic batch: spend (only if unspent, unexpired and its session is live — a correlated EXISTS, as
+  const kindCond = family === "accounts" ? "s.kind = 'accounts'" : "s.kind != 'accounts'";
+  // One atomic batch: spend (only if unspent, unexpired and its session is live and of this family — a correlated EXISTS, as
   // `session_id IN (SELECT … FROM sessions …)` would read every live session), insert the successor,
   // read the session's previous access token, move the session to the new one, and read the owner. The
   // later statements find the spent row by `replaced_by = newHash`, which only this request can have written.
@@ -264,7 +273,7 @@ export async function rotateRefresh(
       `UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2
        WHERE token_hash = ?3 AND ${clinicCond} AND used_at IS NULL AND expires_at > ?1
          AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = refresh_tokens.session_id
-                     AND s.revoked_at IS NULL AND s.expires_at > ?1)
+                     AND s.revoked_at IS NULL AND s.expires_at > ?1 AND ${kindCond})
        RETURNING session_id, user_id, clinic_id`,
     ).bind(...(clinic === null ? [t, newHash, oldHash] : [t, newHash, oldHash, clinic])),
     env.DB.prepare(

@@ -108,15 +108,13 @@ export async function signIn(
       extra.push(env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(rehashed, user.id));
     }
   } else {
-    const consumed =
-      user && !user.disabled
-        ? await consumeCode(env, {
-            clinicId: clinic.id,
-            userId: user.id,
-            purposes: ["activation", "vsee_reset"],
-            code: credentials.emailToken,
-          })
-        : null;
+    // An unknown or disabled identity runs the same statements (against no user): the same work and time.
+    const consumed = await consumeCode(env, {
+      clinicId: clinic.id,
+      userId: user && !user.disabled ? user.id : null,
+      purposes: ["activation", "vsee_reset"],
+      code: credentials.emailToken,
+    });
     if (!consumed || !user) return fail("Invalid email or email token");
     via = "code";
     extra.push(env.DB.prepare("UPDATE users SET email_verified = 1 WHERE id = ?").bind(user.id));

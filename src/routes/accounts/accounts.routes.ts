@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
 import { requireAccount } from "../../middleware/account-auth";
-import { rateLimit } from "../../middleware/rate-limit";
+import { IDENTITY_LOOKUP, rateLimit } from "../../middleware/rate-limit";
 import * as s from "./schemas";
 
 const tags = ["accounts: accounts"];
@@ -15,7 +15,12 @@ export const createAccount = createRoute({
   summary: "Sign up",
   description:
     'Creates the account and its personal details. In invite_only clinics `invitation` is required and is consumed ("Invitation not found" otherwise). Queues the Welcome email, Human Verification (doctors: truthy personalDetails.doc_PRCLicenseNo) or an email verification code (others with an email), and an SMS code for a Philippine mobile number. Password: 8-128 characters, not a common password.',
-  middleware: [rateLimit("MESSAGES_LIMITER", "accounts-signup"), withBody] as const,
+  // A signup refused with "is already in use" tells that the identity has an account (SECURITY.md).
+  middleware: [
+    rateLimit("MESSAGES_LIMITER", "accounts-signup"),
+    rateLimit("LOOKUP_LIMITER", IDENTITY_LOOKUP),
+    withBody,
+  ] as const,
   request: { body: formBody(s.AccountCreateBody) },
   responses: {
     201: s.json(s.Account, "The new account"),

@@ -17,22 +17,20 @@ import { isPhilippineMobile } from "../../lib/phone";
 import { email as emailSchema } from "../../lib/schemas";
 import { optionalAccount } from "../../middleware/account-auth";
 import { audit, auditLater } from "../../middleware/audit";
-import { checkRateLimit } from "../../middleware/rate-limit";
+import { checkRateLimit, countIdentityLookup } from "../../middleware/rate-limit";
 import {
-  type AccountCodePurpose,
   accountChannel,
   accountWire,
   findAccount,
   type Identity,
   type IdentityKey,
   isIdentityFree,
-  MAX_CODES_PER_HOUR,
   type Outgoing,
   requireLiveAccount,
   sendCode,
 } from "../../services/accounts";
 import type { AuditEntry } from "../../services/audit";
-import { codesPerHour, consumeCode, recentCodes } from "../../services/codes";
+import { codesPerHour, consumeCode } from "../../services/codes";
 import {
   accountLockKey,
   assertNotLocked,
@@ -63,19 +61,27 @@ async function callerAccount(c: Context<AppEnv>): Promise<{ user: User; sessionI
   };
 }
 
-/** Runs a batch of changes and the messages they cause; the messages' first delivery follows the response. */
-async function commit(c: Context<AppEnv>, out: Outgoing): Promise<D1Result[]> {
+/**
+ * Runs the batch of a code sent under the clinic's codes-per-hour cap (sendCode with `perHour`) and
+ * returns the ids of the messages it queued: none when the cap was reached, since the cap is checked
+ * inside the batch's own statements (so that parallel requests cannot all pass it).
+ */
+async function batchCode(c: Context<AppEnv>, out: Outgoing): Promise<number[]> {
   const results = await c.env.DB.batch([...out.statements, ...out.messages]);
-  deliverSoon(c, queuedIds(results.slice(out.statements.length)));
-  return results;
+  return queuedIds(results.slice(out.statements.length));
 }
 
-/** Caps the codes of one purpose a user is sent per hour (beyond the per-client rate limit). */
-async function underCap(c: Context<AppEnv>, clinic: Clinic, userId: number, purpose: AccountCodePurpose) {
-  return (
-    (await recentCodes(c.env, clinic.id, userId, purpose, now() - 3600)) <
-    codesPerHour(clinic, MAX_CODES_PER_HOUR)
-  );
+/** An authenticated caller's code: 429 over the cap; the message's first delivery follows the response. */
+async function commitCode(c: Context<AppEnv>, out: Outgoing): Promise<void> {
+  const ids = await batchCode(c, out);
+  if (ids.length === 0) throw tooMany();
+  deliverSoon(c, ids);
+}
+
+/** A code for an identity named without a token, after the response (nothing tells the caller the outcome). */
+async function sendCodeLater(c: Context<AppEnv>, out: Outgoing): Promise<void> {
+  const ids = await batchCode(c, out);
+  if (ids.length) await deliverDue(c.env, { ids, requestId: c.get("requestId") });
 }
 
 const tooMany = () =>
@@ -121,15 +127,13 @@ export async function applyActionCode(
     await assertNotLocked(c.env, clinic.id, lock);
     user = await findAccount(db, clinic.id, who);
   }
-  const consumed =
-    user && !user.disabled
-      ? await consumeCode(c.env, {
-          clinicId: clinic.id,
-          userId: user.id,
-          purposes: [...CODE_PURPOSES],
-          code: b.code,
-        })
-      : null;
+  // An unknown or disabled identity runs the same statements (against no user): the same work and time.
+  const consumed = await consumeCode(c.env, {
+    clinicId: clinic.id,
+    userId: user && !user.disabled ? user.id : null,
+    purposes: [...CODE_PURPOSES],
+    code: b.code,
+  });
   if (!user || !consumed) {
     const locked = lock ? await recordFailure(c.env, clinic, lock) : null;
     throw locked ? lockedError(locked) : new ApiError("invalid_code");
@@ -266,16 +270,17 @@ export async function changePassword(
     throw new ApiError("bad_request", {
       message: "The account has no email or Philippine mobile number for the confirmation code",
     });
-  if (!(await underCap(c, clinic, user.id, "password_change"))) throw tooMany();
   const out: Outgoing = { statements: [], messages: [] };
   await sendCode(c.env, clinic, out, {
     user: user.id,
     purpose: "password_change",
     to,
-    name: user.firstName || undefined,
+    name: user.firstName,
+    verifiedRecipient: to.channel === "email" ? user.emailVerified : user.mobileVerified,
     payload: { passwordHash: await hashPassword(b.password) },
+    perHour: codesPerHour(clinic),
   });
-  await commit(c, out);
+  await commitCode(c, out);
   return SENT;
 }
 
@@ -302,19 +307,23 @@ export async function changeIdentity(
       "identity",
       "must be a Philippine mobile number (the confirmation code is sent by SMS)",
     );
+  // The answer tells whether the identity has an account: limited per client (SECURITY.md).
+  await countIdentityLookup(c);
   if (!(await isIdentityFree(getDb(c.env.DB), clinic.id, b.identityKey, value)))
     throw invalidField("identity", "is already in use");
-  if (!(await underCap(c, clinic, user.id, "identity_change"))) throw tooMany();
   const out: Outgoing = { statements: [], messages: [] };
   await sendCode(c.env, clinic, out, {
     user: user.id,
     purpose: "identity_change",
+    // The new address is not verified yet: the code that verifies it is in this message.
     to: { channel: b.identityKey === "email" ? "email" : "sms", address: value },
-    name: user.firstName || undefined,
+    name: user.firstName,
+    verifiedRecipient: false,
     identity: b.identityKey === "email" ? "email" : "mobile number",
     payload: { key: b.identityKey, value },
+    perHour: codesPerHour(clinic),
   });
-  await commit(c, out);
+  await commitCode(c, out);
   return SENT;
 }
 
@@ -323,6 +332,8 @@ export async function checkUniqueIdentity(
   clinic: Clinic,
   b: Body<{ action: "checkUniqueIdentity" }>,
 ) {
+  // Tells whether an identity has an account, by design: limited per client (SECURITY.md "Who can learn…").
+  await countIdentityLookup(c);
   const value = parseIdentity(b.identityKey, b.identity);
   return { unique: await isIdentityFree(getDb(c.env.DB), clinic.id, b.identityKey, value) };
 }
@@ -341,19 +352,17 @@ export async function sendPasswordResetEmail(
   await checkRateLimit(c, "MESSAGES_LIMITER", "accounts-reset");
   afterResponse(c, async () => {
     const user = await findAccount(getDb(c.env.DB), clinic.id, { email: b.email });
-    if (!user?.email || user.disabled || !(await underCap(c, clinic, user.id, "password_reset"))) return;
+    if (!user?.email || user.disabled) return;
     const out: Outgoing = { statements: [], messages: [] };
     await sendCode(c.env, clinic, out, {
       user: user.id,
       purpose: "password_reset",
       to: { channel: "email", address: user.email },
-      name: user.firstName || undefined,
+      name: user.firstName,
+      verifiedRecipient: user.emailVerified,
+      perHour: codesPerHour(clinic),
     });
-    const results = await c.env.DB.batch([...out.statements, ...out.messages]);
-    await deliverDue(c.env, {
-      ids: queuedIds(results.slice(out.statements.length)),
-      requestId: c.get("requestId"),
-    });
+    await sendCodeLater(c, out);
   });
   return SENT;
 }
@@ -379,15 +388,13 @@ export async function resetPassword(
     throw lockedError(until);
   }
   const user = await findAccount(getDb(c.env.DB), clinic.id, { email: b.email });
-  const consumed =
-    user && !user.disabled
-      ? await consumeCode(c.env, {
-          clinicId: clinic.id,
-          userId: user.id,
-          purposes: ["password_reset"],
-          code: b.code,
-        })
-      : null;
+  // An unknown or disabled identity runs the same statements (against no user): the same work and time.
+  const consumed = await consumeCode(c.env, {
+    clinicId: clinic.id,
+    userId: user && !user.disabled ? user.id : null,
+    purposes: ["password_reset"],
+    code: b.code,
+  });
   if (!user || !consumed) {
     const locked = await recordFailure(c.env, clinic, lock);
     refused(locked ? "locked" : "invalid_code", user?.id);
@@ -437,8 +444,11 @@ export async function sendVerification(
       user: user.id,
       purpose,
       to: { channel: key === "email" ? "email" : "sms", address: address as string },
-      name: user.firstName || undefined,
+      name: user.firstName,
+      // What is sent is the code that verifies the address: it is not verified yet.
+      verifiedRecipient: false,
       payload: key === "email" ? { email: address } : { mobileNo: address },
+      perHour: codesPerHour(clinic),
     });
     return out;
   };
@@ -457,20 +467,14 @@ export async function sendVerification(
             : "The account has no unverified Philippine mobile number",
       });
     }
-    if (!(await underCap(c, clinic, user.id, purpose))) throw tooMany();
-    await commit(c, await send(user));
+    await commitCode(c, await send(user));
     return SENT;
   }
   if (named === undefined) throw invalidField(key, `is required without an access token`);
   afterResponse(c, async () => {
     const user = await findAccount(getDb(c.env.DB), clinic.id, { [key]: named });
-    if (!user || user.disabled || !sendable(user) || !(await underCap(c, clinic, user.id, purpose))) return;
-    const out = await send(user);
-    const results = await c.env.DB.batch([...out.statements, ...out.messages]);
-    await deliverDue(c.env, {
-      ids: queuedIds(results.slice(out.statements.length)),
-      requestId: c.get("requestId"),
-    });
+    if (!user || user.disabled || !sendable(user)) return;
+    await sendCodeLater(c, await send(user));
   });
   return SENT;
 }

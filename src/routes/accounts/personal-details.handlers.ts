@@ -49,7 +49,11 @@ export const patchDetails: Handler<typeof r.patchDetails> = async (c) => {
   const becameDoctor = change.columns.isDoctor === true && !user.isDoctor;
   if (user.email && (becameDoctor || patch.identityImages?.length)) {
     const clinic = await loadClinic(c);
-    const vars = { clinicName: clinic.name, name: change.columns.firstName || user.firstName || undefined };
+    const vars = {
+      clinicName: clinic.name,
+      name: change.columns.firstName || user.firstName,
+      verifiedRecipient: user.emailVerified,
+    };
     if (becameDoctor)
       messages.push(queueMessage(c.env.DB, clinic.id, "email", user.email, "human_verification", vars));
     if (patch.identityImages?.length)

@@ -3,6 +3,7 @@ import { ApiError } from "../../lib/errors";
 import { ecKeyPair } from "../../lib/jwt";
 import { auditSource } from "../../middleware/audit";
 import { registrationProof } from "../../middleware/care-auth";
+import { countIdentityLookup } from "../../middleware/rate-limit";
 import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
 import { enrollmentAssertion, registerUser, signingKeys, spendEnrollment } from "../../services/registration";
 import type { AppEnv } from "../../types";
@@ -14,6 +15,8 @@ type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 export const register: Handler<typeof r.register> = async (c) => {
   const clinic = await loadClinic(c);
   const proof = await registrationProof(c, clinic);
+  // Without the clinic's key the answer can tell that an email is registered: limited per client (SECURITY.md).
+  if (!proof.apiKey) await countIdentityLookup(c);
   const input = c.req.valid("json");
   // The signing key is read before anything is written, so a misconfigured key creates no user.
   const key = await ecKeyPair(c.env.SIGNING_KEY);

@@ -12,7 +12,7 @@ import { isClinicAdmin, PROVIDER_TYPE } from "../../middleware/auth";
 import { checkRateLimit } from "../../middleware/rate-limit";
 import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
 import { getClinicById } from "../../services/clinics";
-import { codesPerHour, issueCode, recentCodes } from "../../services/codes";
+import { codesPerHour, issueCode } from "../../services/codes";
 import { fileOwner, fileUrl } from "../../services/files";
 import { accountLockKey, lockedError, lockedUntil, recordFailure } from "../../services/lockout";
 import { deliverDue, queuedIds, queueMessage } from "../../services/outbox";
@@ -59,7 +59,6 @@ type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
 const RESET_TTL = 3600;
 const ACTIVATION_TTL = 7 * 24 * 3600;
-const MAX_CODES_PER_HOUR = 3;
 
 /** The URL of a user's photo (with its auth_code), or null. */
 function photoOf(c: Context<AppEnv>, u: Pick<User, "photo">): Promise<string | null> {
@@ -204,7 +203,13 @@ export const logout: Handler<typeof r.logout> = async (c) => {
 
 export const refresh: Handler<typeof r.refresh> = async (c) => {
   const named = c.req.header("x-accountcode")?.trim() || null;
-  const rotated = await rotateRefresh(c.env, c.req.valid("json").refresh_token, named, auditSource(c));
+  const rotated = await rotateRefresh(
+    c.env,
+    "vsee",
+    c.req.valid("json").refresh_token,
+    named,
+    auditSource(c),
+  );
   if (!rotated) {
     auditLater(c, { event: "token_refresh", outcome: "failure", clinic: named ? { code: named } : null });
     throw new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
@@ -234,7 +239,9 @@ const EMAIL_TOKENS = {
 
 /**
  * Emails a single-use `email_token` (at most the clinic's codes per hour per user and purpose): the code and its
- * message in one batch, then the first delivery attempt of that message.
+ * message in one batch, then the first delivery attempt of that message. The cap is checked by the
+ * batch's own statements and the message is written only when its code was (services/codes.ts), so that
+ * parallel requests cannot send more than the cap.
  */
 async function emailToken(
   env: AppEnv["Bindings"],
@@ -244,27 +251,29 @@ async function emailToken(
   purpose: keyof typeof EMAIL_TOKENS,
   requestId: string,
 ): Promise<void> {
-  const sent = await recentCodes(env, clinic.id, user.id, purpose, now() - 3600);
-  if (sent >= codesPerHour(clinic, MAX_CODES_PER_HOUR)) return;
   const { ttl, template } = EMAIL_TOKENS[purpose];
-  const { code, statements } = await issueCode(env, {
+  const { code, statements, issued } = await issueCode(env, {
     clinicId: clinic.id,
     userId: user.id,
     purpose,
     ttlSeconds: ttl,
     format: "token8",
+    perHour: codesPerHour(clinic),
   });
+  const vars = {
+    clinicName: clinic.name,
+    name: user.firstName,
+    // The name is shown only to the account's own verified address (templates.ts).
+    verifiedRecipient: user.emailVerified && to.toLowerCase() === user.email?.toLowerCase(),
+    code,
+    minutes: ttl / 60,
+  };
   const results = await env.DB.batch([
     ...statements,
-    queueMessage(env.DB, clinic.id, "email", to, template, {
-      clinicName: clinic.name,
-      name: user.firstName,
-      code,
-      minutes: ttl / 60,
-    }),
+    queueMessage(env.DB, clinic.id, "email", to, template, vars, undefined, issued),
   ]);
   const ids = queuedIds(results);
-  await deliverDue(env, { ids, limit: ids.length, requestId });
+  if (ids.length) await deliverDue(env, { ids, limit: ids.length, requestId });
 }
 
 export const resetPassword: Handler<typeof r.resetPassword> = async (c) => {
