@@ -6,7 +6,9 @@
  * registered by the clinic's server (X-ApiKey) unless the clinic's `settings.selfRegisterGroups` lets
  * them register themselves; an invite-only clinic takes no anonymous registration. An email that is
  * already registered is returned only to a request that proves it is that user (its bearer token) or
- * comes from the clinic's server: registering by email alone would hand out the account.
+ * comes from the clinic's server: registering by email alone would hand out the account. The clinic's
+ * server gets an existing user back by email only when the address is verified or was set by the clinic
+ * (SSO, or this route with the API key): otherwise 409, as the account may be a squatter's.
  */
 import { getDb } from "../db";
 import { statement } from "../db/rows";
@@ -20,7 +22,7 @@ import { type EcKeyPair, ecKeyPair, signEs256, spkiPem } from "../lib/jwt";
 import type { Bindings } from "../types";
 import { type AuditSource, auditFor, auditStatement } from "./audit";
 import { careRecord, GROUP_DEFS, type Group } from "./care";
-import { type IssuedTokens, PendingSession, startSession } from "./sessions";
+import { type IssuedTokens, PendingSession, revokeSessions, startSession } from "./sessions";
 import { findByEmail, generatedId, STATUS_ACTIVE, userFromRow } from "./users";
 
 /** Lifetime of the enrollment assertion and of its enrollment token (seconds). */
@@ -80,6 +82,7 @@ export async function registerUser(
       status: STATUS_ACTIVE,
       username: generatedId(),
       email: input.email,
+      emailFromClinic: proof.apiKey,
       firstName: input.firstName,
       lastName: input.lastName,
       groupName: input.groupName,
@@ -137,6 +140,12 @@ async function reRegister(
   // Proof first, so that an anonymous caller learns nothing about the existing user (not even its group).
   if (!proof.apiKey && proof.userId !== user.id) throw new ApiError("registration_proof_required");
   if (user.disabled) throw new ApiError("user_disabled");
+  // By email alone (the API key), only an address somebody stands behind: verified by its owner (an emailed
+  // code) or set by the clinic's server itself. Anyone can sign up with another person's address and leave it
+  // unverified; handing that account to the clinic would fill an attacker's account with the victim's data.
+  if (proof.userId !== user.id && !user.emailVerified && !user.emailFromClinic) {
+    throw new ApiError("email_unverified");
+  }
   const extra: D1PreparedStatement[] = [];
   let member = user;
   if (user.groupName !== group) {
@@ -168,6 +177,11 @@ async function reRegister(
     );
   }
   const tokens = await startSession(env, member, clinic, "register", extra);
+  // The user's group changed: the sessions it had before (which recorded no group) end, as after any change
+  // of group, type, subtype or roles; only the one just started carries the new group.
+  if (member !== user) {
+    await revokeSessions(env, { userId: user.id, clinicId: clinic.id, exceptSessionId: tokens.sessionId });
+  }
   return { user: member, tokens, created: false };
 }
 
