@@ -22,15 +22,23 @@ export const patchUser: RouteHandler<typeof routes.patchUser, AppEnv> = async (c
   if (b.disabled !== undefined) set.disabled = b.disabled;
   if (b.is_hidden !== undefined) set.isHidden = b.is_hidden;
   if (b.group !== undefined) set.groupName = b.group;
-  const user = await db
-    .update(users)
-    .set(set)
-    .where(and(eq(users.id, id), eq(users.clinicId, clinic.id)))
-    .returning()
-    .get();
-  if (!user) throw new ApiError("user_not_found");
-  // A disabled user, or one whose type or roles changed, must sign in again: their tokens carry both.
-  if (b.disabled || b.roles !== undefined || b.type !== undefined) {
+  const where = and(eq(users.id, id), eq(users.clinicId, clinic.id));
+  // The row before and after, in one atomic batch: what changed decides whether the user's sessions end.
+  const [before, after] = await db.batch([
+    db.select().from(users).where(where),
+    db.update(users).set(set).where(where).returning(),
+  ]);
+  const old = before[0];
+  const user = after[0];
+  if (!old || !user) throw new ApiError("user_not_found");
+  // The sessions of a disabled user end, and so do those of a user whose type, subtype, roles or group
+  // changed: what a session may do was decided from them (access tokens carry type, roles and group).
+  const rightsChanged =
+    old.type !== user.type ||
+    old.subtype !== user.subtype ||
+    old.roles !== user.roles ||
+    old.groupName !== user.groupName;
+  if (b.disabled || rightsChanged) {
     await revokeSessions(c.env, { userId: user.id, clinicId: clinic.id });
   }
   if (b.disabled) await clearAlive(c.env.KV, clinic.id, user.id);
