@@ -23,7 +23,7 @@ import type { Bindings } from "../types";
 import { type AuditSource, auditFor, auditStatement } from "./audit";
 import { careRecord, GROUP_DEFS, type Group } from "./care";
 import { type IssuedTokens, PendingSession, revokeSessions, startSession } from "./sessions";
-import { findByEmail, generatedId, STATUS_ACTIVE, userFromRow } from "./users";
+import { findByEmail, generatedId, STATUS_ACTIVE, STATUS_PENDING, userFromRow } from "./users";
 
 /** Lifetime of the enrollment assertion and of its enrollment token (seconds). */
 export const ENROLLMENT_TTL = 10 * 60;
@@ -143,9 +143,9 @@ async function reRegister(
   // By email alone (the API key), only an address somebody stands behind: verified by its owner (an emailed
   // code) or set by the clinic's server itself. Anyone can sign up with another person's address and leave it
   // unverified; handing that account to the clinic would fill an attacker's account with the victim's data.
-  if (proof.userId !== user.id && !user.emailVerified && !user.emailFromClinic) {
-    throw new ApiError("email_unverified");
-  }
+  // A pending user (no password, never signed in: an emailed-code sign-in verifies the address) is nobody's yet.
+  const vouched = user.emailVerified || user.emailFromClinic || user.status === STATUS_PENDING;
+  if (proof.userId !== user.id && !vouched) throw new ApiError("email_unverified");
   const extra: D1PreparedStatement[] = [];
   let member = user;
   if (user.groupName !== group) {
