@@ -22,7 +22,7 @@ import { type EcKeyPair, ecKeyPair, signEs256, spkiPem } from "../lib/jwt";
 import type { Bindings } from "../types";
 import { type AuditSource, auditFor, auditStatement } from "./audit";
 import { careRecord, GROUP_DEFS, type Group } from "./care";
-import { type IssuedTokens, PendingSession, revokeSessions, startSession } from "./sessions";
+import { type IssuedTokens, PendingSession, revokeSessions } from "./sessions";
 import { findByEmail, generatedId, STATUS_ACTIVE, STATUS_PENDING, userFromRow } from "./users";
 
 /** Lifetime of the enrollment assertion and of its enrollment token (seconds). */
@@ -176,12 +176,23 @@ async function reRegister(
       }),
     );
   }
-  const tokens = await startSession(env, member, clinic, "register", extra);
-  // The user's group changed: the sessions it had before (which recorded no group) end, as after any change
-  // of group, type, subtype or roles; only the one just started carries the new group.
-  if (member !== user) {
-    await revokeSessions(env, { userId: user.id, clinicId: clinic.id, exceptSessionId: tokens.sessionId });
+  const pending = new PendingSession("register", clinic.id);
+  const regrouped = member !== user;
+  if (regrouped) {
+    // The user's group changed: the sessions it had before (which recorded no group) end in the same batch, as
+    // after any change of group, type, subtype or roles; only the one started here carries the new group.
+    extra.push(
+      env.DB.prepare(
+        `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND clinic_id = ? AND revoked_at IS NULL AND id != ?
+         RETURNING id`,
+      ).bind(now(), user.id, clinic.id, pending.sessionId),
+    );
   }
+  const results = await env.DB.batch([...(await pending.statements(env.DB, user.id)), ...extra]);
+  const tokens = await pending.commit(env, member, clinic);
+  // Their access tokens and live sockets (the sweeper clears whatever this leaves).
+  const ended = regrouped ? ((results.at(-1)?.results ?? []) as { id: string }[]) : [];
+  await Promise.all(ended.map((r) => revokeSessions(env, { sessionId: r.id })));
   return { user: member, tokens, created: false };
 }
 
