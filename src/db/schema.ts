@@ -77,6 +77,11 @@ export const users = sqliteTable(
     username: text("username").notNull(),
     email: text("email"),
     emailVerified: integer("email_verified", { mode: "boolean" }).notNull().default(false),
+    /**
+     * The address was set by the clinic's server (SSO or `POST /register` with the API key), not typed by
+     * whoever signed up: the clinic vouches for it, so its server may get the user back by it (registration.ts).
+     */
+    emailFromClinic: integer("email_from_clinic", { mode: "boolean" }).notNull().default(false),
     mobileNo: text("mobile_no"),
     mobileVerified: integer("mobile_verified", { mode: "boolean" }).notNull().default(false),
     passwordHash: text("password_hash"),

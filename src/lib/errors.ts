@@ -55,6 +55,11 @@ export const ERRORS = {
   waitlist_entry_not_found: { status: 404, message: "Waitlist entry not found" },
   method_not_allowed: { status: 405, message: "Method not allowed" },
   conflict: { status: 409, message: "Conflict" },
+  email_unverified: {
+    status: 409,
+    message:
+      "This email belongs to an existing account whose address is not verified: its owner must verify it first (an emailed code, e.g. a password reset) or send that account's own bearer token",
+  },
   clinic_exists: { status: 409, message: "A clinic with this code already exists" },
   version_mismatch: { status: 412, message: "The record has changed since you read it" },
   payload_too_large: { status: 413, message: "Request body too large" },

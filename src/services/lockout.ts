@@ -22,7 +22,7 @@ export const DEFAULT_LOCKOUT_MAX_SECONDS = 24 * 3600;
 /** Failures further apart than this start the count again. */
 export const LOCKOUT_WINDOW_SECONDS = 15 * 60;
 
-export type LockKind = "login" | "code" | "totp";
+export type LockKind = "login" | "code" | "totp" | "activate";
 
 export function lockKey(kind: LockKind, identity: string): Promise<string> {
   return sha256Hex(`${kind}:${identity.trim().toLowerCase()}`);

@@ -6,7 +6,9 @@
  * registered by the clinic's server (X-ApiKey) unless the clinic's `settings.selfRegisterGroups` lets
  * them register themselves; an invite-only clinic takes no anonymous registration. An email that is
  * already registered is returned only to a request that proves it is that user (its bearer token) or
- * comes from the clinic's server: registering by email alone would hand out the account.
+ * comes from the clinic's server: registering by email alone would hand out the account. The clinic's
+ * server gets an existing user back by email only when the address is verified or was set by the clinic
+ * (SSO, or this route with the API key): otherwise 409, as the account may be a squatter's.
  */
 import { getDb } from "../db";
 import { statement } from "../db/rows";
@@ -21,8 +23,8 @@ import type { Bindings } from "../types";
 import { type AuditSource, auditFor, auditStatement } from "./audit";
 import { careRecord, GROUP_DEFS, type Group } from "./care";
 import { getClinicById } from "./clinics";
-import { type IssuedTokens, PendingSession, startSession } from "./sessions";
-import { findByEmail, generatedId, STATUS_ACTIVE, userFromRow } from "./users";
+import { type IssuedTokens, PendingSession, revokeSessions } from "./sessions";
+import { findByEmail, generatedId, STATUS_ACTIVE, STATUS_PENDING, userFromRow } from "./users";
 
 /** Lifetime of the enrollment assertion and of its enrollment token (seconds). */
 export const ENROLLMENT_TTL = 10 * 60;
@@ -81,6 +83,7 @@ export async function registerUser(
       status: STATUS_ACTIVE,
       username: generatedId(),
       email: input.email,
+      emailFromClinic: proof.apiKey,
       firstName: input.firstName,
       lastName: input.lastName,
       groupName: input.groupName,
@@ -138,6 +141,12 @@ async function reRegister(
   // Proof first, so that an anonymous caller learns nothing about the existing user (not even its group).
   if (!proof.apiKey && proof.userId !== user.id) throw new ApiError("registration_proof_required");
   if (user.disabled) throw new ApiError("user_disabled");
+  // By email alone (the API key), only an address somebody stands behind: verified by its owner (an emailed
+  // code) or set by the clinic's server itself. Anyone can sign up with another person's address and leave it
+  // unverified; handing that account to the clinic would fill an attacker's account with the victim's data.
+  // A pending user (no password, never signed in: an emailed-code sign-in verifies the address) is nobody's yet.
+  const vouched = user.emailVerified || user.emailFromClinic || user.status === STATUS_PENDING;
+  if (proof.userId !== user.id && !vouched) throw new ApiError("email_unverified");
   const extra: D1PreparedStatement[] = [];
   let member = user;
   if (user.groupName !== group) {
@@ -168,7 +177,23 @@ async function reRegister(
       }),
     );
   }
-  const tokens = await startSession(env, member, clinic, "register", extra);
+  const pending = new PendingSession("register", clinic.id);
+  const regrouped = member !== user;
+  if (regrouped) {
+    // The user's group changed: the sessions it had before (which recorded no group) end in the same batch, as
+    // after any change of group, type, subtype or roles; only the one started here carries the new group.
+    extra.push(
+      env.DB.prepare(
+        `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND clinic_id = ? AND revoked_at IS NULL AND id != ?
+         RETURNING id`,
+      ).bind(now(), user.id, clinic.id, pending.sessionId),
+    );
+  }
+  const results = await env.DB.batch([...(await pending.statements(env.DB, user.id)), ...extra]);
+  const tokens = await pending.commit(env, member, clinic);
+  // Their access tokens and live sockets (the sweeper clears whatever this leaves).
+  const ended = regrouped ? ((results.at(-1)?.results ?? []) as { id: string }[]) : [];
+  await Promise.all(ended.map((r) => revokeSessions(env, { sessionId: r.id })));
   return { user: member, tokens, created: false };
 }
 

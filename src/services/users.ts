@@ -180,6 +180,8 @@ export function ssoUpsert(
   const optional = {
     dob: f.dob,
     email: f.email,
+    // An address the clinic's server sets is one it vouches for (see registration.ts).
+    emailFromClinic: f.email !== undefined ? true : undefined,
     disableEmails: f.disableEmails,
     gender: f.gender,
     streetAddr: f.streetAddr,

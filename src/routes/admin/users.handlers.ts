@@ -1,12 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
 import { getDb } from "../../db";
-import { users } from "../../db/schema";
 import { clearAlive } from "../../kv/alive";
-import { now } from "../../lib/clock";
 import { ApiError } from "../../lib/errors";
 import { requireClinic } from "../../services/clinics";
-import { revokeSessions } from "../../services/sessions";
+import { patchUserRights, type UserPatch } from "../../services/user-rights";
 import type { AppEnv } from "../../types";
 import type * as routes from "./users.routes";
 
@@ -15,24 +12,16 @@ export const patchUser: RouteHandler<typeof routes.patchUser, AppEnv> = async (c
   const b = c.req.valid("json");
   const db = getDb(c.env.DB);
   const clinic = await requireClinic(db, code);
-  const set: Partial<typeof users.$inferInsert> = { updatedAt: now() };
-  if (b.roles !== undefined) set.roles = [...new Set(b.roles)].join(",");
-  if (b.type !== undefined) set.type = b.type;
-  if (b.subtype !== undefined) set.subtype = b.subtype;
-  if (b.disabled !== undefined) set.disabled = b.disabled;
-  if (b.is_hidden !== undefined) set.isHidden = b.is_hidden;
-  if (b.group !== undefined) set.groupName = b.group;
-  const user = await db
-    .update(users)
-    .set(set)
-    .where(and(eq(users.id, id), eq(users.clinicId, clinic.id)))
-    .returning()
-    .get();
+  const patch: UserPatch = {};
+  if (b.roles !== undefined) patch.roles = [...new Set(b.roles)].join(",");
+  if (b.type !== undefined) patch.type = b.type;
+  if (b.subtype !== undefined) patch.subtype = b.subtype;
+  if (b.disabled !== undefined) patch.disabled = b.disabled;
+  if (b.is_hidden !== undefined) patch.isHidden = b.is_hidden;
+  if (b.group !== undefined) patch.groupName = b.group;
+  // Disabling the user, or changing their type, subtype, roles or group, ends their sessions (same batch).
+  const user = await patchUserRights(c.env, clinic.id, id, patch);
   if (!user) throw new ApiError("user_not_found");
-  // A disabled user, or one whose type or roles changed, must sign in again: their tokens carry both.
-  if (b.disabled || b.roles !== undefined || b.type !== undefined) {
-    await revokeSessions(c.env, { userId: user.id, clinicId: clinic.id });
-  }
   if (b.disabled) await clearAlive(c.env.KV, clinic.id, user.id);
   return c.json(
     {

@@ -16,13 +16,14 @@ export const register = createRoute({
     "Creates the user in the clinic (X-AccountCode, else the default clinic): patients become members (type 200), physicians doctors (400/482), insurers companies (300).",
     "Anyone may register a new patient. Physicians and insurers need the clinic's API key (X-AccountCode + X-ApiKey) unless the clinic's settings.selfRegisterGroups lists the group; an invite-only clinic needs the API key for every group.",
     "An email that is already registered is returned (same group) only with that user's bearer token or the clinic's API key; otherwise 401. Another group answers 400.",
+    "With the API key alone, an existing user is returned only when its email is verified or was set by the clinic's server (SSO, or this route with the key); otherwise 409, as the account may be a squatter's.",
     "Returns the SCIM user, the enrollment assertion and a bearer `token` for the /state routes.",
   ].join("\n\n"),
   middleware: [rateLimit("CREDENTIALS_LIMITER", "register"), withBody] as const,
   request: { body: formBody(s.RegisterBody) },
   responses: {
     200: s.json(s.Registration, "The user, its enrollment assertion and a bearer token"),
-    ...errorResponses("register", ...BODY_ERRORS, 401, 403, 404, 429),
+    ...errorResponses("register", ...BODY_ERRORS, 401, 403, 404, 409, 429),
   },
 });
 

@@ -11,6 +11,7 @@ import { auditLater, auditSignOut, auditSink, auditSource, auditUser } from "../
 import { isClinicAdmin, PROVIDER_TYPE } from "../../middleware/auth";
 import { checkRateLimit } from "../../middleware/rate-limit";
 import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
+import { activationTarget } from "../../services/activation";
 import { getClinicById } from "../../services/clinics";
 import { codesPerHour, issueCode } from "../../services/codes";
 import { fileOwner, fileUrl } from "../../services/files";
@@ -287,28 +288,14 @@ export const resetPassword: Handler<typeof r.resetPassword> = async (c) => {
   return c.json({ data: true as const }, 200);
 };
 
-function norm(s: string | undefined | null): string {
-  return (s ?? "").trim().toLowerCase();
-}
-
 export const activate: Handler<typeof r.activate> = async (c) => {
   const clinic = await loadClinic(c);
-  const b = c.req.valid("json");
-  if (clinic.eligibility) {
-    const eligible = clinic.eligibility.some(
-      (e) =>
-        norm(e.first_name) === norm(b.first_name) &&
-        norm(e.last_name) === norm(b.last_name) &&
-        (!e.dob || e.dob === b.dob) &&
-        (!e.ssn || e.ssn === b.ssn) &&
-        (!e.email || norm(e.email) === norm(b.email)),
-    );
-    if (!eligible)
-      throw new ApiError("bad_request", { message: "The details given do not match an eligible member" });
-  }
+  // The same answer whatever the details (see services/activation.ts); only a lock answers otherwise.
+  const target = await activationTarget(c.env, clinic, c.req.valid("json"));
   afterResponse(c, async () => {
+    if (!target) return;
     const db = getDb(c.env.DB);
-    let user = await findByEmail(db, clinic.id, b.email);
+    let user = await findByEmail(db, clinic.id, target.email);
     if (user && (user.status !== STATUS_PENDING || user.disabled)) return; // already active: they can reset instead
     if (!user) {
       const t = now();
@@ -320,10 +307,10 @@ export const activate: Handler<typeof r.activate> = async (c) => {
           type: USER_TYPES.member,
           status: STATUS_PENDING,
           username: generatedId(),
-          email: b.email,
-          firstName: b.first_name,
-          lastName: b.last_name,
-          dob: b.dob ?? null,
+          email: target.email,
+          firstName: target.firstName,
+          lastName: target.lastName,
+          dob: target.dob,
           createdAt: t,
           updatedAt: t,
         })
@@ -333,7 +320,7 @@ export const activate: Handler<typeof r.activate> = async (c) => {
       if (!created) return;
       user = created;
     }
-    await emailToken(c.env, clinic, user, b.email, "activation", c.get("requestId"));
+    await emailToken(c.env, clinic, user, target.email, "activation", c.get("requestId"));
   });
   return c.json({ data: true as const }, 200);
 };

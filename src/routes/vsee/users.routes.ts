@@ -136,7 +136,10 @@ export const activate = createRoute({
   middleware: [rateLimit("MESSAGES_LIMITER", "vsee-activate"), withBody] as const,
   request: { body: formBody(s.ActivateBody) },
   responses: {
-    200: s.json(s.data(z.literal(true)), "Queued"),
+    200: s.json(
+      s.data(z.literal(true)),
+      "Always true: if the details match an eligible member, an activation code was sent to the member's own email (the eligibility entry's). 429 once a person (name + dob) was tried too often",
+    ),
     ...errors(...BODY_ERRORS, 429),
   },
 });

@@ -1,0 +1,1 @@
+ALTER TABLE `users` ADD `email_from_clinic` integer DEFAULT false NOT NULL;
