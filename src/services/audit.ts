@@ -25,6 +25,8 @@ export const AUDIT_EVENTS = [
   "mfa_change",
   "profile_access",
   "admin_action",
+  "record_access",
+  "care_team_change",
 ] as const;
 
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];

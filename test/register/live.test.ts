@@ -8,8 +8,8 @@ import {
   CLOSE_TOKEN_EXPIRED,
 } from "../../src/durable-objects/care-record";
 import { careRecord } from "../../src/services/care";
-import { ADMIN_AUTH, buildRequest, call, clock, createClinic, env, json, type TestClinic } from "../helpers";
-import { registerAs, state } from "./support";
+import { ADMIN_AUTH, buildRequest, call, clock, env, json, type TestClinic } from "../helpers";
+import { registerAs, sharedClinic, state } from "./support";
 
 afterEach(() => clock.reset());
 
@@ -49,7 +49,7 @@ async function clinicWithTeam(): Promise<{
   clinic: TestClinic;
   patient: Awaited<ReturnType<typeof registerAs>>;
 }> {
-  const clinic = await createClinic();
+  const clinic = await sharedClinic();
   return { clinic, patient: await registerAs(clinic, "patients") };
 }
 
@@ -94,7 +94,7 @@ describe("GET /state/live", () => {
 
   it("refuses no token, a token of another clinic, a user outside the groups and a plain GET", async () => {
     const { clinic, patient } = await clinicWithTeam();
-    const other = await createClinic();
+    const other = await sharedClinic();
     const upgrade = { Upgrade: "websocket" };
 
     const none = await call("GET", `/state/live?accountCode=${clinic.code}`, { headers: upgrade });
@@ -138,6 +138,9 @@ describe("GET /state/live", () => {
         userId: Number(patient.body.user.id),
         sessionId: expect.any(String),
         group: "patients",
+        // The fields the viewer reads, and whether its access is logged (the shared record has no patient).
+        fields: ["medical_history", "office_visit_notes", "prescription", "insurer_reply"],
+        logged: true,
         expiresAt: expect.any(Number),
       },
     ]);

@@ -2,7 +2,16 @@
 import { expect } from "vitest";
 import { now } from "../../src/lib/clock";
 import { startSession } from "../../src/services/sessions";
-import { ADMIN_AUTH, type CallOptions, call, env, json, type TestClinic, uniq } from "../helpers";
+import {
+  ADMIN_AUTH,
+  type CallOptions,
+  call,
+  createClinic,
+  env,
+  json,
+  type TestClinic,
+  uniq,
+} from "../helpers";
 
 export type Group = "patients" | "physicians" | "insurers";
 
@@ -51,12 +60,24 @@ export function state(method: string, who: Registered | Record<string, string>, 
   return call(method, "/state", { ...opts, headers: { ...auth, ...opts.headers } });
 }
 
-/** Creates the deployment's default clinic (DEFAULT_ACCOUNT_CODE) unless an earlier test did. */
+/**
+ * The seed demo's settings (those of `npm start`'s demo clinic, and of clinics older than migration 0009):
+ * the one shared care record behind /state, and patients registering themselves. New clinics default to
+ * per-patient records and no self-registration.
+ */
+export const DEMO_SETTINGS = { careRecordMode: "shared", selfRegisterGroups: ["patients"] } as const;
+
+/** A clinic in the seed demo's shared mode (`settings` are added to DEMO_SETTINGS). */
+export function sharedClinic(options: Record<string, unknown> & { settings?: Record<string, unknown> } = {}) {
+  return createClinic({ ...options, settings: { ...DEMO_SETTINGS, ...options.settings } });
+}
+
+/** Creates the deployment's default clinic (DEFAULT_ACCOUNT_CODE, in shared mode) unless an earlier test did. */
 export async function ensureDefaultClinic(): Promise<void> {
   const code = env.DEFAULT_ACCOUNT_CODE;
   const res = await call("POST", "/admin/clinics", {
     headers: ADMIN_AUTH,
-    json: { code, name: "Default clinic", domain: `${code}.example.test` },
+    json: { code, name: "Default clinic", domain: `${code}.example.test`, settings: DEMO_SETTINGS },
   });
   expect([201, 409]).toContain(res.status);
 }
