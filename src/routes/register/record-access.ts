@@ -47,7 +47,7 @@ export interface OpenRecord {
 /** The path's patient id (digits), else 400. */
 export function patientIdOf(raw: string): number {
   if (!/^[1-9]\d{0,14}$/.test(raw)) {
-    throw new ApiError("validation_failed", {
+    throw new ApiError("bad_request", {
       message: "patientId: must be a user id",
       fields: [{ param: "patientId", message: "must be a user id" }],
     });

@@ -34,7 +34,7 @@ function namedPatient(c: Context<AppEnv>): number | null {
   try {
     return patientIdOf(raw.trim());
   } catch {
-    throw new ApiError("validation_failed", {
+    throw new ApiError("bad_request", {
       message: "patient: must be a patient's user id",
       fields: [{ param: "patient", message: "must be a patient's user id" }],
     });
