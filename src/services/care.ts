@@ -270,7 +270,8 @@ export async function addMember(
   patientId: number,
   who: { userId: number } | { email: string },
   addedBy: number | null,
-  audit: D1PreparedStatement | ((memberId: number) => D1PreparedStatement),
+  /** The audit row of the change, for the member's id (written in the same batch as the row). */
+  audit: (memberId: number) => D1PreparedStatement,
 ): Promise<{ member: Member; added: boolean }> {
   const target = await env.DB.prepare(
     `SELECT id, group_name, first_name, last_name FROM users
@@ -286,7 +287,7 @@ export async function addMember(
       `INSERT INTO care_team_members (clinic_id, patient_id, member_user_id, member_group, added_by, added_at)
        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING added_at`,
     ).bind(clinicId, patientId, target.id, target.group_name, addedBy, t),
-    typeof audit === "function" ? audit(target.id) : audit,
+    audit(target.id),
   ]);
   // A refusal left in the record's object by an earlier removal is lifted (the D1 row is the truth for
   // new requests; the object's refusal only closes the race of requests checked before a removal).
@@ -362,22 +363,27 @@ export async function listRecords(
 ): Promise<{ records: RecordSummary[]; nextCursor: number | null }> {
   const version = `coalesce((SELECT r.version FROM care_records r
                              WHERE r.clinic_id = u.clinic_id AND r.patient_id = u.id), 0) AS version`;
-  const stmt =
-    who.kind === "member"
-      ? env.DB.prepare(
-          `SELECT m.patient_id, u.first_name, u.last_name, ${version}
-           FROM care_team_members m JOIN users u ON u.id = m.patient_id
-           WHERE m.clinic_id = ?1 AND m.member_user_id = ?2 AND m.patient_id > ?3
-           ORDER BY m.patient_id LIMIT ?4`,
-        )
-      : env.DB.prepare(
-          `SELECT u.id AS patient_id, u.first_name, u.last_name, ${version}
-           FROM users u
-           WHERE u.clinic_id = ?1 AND u.group_name = 'patients' AND u.id > ?3
-             ${who.kind === "patient" ? "AND u.id = ?2" : "AND ?2 = ?2"}
-           ORDER BY u.id LIMIT ?4`,
-        );
-  const { results } = await stmt.bind(clinicId, who.userId, cursor, limit + 1).all<SummaryRow>();
+  let stmt: D1PreparedStatement;
+  if (who.kind === "member") {
+    // The member index: one range of (clinic, member, patient), in patient order.
+    stmt = env.DB.prepare(
+      `SELECT m.patient_id, u.first_name, u.last_name, ${version}
+       FROM care_team_members m JOIN users u ON u.id = m.patient_id
+       WHERE m.clinic_id = ? AND m.member_user_id = ? AND m.patient_id > ?
+       ORDER BY m.patient_id LIMIT ?`,
+    ).bind(clinicId, who.userId, cursor, limit + 1);
+  } else {
+    // Patients of the clinic (users_clinic_group_idx keeps them in id order); a patient only themselves.
+    const own = who.kind === "patient" ? "AND u.id = ?" : "";
+    const params = who.kind === "patient" ? [who.userId] : [];
+    stmt = env.DB.prepare(
+      `SELECT u.id AS patient_id, u.first_name, u.last_name, ${version}
+       FROM users u
+       WHERE u.clinic_id = ? AND u.group_name = 'patients' AND u.id > ? ${own}
+       ORDER BY u.id LIMIT ?`,
+    ).bind(clinicId, cursor, ...params, limit + 1);
+  }
+  const { results } = await stmt.all<SummaryRow>();
   const page = results.slice(0, limit);
   return {
     records: page.map((r) => ({
