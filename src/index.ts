@@ -9,29 +9,31 @@ import { handleTestClock, testClockEnabled } from "./lib/test-clock";
 import { pruneAudit } from "./services/audit";
 import { resealSecrets } from "./services/mfa";
 import { deliverBacklog } from "./services/outbox";
-import { sweepRevoked } from "./services/sessions";
+import { pruneCareLive, sweepRevoked } from "./services/sessions";
 import type { Bindings } from "./types";
 
 export { CareRecord } from "./durable-objects/care-record";
 
 /**
  * One cron run: retry due messages, prune the audit log past each clinic's retention, seal MFA secrets
- * still sealed with a previous key with the current one, and delete the KV tokens of revoked sessions
- * not cleared yet (a disabled clinic's).
+ * still sealed with a previous key with the current one, delete the KV tokens of revoked sessions
+ * not cleared yet (a disabled clinic's), and forget which care records expired sessions had sockets on.
  */
 export async function scheduledRun(env: Bindings, runId = `cron-${crypto.randomUUID()}`): Promise<void> {
   const log = logger(runId);
-  const [delivery, pruned, resealed, swept] = await Promise.allSettled([
+  const [delivery, pruned, resealed, swept, live] = await Promise.allSettled([
     deliverBacklog(env, 5, 50, runId),
     pruneAudit(env),
     resealSecrets(env),
     sweepRevoked(env),
+    pruneCareLive(env),
   ]);
   for (const [task, result] of [
     ["outbox", delivery],
     ["audit_retention", pruned],
     ["mfa_reseal", resealed],
     ["revoked_sweep", swept],
+    ["care_live_prune", live],
   ] as const) {
     if (result.status === "rejected") {
       log.error("cron_failed", { task, message: dbErrorMessage(result.reason) });

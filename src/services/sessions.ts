@@ -414,6 +414,20 @@ async function endLiveSockets(env: Bindings, live: { id: string; clinic_id: numb
   );
 }
 
+/**
+ * Deletes the `care_live` rows of sessions past their expiry (their sockets close at the next update with
+ * 4001 anyway; revoked sessions' rows go in `revokeSessions`). Returns how many it deleted.
+ */
+export async function pruneCareLive(env: Bindings, limit = SWEEP_CHUNK): Promise<number> {
+  const { meta } = await env.DB.prepare(
+    `DELETE FROM care_live WHERE rowid IN (
+       SELECT l.rowid FROM care_live l JOIN sessions s ON s.id = l.session_id WHERE s.expires_at < ? LIMIT ?)`,
+  )
+    .bind(now(), limit)
+    .run();
+  return meta.changes ?? 0;
+}
+
 /** Notes that a session opened a live socket on a care record (so that its end closes the socket). */
 export async function markLive(
   env: Bindings,

@@ -6,6 +6,7 @@ import {
   CLOSE_MEMBER_REMOVED,
   CLOSE_SESSION_ENDED,
 } from "../../src/durable-objects/care-record";
+import { scheduledRun } from "../../src/index";
 import { recordOf } from "../../src/services/care";
 import { ADMIN_AUTH, call, createClinic, env, json } from "../helpers";
 import { addToTeam, as, careTeam, clinicIdOf, connect, idOf, otherUser, registerAs, state } from "./support";
@@ -195,5 +196,28 @@ describe("ending a session closes its sockets on per-patient records", () => {
     expect(own.closed()).toMatchObject({ code: CLOSE_SESSION_ENDED });
     // Refused at once: 403 while the token's KV copy awaits the sweep, 401 after it.
     expect([401, 403]).toContain((await state("GET", patient)).status);
+  });
+});
+
+describe("care_live", () => {
+  it("the cron run forgets the records of expired sessions, and keeps live ones", async () => {
+    const { patient, physician } = await careTeam();
+    const live = await connect(`/records/${patient.body.user.id}/live`, physician.auth);
+    await live.until(1);
+    const rows = async () =>
+      (
+        await env.DB.prepare(
+          "SELECT l.session_id FROM care_live l JOIN sessions s ON s.id = l.session_id WHERE s.user_id = ?",
+        )
+          .bind(idOf(physician))
+          .all()
+      ).results.length;
+    expect(await rows()).toBe(1);
+    await scheduledRun(env);
+    expect(await rows()).toBe(1);
+    await env.DB.prepare("UPDATE sessions SET expires_at = 1 WHERE user_id = ?").bind(idOf(physician)).run();
+    await scheduledRun(env);
+    expect(await rows()).toBe(0);
+    live.ws.close(1000);
   });
 });
