@@ -221,3 +221,28 @@ describe("care_live", () => {
     live.ws.close(1000);
   });
 });
+
+describe("adding by email", () => {
+  it("is rate-limited per client for patients (it tells whether an email is a physician's), not for the server", async () => {
+    const { clinic, patient } = await careTeam();
+    const path = `/records/${patient.body.user.id}/members`;
+    const ip = { "cf-connecting-ip": "10.250.1.1" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) {
+      const res = await as("POST", path, patient, { headers: ip, json: { email: `probe${i}@example.test` } });
+      statuses.push(res.status);
+      if (res.status === 429) {
+        expect(res.headers.get("Retry-After")).toBe("60");
+        expect(await json(res)).toEqual({ error: "Too many requests, try again later" });
+        break;
+      }
+    }
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses.slice(0, -1).every((s) => s === 400)).toBe(true);
+    const server = await call("POST", path, {
+      headers: { ...clinic.server, ...ip },
+      json: { email: "probe-server@example.test" },
+    });
+    expect(server.status).toBe(400);
+  }, 60_000);
+});

@@ -4,6 +4,7 @@ import type { AccessEntry } from "../../durable-objects/care-record";
 import { ApiError } from "../../lib/errors";
 import { audit } from "../../middleware/audit";
 import { isClinicAdmin } from "../../middleware/auth";
+import { checkRateLimit } from "../../middleware/rate-limit";
 import {
   addMember as addTeamMember,
   isMemberGroup,
@@ -140,6 +141,11 @@ export const addMember: Handler<typeof r.addMember> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   requireKind(rec, TEAM_MANAGERS, MANAGERS_ONLY);
   const body = c.req.valid("json");
+  // Adding by email tells a patient whether the address is a physician's or insurer's of their clinic:
+  // rate-limited per client (the clinic's server, provisioning teams, is not).
+  if (body.email !== undefined && rec.access.kind !== "server") {
+    await checkRateLimit(c, "CREDENTIALS_LIMITER", "care-team-email");
+  }
   const who = body.email !== undefined ? { email: body.email } : { userId: Number(body.userId) };
   const by = rec.caller?.userId ?? null;
   const { member, added } = await addTeamMember(c.env, rec.clinicId, rec.patientId as number, who, by, (id) =>

@@ -130,12 +130,12 @@ export const addMember = createRoute({
   security: teamSecurity,
   summary: "Add a physician or insurer of the clinic to a patient's care team",
   description:
-    "By the patient (consent), a clinic admin, or the clinic's server (X-AccountCode + X-ApiKey); members cannot add others. Send `userId` or `email`. Adding a member again changes nothing (added: false).",
+    "By the patient (consent), a clinic admin, or the clinic's server (X-AccountCode + X-ApiKey); members cannot add others. Send `userId` or `email`. Adding a member again changes nothing (added: false). An id or email that is no physician or insurer of the clinic answers one 400; adding by email is rate-limited per client (429), except for the clinic's server.",
   middleware: [careAuth({ apiKey: true }), withBody] as const,
   request: { params: s.PatientParam, body: formBody(s.MemberBody) },
   responses: {
     200: s.json(s.MemberAdded, "The member"),
-    ...errorResponses("register", ...BODY_ERRORS, 401, 403, 404),
+    ...errorResponses("register", ...BODY_ERRORS, 401, 403, 404, 429),
   },
 });
 
