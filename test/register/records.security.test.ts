@@ -188,11 +188,13 @@ describe("access log and audit log", () => {
     await settle("GET", `/state?patient=${patient.body.user.id}`, insurer);
     const admin = await otherUser(clinic, 150);
     await callAndSettle("GET", path, { headers: admin.auth });
+    await settle("DELETE", path, physician);
 
     const log = await json<{
       entries: { action: string; fields: string[]; user_id: string; group: string; at: string }[];
     }>(await as("GET", `${path}/access-log`, patient));
     expect(log.entries.map((e) => [e.action, e.user_id, e.group, e.fields])).toEqual([
+      ["reset", physician.body.user.id, "physicians", [...CARE_FIELDS]],
       ["read", admin.id, "clinic_admin", [...CARE_FIELDS]],
       ["read", insurer.body.user.id, "insurers", [...CARE_FIELDS]],
       ["write", physician.body.user.id, "physicians", ["prescription"]],
@@ -218,6 +220,7 @@ describe("access log and audit log", () => {
       [physician.body.user.id, Number(patient.body.user.id), "write", "physicians", "prescription"],
       [insurer.body.user.id, Number(patient.body.user.id), "read", "insurers", CARE_FIELDS.join(" ")],
       [admin.id, Number(patient.body.user.id), "read", "clinic_admin", CARE_FIELDS.join(" ")],
+      [physician.body.user.id, Number(patient.body.user.id), "reset", "physicians", CARE_FIELDS.join(" ")],
     ]);
     const all = await env.DB.prepare("SELECT details FROM audit_log WHERE clinic_id = ?")
       .bind(await clinicIdOf(clinic.code))

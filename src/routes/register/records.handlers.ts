@@ -7,6 +7,7 @@ import { isClinicAdmin } from "../../middleware/auth";
 import { checkRateLimit } from "../../middleware/rate-limit";
 import {
   addMember as addTeamMember,
+  CARE_FIELDS,
   isMemberGroup,
   listRecords as listPage,
   listMembers as listTeam,
@@ -101,7 +102,7 @@ export const deleteRecord: Handler<typeof r.deleteRecord> = async (c) => {
   }
   const condition = versionCondition(c.req.valid("header")["if-match"]);
   const state = written(await rec.stub.reset(rec.actor, condition));
-  afterAccess(c, rec, "reset", [], state.version);
+  afterAccess(c, rec, "reset", CARE_FIELDS, state.version);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 

@@ -9,7 +9,14 @@ import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { ApiError } from "../../lib/errors";
 import { isClinicAdmin } from "../../middleware/auth";
-import { careRecordMode, isGroup, onlyTeam, recordContext, recordName } from "../../services/care";
+import {
+  CARE_FIELDS,
+  careRecordMode,
+  isGroup,
+  onlyTeam,
+  recordContext,
+  recordName,
+} from "../../services/care";
 import type { AppEnv, Caller } from "../../types";
 import { openLive } from "./live";
 import {
@@ -95,7 +102,7 @@ export const deleteState: Handler<typeof r.deleteState> = async (c) => {
   }
   const condition = versionCondition(c.req.valid("header")["if-match"]);
   const state = written(await rec.stub.reset(rec.actor, condition));
-  afterAccess(c, rec, "reset", [], state.version);
+  afterAccess(c, rec, "reset", CARE_FIELDS, state.version);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
