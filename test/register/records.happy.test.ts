@@ -269,3 +269,19 @@ describe("GET /records", () => {
     expect(body.errors.map((e) => e.param).sort()).toEqual(["cursor", "limit"]);
   });
 });
+
+describe("browsers", () => {
+  it("may send X-Patient-Id cross-origin from a clinic's listed origin (preflight)", async () => {
+    const origin = `https://records${Date.now().toString(36)}.example.test`;
+    await createClinic({ settings: { corsOrigins: [origin] } });
+    const res = await call("OPTIONS", "/state", {
+      headers: {
+        origin,
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization, x-patient-id",
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-headers")).toBe("authorization, x-patient-id");
+  });
+});
