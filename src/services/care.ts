@@ -270,7 +270,7 @@ export async function addMember(
   patientId: number,
   who: { userId: number } | { email: string },
   addedBy: number | null,
-  /** The audit row of the change, for the member's id (written in the same batch as the row). */
+  /** The audit row of the change, for the member's id (the batch's next statement after the INSERT). */
   audit: (memberId: number) => D1PreparedStatement,
 ): Promise<{ member: Member; added: boolean }> {
   const target = await env.DB.prepare(

@@ -93,6 +93,23 @@ describe("POST/GET /records/:patientId/members", () => {
     expect(gone.status).toBe(404);
     expect(await json(gone)).toEqual({ error: "No such member of this care team" });
     await addToTeam(clinic, patient, physician);
+    await addToTeam(clinic, patient, physician);
+    // One audit row per change: the second add and the refused removal wrote none.
+    const { results } = await env.DB.prepare(
+      "SELECT actor_user_id, details FROM audit_log WHERE clinic_id = ? AND event = 'care_team_change' ORDER BY id",
+    )
+      .bind(await clinicIdOf(clinic.code))
+      .all<{ actor_user_id: number | null; details: string }>();
+    expect(
+      results.map((r) => {
+        const d = JSON.parse(r.details) as Record<string, unknown>;
+        return [r.actor_user_id, d.action, d.member, d.via];
+      }),
+    ).toEqual([
+      [Number(admin.id), "add", Number(physician.body.user.id), "admin"],
+      [null, "remove", Number(physician.body.user.id), "server"],
+      [null, "add", Number(physician.body.user.id), "server"],
+    ]);
     const team = await json<{ members: { added_by: string | null }[] }>(
       await call("GET", path, { headers: clinic.server }),
     );

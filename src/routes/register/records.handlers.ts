@@ -150,14 +150,19 @@ export const addMember: Handler<typeof r.addMember> = async (c) => {
   const who = body.email !== undefined ? { email: body.email } : { userId: Number(body.userId) };
   const by = rec.caller?.userId ?? null;
   const { member, added } = await addTeamMember(c.env, rec.clinicId, rec.patientId as number, who, by, (id) =>
-    audit(c, {
-      event: "care_team_change",
-      outcome: "success",
-      clinic: rec.clinicId,
-      actorUserId: by,
-      subjectUserId: rec.patientId,
-      details: { action: "add", member: id, via: rec.access.kind },
-    }),
+    audit(
+      c,
+      {
+        event: "care_team_change",
+        outcome: "success",
+        clinic: rec.clinicId,
+        actorUserId: by,
+        subjectUserId: rec.patientId,
+        details: { action: "add", member: id, via: rec.access.kind },
+      },
+      // Only when the member was not on the team already.
+      { ifChanged: true },
+    ),
   );
   return c.json({ member: memberWire(member), added }, 200);
 };
@@ -172,14 +177,19 @@ export const removeMember: Handler<typeof r.removeMember> = async (c) => {
     rec.clinicId,
     rec.patientId as number,
     memberId,
-    audit(c, {
-      event: "care_team_change",
-      outcome: "success",
-      clinic: rec.clinicId,
-      actorUserId: rec.caller?.userId ?? null,
-      subjectUserId: rec.patientId,
-      details: { action: "remove", member: memberId, via: rec.access.kind },
-    }),
+    audit(
+      c,
+      {
+        event: "care_team_change",
+        outcome: "success",
+        clinic: rec.clinicId,
+        actorUserId: rec.caller?.userId ?? null,
+        subjectUserId: rec.patientId,
+        details: { action: "remove", member: memberId, via: rec.access.kind },
+      },
+      // Only when the member was on the team.
+      { ifChanged: true },
+    ),
   );
   return c.json({ removed: true as const, user_id: String(memberId) }, 200);
 };
