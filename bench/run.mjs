@@ -179,7 +179,7 @@ const keyHash = createHash("sha256").update(`clinic-api-key:${API_KEY}`).digest(
 await db
   .prepare(
     `INSERT INTO clinics (code, name, domain, portal_base_url, sso_enabled, signup_mode, default_heartbeat, settings, api_key_hash, api_key_prefix, disabled, created_at, updated_at)
-     VALUES ('bench', 'Bench Clinic', 'bench.test', NULL, 1, 'open', 300, '{}', ?, 'ce_bench', 0, ?, ?)`,
+     VALUES ('bench', 'Bench Clinic', 'bench.test', NULL, 1, 'open', 300, '{"careRecordMode":"shared"}', ?, 'ce_bench', 0, ?, ?)`,
   )
   .bind(keyHash, now, now)
   .run();

@@ -280,7 +280,7 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
       { office_visit_notes: "bench" },
       { userId: Number(u.searchParams.get("id")), group: "physicians" },
     );
-    return Response.json(result.state);
+    return Response.json("state" in result ? result.state : result);
   },
   /**
    * 2 D1 reads (clinic, user) + 1 D1 write batch (a session, its refresh token, the audit row) + 2 KV puts:

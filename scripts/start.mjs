@@ -57,9 +57,13 @@ if (!demoKey) {
 const keyHash = createHash("sha256").update(`clinic-api-key:${demoKey}`).digest("hex");
 const now = Math.floor(Date.now() / 1000);
 const code = process.env.DEFAULT_ACCOUNT_CODE ?? "vclinic";
+// The demo clinic serves the seed's demo client: one shared care record behind /state (patient, physician
+// and insurer see the same four fields) and patients registering themselves. New clinics default to
+// per-patient records and no self-registration; switch with PATCH /admin/clinics/<code> (README).
+const demoSettings = JSON.stringify({ careRecordMode: "shared", selfRegisterGroups: ["patients"] });
 const sql = `
 INSERT INTO clinics (code, name, domain, portal_base_url, sso_enabled, signup_mode, default_heartbeat, settings, api_key_hash, api_key_prefix, disabled, created_at, updated_at)
-VALUES ('${code}', 'Demo Clinic', 'localhost', 'http://localhost:${port}/', 1, 'open', 300, '{}', '${keyHash}', '${demoKey.slice(0, 8)}', 0, ${now}, ${now})
+VALUES ('${code}', 'Demo Clinic', 'localhost', 'http://localhost:${port}/', 1, 'open', 300, '${demoSettings}', '${keyHash}', '${demoKey.slice(0, 8)}', 0, ${now}, ${now})
 ON CONFLICT (code) DO UPDATE SET api_key_hash = excluded.api_key_hash, api_key_prefix = excluded.api_key_prefix, sso_enabled = 1;
 INSERT INTO rooms (clinic_id, code, slug, name, domain, created_at, updated_at)
 SELECT id, 'demo_room', 'uat', 'UAT', 'localhost', ${now}, ${now} FROM clinics WHERE code = '${code}'
@@ -73,7 +77,7 @@ Clinic Edge is starting on ${base}
 
   API reference       ${base}/docs            (OpenAPI: ${base}/openapi.json)
   Admin API key       ADMIN_API_KEY in .dev.vars  (Authorization: Bearer …)
-  Demo clinic         X-AccountCode: ${code}
+  Demo clinic         X-AccountCode: ${code}  (careRecordMode "shared": one care record behind /state; patients self-register)
   Demo clinic API key DEMO_API_KEY in .dev.vars  (X-ApiKey: …)
   Messages (codes)    curl -H "Authorization: Bearer $ADMIN_API_KEY" ${base}/admin/outbox
 

@@ -10,7 +10,7 @@ import { pruneAudit } from "./services/audit";
 import { sweepFiles } from "./services/files";
 import { resealSecrets } from "./services/mfa";
 import { deliverBacklog } from "./services/outbox";
-import { sweepRevoked } from "./services/sessions";
+import { pruneCareLive, sweepRevoked } from "./services/sessions";
 import type { Bindings } from "./types";
 
 export { CareRecord } from "./durable-objects/care-record";
@@ -18,16 +18,18 @@ export { CareRecord } from "./durable-objects/care-record";
 /**
  * One cron run: retry due messages, prune the audit log past each clinic's retention, seal MFA secrets
  * still sealed with a previous key with the current one, delete the KV tokens of revoked sessions
- * not cleared yet (a disabled clinic's), and delete uploaded files that have been nobody's photo for a day.
+ * not cleared yet (a disabled clinic's), delete uploaded files that have been nobody's photo for a day,
+ * and forget which care records expired sessions had sockets on.
  */
 export async function scheduledRun(env: Bindings, runId = `cron-${crypto.randomUUID()}`): Promise<void> {
   const log = logger(runId);
-  const [delivery, pruned, resealed, swept, files] = await Promise.allSettled([
+  const [delivery, pruned, resealed, swept, files, live] = await Promise.allSettled([
     deliverBacklog(env, 5, 50, runId),
     pruneAudit(env),
     resealSecrets(env),
     sweepRevoked(env),
     sweepFiles(env),
+    pruneCareLive(env),
   ]);
   for (const [task, result] of [
     ["outbox", delivery],
@@ -35,6 +37,7 @@ export async function scheduledRun(env: Bindings, runId = `cron-${crypto.randomU
     ["mfa_reseal", resealed],
     ["revoked_sweep", swept],
     ["file_sweep", files],
+    ["care_live_prune", live],
   ] as const) {
     if (result.status === "rejected") {
       log.error("cron_failed", { task, message: dbErrorMessage(result.reason) });

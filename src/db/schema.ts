@@ -54,10 +54,27 @@ export interface ClinicSettings {
   /** Days of audit log kept. */
   auditRetentionDays?: number;
   /**
-   * Register family: groups besides `patients` that may register themselves without the clinic's API key
-   * (default none: physicians and insurers are registered by the clinic's server).
+   * Register family: the groups that may register themselves without the clinic's API key (default none:
+   * every registration comes from the clinic's server). Migration 0009 gave clinics that existed before it
+   * `patients`, as they had.
    */
-  selfRegisterGroups?: ("physicians" | "insurers")[];
+  selfRegisterGroups?: ("patients" | "physicians" | "insurers")[];
+  /**
+   * Register family: `per_patient` (one record per patient, shared with its care team; the default) or
+   * `shared` (the seed demo's one clinic-wide record behind /state). Migration 0009 set `shared` on the
+   * clinics that existed before it.
+   */
+  careRecordMode?: "per_patient" | "shared";
+  /**
+   * Register family: which care-record fields each group reads (default: all four). Narrows reading only;
+   * writing stays each group's own fields.
+   */
+  careReadFields?: Partial<
+    Record<
+      "patients" | "physicians" | "insurers",
+      ("medical_history" | "office_visit_notes" | "prescription" | "insurer_reply")[]
+    >
+  >;
 }
 
 export const users = sqliteTable(
@@ -389,6 +406,60 @@ export const auditLog = sqliteTable(
     index("audit_clinic_event_idx").on(t.clinicId, t.event, t.id),
     index("audit_created_idx").on(t.createdAt),
   ],
+);
+
+/**
+ * Care teams (register family, per-patient records): who besides the patient may use a patient's record.
+ * Checked on every record request (with the clinic, in one query); the member index lists a
+ * physician's or insurer's records in pages without touching any record's Durable Object.
+ */
+export const careTeamMembers = sqliteTable(
+  "care_team_members",
+  {
+    clinicId: integer("clinic_id").notNull(),
+    patientId: integer("patient_id")
+      .notNull()
+      .references(() => users.id),
+    memberUserId: integer("member_user_id")
+      .notNull()
+      .references(() => users.id),
+    /** The member's group when added: physicians | insurers. */
+    memberGroup: text("member_group").notNull(),
+    /** The user who added the member (the patient, a clinic admin), or null for the clinic's API key. */
+    addedBy: integer("added_by"),
+    addedAt: integer("added_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.clinicId, t.patientId, t.memberUserId] }),
+    index("care_team_members_member_idx").on(t.clinicId, t.memberUserId, t.patientId),
+  ],
+);
+
+/**
+ * The last known version of each per-patient record, for GET /records lists (written after each change's
+ * response, never lower than before: the record's own GET is the authoritative version).
+ */
+export const careRecords = sqliteTable(
+  "care_records",
+  {
+    clinicId: integer("clinic_id").notNull(),
+    patientId: integer("patient_id").notNull(),
+    version: integer("version").notNull().default(0),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.clinicId, t.patientId] })],
+);
+
+/** Which care records a session has live sockets on (so that ending the session closes them). */
+export const careLive = sqliteTable(
+  "care_live",
+  {
+    sessionId: text("session_id").notNull(),
+    clinicId: integer("clinic_id").notNull(),
+    /** The record's Durable Object name (services/care.ts `recordName`). */
+    record: text("record").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.record] }), index("care_live_clinic_idx").on(t.clinicId)],
 );
 
 export type Clinic = typeof clinics.$inferSelect;

@@ -1,16 +1,21 @@
 /**
- * The shared care record (register family; DESIGN.md "Shared care state"). One instance per clinic
- * record (`careRecord()` in services/care.ts), called through typed RPC methods; `fetch` only accepts
- * the WebSocket upgrade of GET /state/live.
+ * A care record (register family; DESIGN.md "Care records"). One instance per record, named by
+ * `recordName()` in services/care.ts: `clinic:<id>:patient:<patientId>` for a patient's own record, and
+ * `clinic:<id>:default` for the clinic's shared record of the seed demo (careRecordMode "shared"), which
+ * also keeps the clinic's ledger of spent enrollment tokens. Called through typed RPC methods; `fetch`
+ * only accepts the WebSocket upgrade of the live routes.
  *
  * Every write runs synchronously inside the object (no await between reading and writing, in one
  * `transactionSync`), so concurrent writers of different fields never lose each other's changes and
- * every change gets the next version: versions never repeat, a reset included. State and audit trail
- * live in the object's SQLite storage; each new state is pushed to the connected sockets (hibernation
- * API: the object may sleep while sockets stay open).
+ * every change gets the next version: versions never repeat, a reset included. State, change history
+ * and access log live in the object's SQLite storage; each new state is pushed to the connected sockets
+ * (hibernation API: the object may sleep while sockets stay open), each socket seeing only the fields
+ * its viewer may read.
  *
- * The object also keeps the clinic's ledger of spent enrollment tokens, so that spending one is
- * consistent everywhere at once (KV alone is not).
+ * Care-team membership is decided by the worker (D1 `care_team_members`, read with the clinic in one
+ * query). The object keeps the other half of a removal: `removeMember` closes the member's sockets and
+ * refuses that user from then on, so that a request that passed the D1 check just before the removal
+ * cannot read, write or open a socket after it; `admitMember` (adding the member again) lifts it.
  */
 import { DurableObject } from "cloudflare:workers";
 import { now } from "../lib/clock";
@@ -20,16 +25,39 @@ import type { Bindings } from "../types";
 export type CareState = Partial<Record<CareField, string>> & { version: number };
 export type CarePatch = Partial<Record<CareField, string>>;
 
-/** Who changes the record (recorded in the audit trail). */
+/** Who reads or changes the record (recorded in the history and, when `logged`, the access log). */
 export interface Actor {
   userId: number;
   group: string;
+  /** Someone other than the record's patient: the access goes to the record's access log. */
+  logged?: boolean;
+}
+
+/** Who reads the record, and which fields they may see. */
+export interface Viewer extends Actor {
+  fields: readonly CareField[];
 }
 
 /** The `If-Match` condition: the versions the writer has seen, or "*" (any). */
 export type VersionCondition = number[] | "*";
 
-export type WriteResult = { ok: true; state: CareState } | { ok: false; state: CareState };
+export type WriteResult =
+  | { ok: true; state: CareState }
+  | { ok: false; reason: "stale"; state: CareState }
+  | { ok: false; reason: "removed" };
+
+export type ReadResult = { ok: true; state: CareState } | { ok: false; reason: "removed" };
+
+/** One entry of the access log (accounting of disclosures): who, when, read or write, which fields. */
+export interface AccessEntry {
+  id: number;
+  action: "read" | "write" | "reset" | "live";
+  fields: CareField[];
+  userId: number;
+  group: string;
+  /** unix seconds */
+  at: number;
+}
 
 export interface HistoryEntry {
   version: number;
@@ -44,6 +72,10 @@ export interface HistoryEntry {
 /** What a live socket remembers across hibernation: its viewer and when its token expires. */
 export interface LiveViewer {
   userId: number;
+  /** The fields this viewer may read (others are left out of the states it is sent). */
+  fields: CareField[];
+  /** Someone other than the record's patient (opening the socket is logged as a read). */
+  logged?: boolean;
   /** the session whose token opened the socket (its end closes the socket) */
   sessionId: string;
   group: string;
@@ -60,6 +92,9 @@ export const PROTOCOL_HEADER = "x-care-protocol";
 export const CLOSE_TOKEN_EXPIRED = 4001;
 /** Close code sent when a socket's session ended (sign-out, password change, a disabled user or clinic). */
 export const CLOSE_SESSION_ENDED = 4003;
+
+/** Close code sent when the viewer was removed from the record's care team. */
+export const CLOSE_MEMBER_REMOVED = 4004;
 
 /** Which live sockets to close: those of some sessions, of some users, or all of them. */
 export type EndedSessions = { sessionIds: string[] } | { userId: number } | { all: true };
@@ -83,6 +118,18 @@ const SCHEMA = `
     user_group TEXT NOT NULL,
     at INTEGER NOT NULL
   );
+  CREATE TABLE IF NOT EXISTS access_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    action TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    user_id INTEGER NOT NULL,
+    user_group TEXT NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS removed_members (
+    user_id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL
+  );
   CREATE TABLE IF NOT EXISTS spent_enrollments (
     token_hash TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL
@@ -90,6 +137,16 @@ const SCHEMA = `
 `;
 
 type RecordRow = Record<CareField, string | null> & { version: number };
+
+interface AccessRow {
+  id: number;
+  action: AccessEntry["action"];
+  fields: string;
+  user_id: number;
+  user_group: string;
+  at: number;
+  [key: string]: SqlStorageValue;
+}
 
 interface AuditRow {
   version: number;
@@ -125,7 +182,19 @@ export class CareRecord extends DurableObject<Bindings> {
     return state;
   }
 
-  /** Sets the given fields (others are kept) when `condition` holds; the audit entry is in the same transaction. */
+  /**
+   * The state as `viewer` may see it (only its fields, and the version). A logged viewer's read is in the
+   * access log; a removed member is refused.
+   */
+  view(viewer: Viewer): ReadResult {
+    return this.ctx.storage.transactionSync((): ReadResult => {
+      if (this.#removed(viewer.userId)) return { ok: false, reason: "removed" };
+      if (viewer.logged) this.#logAccess("read", [...viewer.fields], viewer);
+      return { ok: true, state: only(this.read(), viewer.fields) };
+    });
+  }
+
+  /** Sets the given fields (others are kept) when `condition` holds; the history entry is in the same transaction. */
   write(patch: CarePatch, actor: Actor, condition?: VersionCondition): WriteResult {
     const fields = CARE_FIELDS.filter((f) => typeof patch[f] === "string");
     if (fields.length === 0) throw new Error("CareRecord.write: no field to write");
@@ -135,6 +204,52 @@ export class CareRecord extends DurableObject<Bindings> {
   /** Clears every field (the demo client's reset). The version moves on; it never starts again. */
   reset(actor: Actor, condition?: VersionCondition): WriteResult {
     return this.#change("reset", [...CARE_FIELDS], actor, condition, () => CARE_FIELDS.map(() => null));
+  }
+
+  /** The access log, newest first: at most `limit` entries with an id below `before`. */
+  accessLog(limit: number, before?: number): { entries: AccessEntry[]; nextBefore: number | null } {
+    const rows = this.#sql
+      .exec<AccessRow>(
+        "SELECT id, action, fields, user_id, user_group, at FROM access_log WHERE id < ? ORDER BY id DESC LIMIT ?",
+        before ?? Number.MAX_SAFE_INTEGER,
+        limit + 1,
+      )
+      .toArray();
+    const page = rows.slice(0, limit);
+    return {
+      entries: page.map((r) => ({
+        id: r.id,
+        action: r.action,
+        fields: JSON.parse(r.fields) as CareField[],
+        userId: r.user_id,
+        group: r.user_group,
+        at: r.at,
+      })),
+      nextBefore: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+    };
+  }
+
+  /** A member left the care team: their sockets close (4004) and the object refuses them from now on. */
+  removeMember(userId: number): number {
+    this.#sql.exec(
+      "INSERT INTO removed_members (user_id, at) VALUES (?, ?) ON CONFLICT DO UPDATE SET at = excluded.at",
+      userId,
+      now(),
+    );
+    const sockets = this.ctx.getWebSockets(`u:${userId}`);
+    for (const ws of sockets) {
+      try {
+        ws.close(CLOSE_MEMBER_REMOVED, "removed from the care team");
+      } catch {
+        // Already closing.
+      }
+    }
+    return sockets.length;
+  }
+
+  /** A user (re)joined the care team: a refusal left by an earlier removal is lifted. */
+  admitMember(userId: number): void {
+    this.#sql.exec("DELETE FROM removed_members WHERE user_id = ?", userId);
   }
 
   /** The audit trail, newest first: at most `limit` entries with a version below `before`. */
@@ -182,10 +297,12 @@ export class CareRecord extends DurableObject<Bindings> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !viewer) {
       return new Response("Expected an authorized WebSocket upgrade", { status: 400 });
     }
+    if (this.#removed(viewer.userId)) return new Response("Removed from the care team", { status: 403 });
+    if (viewer.logged) this.#logAccess("live", viewer.fields, viewer);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, [`s:${viewer.sessionId}`, `u:${viewer.userId}`]);
     server.serializeAttachment(viewer);
-    server.send(message(this.read()));
+    server.send(message(only(this.read(), viewer.fields ?? CARE_FIELDS)));
     const protocol = request.headers.get(PROTOCOL_HEADER);
     return new Response(null, {
       status: 101,
@@ -223,9 +340,10 @@ export class CareRecord extends DurableObject<Bindings> {
     values: () => (string | null)[],
   ): WriteResult {
     const result = this.ctx.storage.transactionSync((): WriteResult => {
+      if (this.#removed(actor.userId)) return { ok: false, reason: "removed" };
       const current = this.read();
       if (condition !== undefined && condition !== "*" && !condition.includes(current.version)) {
-        return { ok: false, state: current };
+        return { ok: false, reason: "stale", state: current };
       }
       const version = current.version + 1;
       const at = now();
@@ -245,25 +363,59 @@ export class CareRecord extends DurableObject<Bindings> {
         actor.group,
         at,
       );
+      if (actor.logged) this.#logAccess(action === "reset" ? "reset" : "write", fields, actor);
       return { ok: true, state: this.read() };
     });
     if (result.ok) this.#broadcast(result.state);
     return result;
   }
 
+  #removed(userId: number): boolean {
+    return this.#sql.exec("SELECT 1 FROM removed_members WHERE user_id = ?", userId).toArray().length > 0;
+  }
+
+  #logAccess(action: AccessEntry["action"], fields: readonly CareField[], actor: Actor): void {
+    this.#sql.exec(
+      "INSERT INTO access_log (action, fields, user_id, user_group, at) VALUES (?, ?, ?, ?, ?)",
+      action,
+      JSON.stringify(fields),
+      actor.userId,
+      actor.group,
+      now(),
+    );
+  }
+
   #broadcast(state: CareState): void {
-    const text = message(state);
     const t = now();
+    // One message per set of readable fields (most sockets share one).
+    const texts = new Map<string, string>();
     for (const ws of this.ctx.getWebSockets()) {
       const viewer = ws.deserializeAttachment() as LiveViewer | null;
       try {
-        if (!viewer || viewer.expiresAt <= t) ws.close(CLOSE_TOKEN_EXPIRED, "token expired");
-        else ws.send(text);
+        if (!viewer || viewer.expiresAt <= t) {
+          ws.close(CLOSE_TOKEN_EXPIRED, "token expired");
+          continue;
+        }
+        const fields = viewer.fields ?? CARE_FIELDS;
+        const key = fields.join(",");
+        let text = texts.get(key);
+        if (text === undefined) {
+          text = message(only(state, fields));
+          texts.set(key, text);
+        }
+        ws.send(text);
       } catch {
         // The socket is closing: it will not be returned by getWebSockets() much longer.
       }
     }
   }
+}
+
+/** The state with only `fields` (and the version). */
+function only(state: CareState, fields: readonly CareField[]): CareState {
+  const out: CareState = { version: state.version };
+  for (const f of fields) if (state[f] !== undefined) out[f] = state[f];
+  return out;
 }
 
 /** What a live socket receives: every new state. */

@@ -14,6 +14,14 @@ export const ERRORS = {
   bad_request: { status: 400, message: "Bad request" },
   validation_failed: { status: 400, message: "Invalid request" },
   group_mismatch: { status: 400, message: "A user with this email is already registered in another group" },
+  patient_required: {
+    status: 400,
+    message: "You are on several care teams: name the patient with ?patient=<id> or the X-Patient-Id header",
+  },
+  member_not_eligible: {
+    status: 400,
+    message: "Only physicians and insurers of this clinic can join a care team",
+  },
   malformed_json: { status: 400, message: "Malformed JSON body" },
   file_not_accepted: { status: 400, message: "File uploads are not accepted here" },
   unauthorized: { status: 401, message: "Authentication required" },
@@ -46,6 +54,7 @@ export const ERRORS = {
     message:
       "Upload quota reached: a user keeps at most 5 MiB of files, and uploads not used as a photo are deleted after 24 hours",
   },
+  not_on_care_team: { status: 403, message: "You are not on this patient's care team" },
   not_found: { status: 404, message: "Not found" },
   route_not_found: { status: 404, message: "No such endpoint" },
   clinic_not_found: { status: 404, message: "Unknown account" },
@@ -53,6 +62,13 @@ export const ERRORS = {
   account_not_found: { status: 404, message: "Account not found" },
   invitation_not_found: { status: 404, message: "Invitation not found" },
   waitlist_entry_not_found: { status: 404, message: "Waitlist entry not found" },
+  record_not_found: { status: 404, message: "Care record not found" },
+  no_care_team: {
+    status: 404,
+    message:
+      "You are on no patient's care team: name the patient with ?patient=<id> or the X-Patient-Id header",
+  },
+  member_not_found: { status: 404, message: "No such member of this care team" },
   method_not_allowed: { status: 405, message: "Method not allowed" },
   conflict: { status: 409, message: "Conflict" },
   email_unverified: {

@@ -2,7 +2,7 @@
  * One error renderer per API family: the same ApiError becomes each family's own wire shape.
  *   vsee     (/api_v3)      {"code": 400, "message": "…", "errors"?: [{param, message}]}
  *   accounts (Feathers)     {"name": "BadRequest", "message": "…", "code": 400, "className": "bad-request", "errors"?: {field: message}}
- *   register (/register, /state, /.well-known/jwks.json) {"error": "…", "errors"?: [{param, message}]}
+ *   register (/register, /state, /records, /.well-known/jwks.json) {"error": "…", "errors"?: [{param, message}]}
  *   admin    (/admin)       {"code": 409, "error": "clinic_exists", "message": "…", "errors"?: [{param, message}]}
  */
 import type { ApiError } from "./errors";
@@ -18,6 +18,7 @@ const FAMILY_PREFIXES: [string, Family][] = [
   ["/personal-details", "accounts"],
   ["/register", "register"],
   ["/state", "register"],
+  ["/records", "register"],
   ["/.well-known/jwks.json", "register"],
 ];
 

@@ -24,9 +24,13 @@ export function auditSource(c: Context<AppEnv>): AuditSource {
   };
 }
 
-/** The audit row as a statement of the flow's own batch. */
-export function audit(c: Context<AppEnv>, entry: AuditEntry): D1PreparedStatement {
-  return auditStatement(c.env.DB, auditSource(c), entry);
+/** The audit row as a statement of the flow's own batch (`ifChanged`: only if the previous one changed a row). */
+export function audit(
+  c: Context<AppEnv>,
+  entry: AuditEntry,
+  options: { ifChanged?: boolean } = {},
+): D1PreparedStatement {
+  return auditStatement(c.env.DB, auditSource(c), entry, options);
 }
 
 /** The audit row of the user `who` selects, as a statement of the flow's own batch (see auditFor). */

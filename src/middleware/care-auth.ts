@@ -19,7 +19,7 @@ import { callerOf, resolveAccess } from "../services/sessions";
 import type { AppEnv } from "../types";
 import { presentedToken } from "./auth";
 import { countFailedCredential } from "./rate-limit";
-import { clinicCodeOf } from "./tenant";
+import { clinicCodeOf, requireApiKey } from "./tenant";
 
 /** The subprotocol a live client offers beside its `bearer.<token>` entry; the server selects it. */
 export const LIVE_PROTOCOL = "care-state";
@@ -40,11 +40,21 @@ function liveToken(req: Context<AppEnv>["req"]): string | undefined {
   return fromProtocol?.slice(PROTOCOL_TOKEN_PREFIX.length) || req.query("token") || undefined;
 }
 
-/** Requires a bearer token of the request's clinic; `live` also accepts the WebSocket ways of sending it. */
-export const careAuth = (options: { live?: boolean } = {}) =>
+/**
+ * Requires a bearer token of the request's clinic; `live` also accepts the WebSocket ways of sending it;
+ * `apiKey` accepts the clinic's API key (X-AccountCode + X-ApiKey) instead of a token (care-team routes).
+ */
+export const careAuth = (options: { live?: boolean; apiKey?: boolean } = {}) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const token = presentedToken(c.req) ?? (options.live ? liveToken(c.req) : undefined);
-    if (!token) throw new ApiError("unauthorized", { message: "A bearer token is required" });
+    if (!token && options.apiKey && c.req.header("x-apikey")) return requireApiKey(c, next);
+    if (!token) {
+      throw new ApiError("unauthorized", {
+        message: options.apiKey
+          ? "A bearer token or the clinic's API key is required"
+          : "A bearer token is required",
+      });
+    }
     const record = await resolveAccess(c.env, token);
     const clinicCode = (options.live && c.req.query("accountCode")?.trim()) || clinicCodeOf(c.req, c.env);
     if (!record || record.cc !== clinicCode) throw new ApiError("invalid_token");

@@ -25,6 +25,8 @@ const ALLOWED_HEADERS = [
   "if-match",
   "x-accountcode",
   "x-apitoken",
+  // Names the patient of GET/PUT /state for a physician or insurer (register family).
+  "x-patient-id",
   "x-request-id",
 ];
 const ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE";

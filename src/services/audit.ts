@@ -25,6 +25,8 @@ export const AUDIT_EVENTS = [
   "mfa_change",
   "profile_access",
   "admin_action",
+  "record_access",
+  "care_team_change",
 ] as const;
 
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
@@ -67,12 +69,25 @@ export function safeDetails(source: AuditSource, details: AuditEntry["details"] 
 const COLUMNS =
   "clinic_id, event, outcome, actor_user_id, subject_user_id, ip, user_agent, request_id, details, created_at";
 
-/** The INSERT of one audit row (for a batch, or to run on its own after the response). */
-export function auditStatement(db: D1Database, source: AuditSource, entry: AuditEntry): D1PreparedStatement {
+/**
+ * The INSERT of one audit row (for a batch, or to run on its own after the response). With
+ * `ifChanged`, the row is written only when the batch's previous statement changed a row (`changes()`).
+ */
+export function auditStatement(
+  db: D1Database,
+  source: AuditSource,
+  entry: AuditEntry,
+  options: { ifChanged?: boolean } = {},
+): D1PreparedStatement {
   const byCode = entry.clinic !== null && typeof entry.clinic === "object" ? entry.clinic.code : undefined;
   const clinic = byCode !== undefined ? "(SELECT id FROM clinics WHERE code = ?)" : "?";
+  const values = `${clinic}, ?, ?, ?, ?, ?, ?, ?, ?, ?`;
   return db
-    .prepare(`INSERT INTO audit_log (${COLUMNS}) VALUES (${clinic}, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .prepare(
+      options.ifChanged
+        ? `INSERT INTO audit_log (${COLUMNS}) SELECT ${values} WHERE changes() > 0`
+        : `INSERT INTO audit_log (${COLUMNS}) VALUES (${values})`,
+    )
     .bind(
       byCode ?? entry.clinic,
       entry.event,

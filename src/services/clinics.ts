@@ -97,7 +97,8 @@ export async function createClinic(db: Db, input: ClinicInput): Promise<{ clinic
       signupMode: input.signup_mode ?? "open",
       eligibility: input.eligibility ?? null,
       defaultHeartbeat: input.default_heartbeat ?? 300,
-      settings: input.settings ?? {},
+      // New clinics: one record per patient, and every registration by the clinic's server (README).
+      settings: { careRecordMode: "per_patient", selfRegisterGroups: [], ...input.settings },
       apiKeyHash: await hashApiKey(apiKey),
       apiKeyPrefix: apiKey.slice(0, 8),
       createdAt: t,
@@ -127,7 +128,16 @@ export async function updateClinic(db: Db, code: string, patch: ClinicPatch): Pr
   if (patch.signup_mode !== undefined) set.signupMode = patch.signup_mode;
   if (patch.eligibility !== undefined) set.eligibility = patch.eligibility;
   if (patch.default_heartbeat !== undefined) set.defaultHeartbeat = patch.default_heartbeat;
-  if (patch.settings !== undefined) set.settings = patch.settings;
+  if (patch.settings !== undefined) {
+    // The care-record mode and who may self-register are kept unless the new settings name them: an
+    // operator changing CORS origins must not switch a shared clinic's /state or close its registration.
+    const current = await getClinicByCode(db, code);
+    const kept: ClinicSettings = {};
+    for (const key of KEPT_SETTINGS) {
+      if (current?.settings[key] !== undefined) Object.assign(kept, { [key]: current.settings[key] });
+    }
+    set.settings = { ...kept, ...patch.settings };
+  }
   if (patch.disabled !== undefined) set.disabled = patch.disabled;
   const update = db.update(clinics).set(set).where(eq(clinics.code, code)).returning();
   let row: Clinic | undefined;
@@ -143,6 +153,9 @@ export async function updateClinic(db: Db, code: string, patch: ClinicPatch): Pr
   if (!row) throw new ApiError("clinic_not_found");
   return row;
 }
+
+/** Settings a PATCH keeps unless it names them (see updateClinic). */
+const KEPT_SETTINGS = ["careRecordMode", "selfRegisterGroups", "careReadFields"] as const;
 
 export async function rotateApiKey(db: Db, code: string): Promise<{ clinic: Clinic; apiKey: string }> {
   const apiKey = newApiKey();

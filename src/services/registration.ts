@@ -2,9 +2,10 @@
  * Register family: registration into the one identity store, the enrollment assertion (seed 003) and the
  * single-use enrollment token behind it.
  *
- * Security (README "Register family"): anyone may register a new patient; physicians and insurers are
- * registered by the clinic's server (X-ApiKey) unless the clinic's `settings.selfRegisterGroups` lets
- * them register themselves; an invite-only clinic takes no anonymous registration. An email that is
+ * Security (README "Register family"): users are registered by the clinic's server (X-ApiKey) unless the
+ * clinic's `settings.selfRegisterGroups` lets their group register itself (default none; clinics older
+ * than migration 0009, and the `npm start` demo clinic, list patients); an invite-only clinic takes no
+ * anonymous registration. An email that is
  * already registered is returned only to a request that proves it is that user (its bearer token) or
  * comes from the clinic's server: registering by email alone would hand out the account. The clinic's
  * server gets an existing user back by email only when the address is verified or was set by the clinic
@@ -65,7 +66,7 @@ export async function registerUser(
   if (!proof.apiKey) {
     if (clinic.signupMode === "invite_only") throw new ApiError("self_registration_closed");
     const selfGroups: string[] = clinic.settings.selfRegisterGroups ?? [];
-    if (input.groupName !== "patients" && !selfGroups.includes(input.groupName)) {
+    if (!selfGroups.includes(input.groupName)) {
       throw new ApiError("group_requires_api_key");
     }
   }

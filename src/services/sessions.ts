@@ -15,7 +15,7 @@ import { now } from "../lib/clock";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import type { Bindings, Caller } from "../types";
 import { type AuditSource, auditFor, auditStatement } from "./audit";
-import { careRecord } from "./care";
+import { recordName, recordsByName } from "./care";
 
 export const ACCESS_TTL = 24 * 3600;
 export const REFRESH_TTL = 30 * 24 * 3600;
@@ -442,14 +442,7 @@ export async function finishRevocation(env: Bindings, results: RevokedSession[])
   // Live care-record sockets of these sessions close too (only sessions that opened one call the object).
   const live = results.filter((r) => r.live_at !== null);
   try {
-    await Promise.all([
-      deleteSessionKeys(env, results),
-      ...[...new Set(live.map((r) => r.clinic_id))].map((clinicId) =>
-        careRecord(env, clinicId).endSessions({
-          sessionIds: live.filter((r) => r.clinic_id === clinicId).map((r) => r.id),
-        }),
-      ),
-    ]);
+    await Promise.all([deleteSessionKeys(env, results), endLiveSockets(env, live)]);
   } catch (err) {
     await env.DB.prepare(
       "UPDATE sessions SET kv_cleared_at = NULL WHERE id IN (SELECT value FROM json_each(?))",
@@ -462,11 +455,57 @@ export async function finishRevocation(env: Bindings, results: RevokedSession[])
   return results.filter((r) => r.ended).length;
 }
 
-/** Notes that a session opened a live care-record socket (so that its end closes the socket). */
-export async function markLive(env: Bindings, sessionId: string): Promise<void> {
-  await env.DB.prepare("UPDATE sessions SET live_at = ? WHERE id = ? AND live_at IS NULL")
-    .bind(now(), sessionId)
+/**
+ * Closes the live sockets of sessions that ended, on every record they opened one on (`care_live`; a
+ * session marked live before per-patient records only had the clinic's shared record).
+ */
+async function endLiveSockets(env: Bindings, live: { id: string; clinic_id: number }[]): Promise<void> {
+  if (live.length === 0) return;
+  const { results } = await env.DB.prepare(
+    "DELETE FROM care_live WHERE session_id IN (SELECT value FROM json_each(?)) RETURNING session_id, record",
+  )
+    .bind(JSON.stringify(live.map((r) => r.id)))
+    .all<{ session_id: string; record: string }>();
+  const byRecord = new Map<string, string[]>();
+  const add = (record: string, sessionId: string) =>
+    byRecord.set(record, [...(byRecord.get(record) ?? []), sessionId]);
+  for (const r of live) add(recordName(r.clinic_id, null), r.id);
+  for (const r of results) add(r.record, r.session_id);
+  const names = [...byRecord.keys()];
+  await Promise.all(
+    recordsByName(env, names).map((stub, i) =>
+      stub.endSessions({ sessionIds: [...new Set(byRecord.get(names[i] as string))] }),
+    ),
+  );
+}
+
+/**
+ * Deletes the `care_live` rows of sessions past their expiry (their sockets close at the next update with
+ * 4001 anyway; revoked sessions' rows go in `revokeSessions`). Returns how many it deleted.
+ */
+export async function pruneCareLive(env: Bindings, limit = SWEEP_CHUNK): Promise<number> {
+  const { meta } = await env.DB.prepare(
+    `DELETE FROM care_live WHERE rowid IN (
+       SELECT l.rowid FROM care_live l JOIN sessions s ON s.id = l.session_id WHERE s.expires_at < ? LIMIT ?)`,
+  )
+    .bind(now(), limit)
     .run();
+  return meta.changes ?? 0;
+}
+
+/** Notes that a session opened a live socket on a care record (so that its end closes the socket). */
+export async function markLive(
+  env: Bindings,
+  sessionId: string,
+  clinicId: number,
+  record: string,
+): Promise<void> {
+  await env.DB.batch([
+    env.DB.prepare("UPDATE sessions SET live_at = ? WHERE id = ? AND live_at IS NULL").bind(now(), sessionId),
+    env.DB.prepare(
+      "INSERT INTO care_live (session_id, clinic_id, record) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    ).bind(sessionId, clinicId, record),
+  ]);
 }
 
 interface SessionKeys {
@@ -516,7 +555,12 @@ export function clinicSessionsRevocation(d1: D1Database, clinicCode: string, t =
 
 /** Every live care-record socket of the clinic closes (its sessions have ended). */
 export async function closeClinicSockets(env: Bindings, clinicId: number): Promise<void> {
-  await careRecord(env, clinicId).endSessions({ all: true });
+  // The shared record's, and every record a session of the clinic opened one on.
+  const { results } = await env.DB.prepare("SELECT DISTINCT record FROM care_live WHERE clinic_id = ?")
+    .bind(clinicId)
+    .all<{ record: string }>();
+  const names = [...new Set([recordName(clinicId, null), ...results.map((r) => r.record)])];
+  await Promise.all(recordsByName(env, names).map((stub) => stub.endSessions({ all: true })));
 }
 
 /**

@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { CareRecord } from "../../src/durable-objects/care-record";
 import { sha256Hex } from "../../src/lib/crypto";
 import { careRecord } from "../../src/services/care";
-import { call, clock, createClinic, env, json, type TestClinic } from "../helpers";
-import { registerAs } from "./support";
+import { call, clock, env, json, type TestClinic } from "../helpers";
+import { registerAs, sharedClinic } from "./support";
 
 afterEach(() => clock.reset());
 
@@ -22,7 +22,7 @@ const INVALID = { error: "Invalid, expired or already used enrollment token" };
 
 describe("POST /register/enroll", () => {
   it("spends a token once", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const { reg, stoken } = await enrollment(clinic);
     const first = await enroll(clinic, stoken);
     expect(first.status).toBe(200);
@@ -34,14 +34,14 @@ describe("POST /register/enroll", () => {
   });
 
   it("lets exactly one of many concurrent spends succeed", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const { stoken } = await enrollment(clinic);
     const results = await Promise.all(Array.from({ length: 10 }, () => enroll(clinic, stoken)));
     expect(results.map((r) => r.status).sort()).toEqual([200, ...Array(9).fill(401)]);
   });
 
   it("records the spend in the clinic's Durable Object, not only in KV", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const { stoken } = await enrollment(clinic);
     const hash = await sha256Hex(stoken);
     // Even while the KV entry is still readable (KV is eventually consistent), the spend holds.
@@ -60,7 +60,7 @@ describe("POST /register/enroll", () => {
 
   it("refuses a token after its 10 minutes", async () => {
     clock.freeze();
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const { stoken } = await enrollment(clinic);
     clock.advance(600);
     expect((await enroll(clinic, stoken)).status).toBe(401);
@@ -68,15 +68,15 @@ describe("POST /register/enroll", () => {
 
   it("accepts a token within its 10 minutes", async () => {
     clock.freeze();
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const { stoken } = await enrollment(clinic);
     clock.advance(599);
     expect((await enroll(clinic, stoken)).status).toBe(200);
   });
 
   it("refuses a token of another clinic, and malformed or unknown tokens", async () => {
-    const clinic = await createClinic();
-    const other = await createClinic();
+    const clinic = await sharedClinic();
+    const other = await sharedClinic();
     const { stoken } = await enrollment(clinic);
     expect((await enroll(other, stoken)).status).toBe(401);
     expect((await enroll(clinic, "0".repeat(64))).status).toBe(401);
@@ -86,7 +86,7 @@ describe("POST /register/enroll", () => {
   });
 
   it("validates the body", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const res = await call("POST", "/register/enroll", {
       headers: { "X-AccountCode": clinic.code },
       json: { token: "x" },

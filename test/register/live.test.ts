@@ -1,6 +1,5 @@
 /** GET /state/live: a WebSocket (Durable Object hibernation API) that receives every new state. */
 import { runInDurableObject } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type CareRecord,
@@ -8,48 +7,16 @@ import {
   CLOSE_TOKEN_EXPIRED,
 } from "../../src/durable-objects/care-record";
 import { careRecord } from "../../src/services/care";
-import { ADMIN_AUTH, buildRequest, call, clock, createClinic, env, json, type TestClinic } from "../helpers";
-import { registerAs, state } from "./support";
+import { ADMIN_AUTH, call, clock, env, json, type TestClinic } from "../helpers";
+import { connect, registerAs, sharedClinic, state } from "./support";
 
 afterEach(() => clock.reset());
-
-interface Message {
-  type: string;
-  state: Record<string, unknown> & { version: number };
-}
-
-/** Opens /state/live and collects what the socket receives. */
-async function connect(path: string, headers: Record<string, string> = {}) {
-  const res = await exports.default.fetch(
-    buildRequest("GET", path, { headers: { Upgrade: "websocket", ...headers } }),
-  );
-  const ws = res.webSocket;
-  if (!ws) throw new Error(`no WebSocket (${res.status}): ${await res.text()}`);
-  const received: Message[] = [];
-  const waiters: (() => void)[] = [];
-  let closed: { code: number; reason: string } | undefined;
-  ws.addEventListener("message", (e) => {
-    received.push(JSON.parse(e.data as string) as Message);
-    for (const w of waiters.splice(0)) w();
-  });
-  ws.addEventListener("close", (e) => {
-    closed = { code: e.code, reason: e.reason };
-    for (const w of waiters.splice(0)) w();
-  });
-  ws.accept();
-  /** Resolves once `n` messages arrived (or the socket closed). */
-  const until = async (n: number) => {
-    while (received.length < n && !closed) await new Promise<void>((resolve) => waiters.push(resolve));
-    return received;
-  };
-  return { res, ws, received, until, closed: () => closed };
-}
 
 async function clinicWithTeam(): Promise<{
   clinic: TestClinic;
   patient: Awaited<ReturnType<typeof registerAs>>;
 }> {
-  const clinic = await createClinic();
+  const clinic = await sharedClinic();
   return { clinic, patient: await registerAs(clinic, "patients") };
 }
 
@@ -94,7 +61,7 @@ describe("GET /state/live", () => {
 
   it("refuses no token, a token of another clinic, a user outside the groups and a plain GET", async () => {
     const { clinic, patient } = await clinicWithTeam();
-    const other = await createClinic();
+    const other = await sharedClinic();
     const upgrade = { Upgrade: "websocket" };
 
     const none = await call("GET", `/state/live?accountCode=${clinic.code}`, { headers: upgrade });
@@ -138,6 +105,9 @@ describe("GET /state/live", () => {
         userId: Number(patient.body.user.id),
         sessionId: expect.any(String),
         group: "patients",
+        // The fields the viewer reads, and whether its access is logged (the shared record has no patient).
+        fields: ["medical_history", "office_visit_notes", "prescription", "insurer_reply"],
+        logged: true,
         expiresAt: expect.any(Number),
       },
     ]);

@@ -1,7 +1,7 @@
 /** POST /register: every validation message, group rules and the security decisions (README). */
 import { describe, expect, it } from "vitest";
-import { call, createClinic, env, json } from "../helpers";
-import { ensureDefaultClinic, person, registerAs } from "./support";
+import { call, env, json } from "../helpers";
+import { ensureDefaultClinic, person, registerAs, sharedClinic } from "./support";
 
 async function users(email: string) {
   return env.DB.prepare("SELECT count(*) AS n FROM users WHERE lower(email) = lower(?)")
@@ -10,7 +10,7 @@ async function users(email: string) {
 }
 
 async function invalid(body: unknown, form = false) {
-  const clinic = await createClinic();
+  const clinic = await sharedClinic();
   const res = await call("POST", "/register", {
     headers: { "X-AccountCode": clinic.code },
     ...(form ? { form: body as Record<string, string> } : { json: body }),
@@ -72,7 +72,7 @@ describe("POST /register validation", () => {
       { param: "firstName", message: "must be a string" },
     ]);
     // 256 letters are fine.
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const ok = await call("POST", "/register", {
       headers: { "X-AccountCode": clinic.code },
       json: person("patients", { firstName: "é".repeat(256) }),
@@ -92,7 +92,7 @@ describe("POST /register validation", () => {
 
 describe("POST /register rules", () => {
   it("answers 400 for an existing user of another group (and changes nothing)", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const patient = await registerAs(clinic, "patients");
     for (const headers of [clinic.server, patient.auth]) {
       const res = await call("POST", "/register", {
@@ -111,7 +111,7 @@ describe("POST /register rules", () => {
   });
 
   it("refuses anonymous re-registration of an existing email with 401, creating nothing", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const patient = await registerAs(clinic, "patients");
     const sessionsBefore = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?")
       .bind(Number(patient.body.user.id))
@@ -138,7 +138,7 @@ describe("POST /register rules", () => {
   });
 
   it("refuses another user's token for an existing email", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const a = await registerAs(clinic, "patients");
     const b = await registerAs(clinic, "patients");
     const res = await call("POST", "/register", {
@@ -149,7 +149,7 @@ describe("POST /register rules", () => {
   });
 
   it("requires the clinic's API key for physicians and insurers", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     for (const group of ["physicians", "insurers"] as const) {
       const input = person(group);
       const res = await call("POST", "/register", { headers: { "X-AccountCode": clinic.code }, json: input });
@@ -164,7 +164,7 @@ describe("POST /register rules", () => {
   });
 
   it("takes no anonymous registration in an invite-only clinic", async () => {
-    const clinic = await createClinic({ signup_mode: "invite_only" });
+    const clinic = await sharedClinic({ signup_mode: "invite_only" });
     const input = person("patients");
     const res = await call("POST", "/register", { headers: { "X-AccountCode": clinic.code }, json: input });
     expect(res.status).toBe(403);
@@ -173,8 +173,8 @@ describe("POST /register rules", () => {
   });
 
   it("answers 401 for wrong credentials instead of ignoring them", async () => {
-    const clinic = await createClinic();
-    const other = await createClinic();
+    const clinic = await sharedClinic();
+    const other = await sharedClinic();
     const wrongKey = await call("POST", "/register", {
       headers: { "X-AccountCode": clinic.code, "X-ApiKey": other.apiKey },
       json: person("physicians"),
@@ -207,7 +207,7 @@ describe("POST /register rules", () => {
     expect(unknown.status).toBe(404);
     expect(await json(unknown)).toEqual({ error: "Unknown account" });
 
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const patient = await registerAs(clinic, "patients");
     await env.DB.prepare("UPDATE users SET disabled = 1 WHERE id = ?")
       .bind(Number(patient.body.user.id))
@@ -221,7 +221,7 @@ describe("POST /register rules", () => {
   });
 
   it("registers one user when the same email races in", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const input = person("patients");
     const results = await Promise.all(
       Array.from({ length: 5 }, () =>

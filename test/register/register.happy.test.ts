@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { base64url } from "../../src/lib/crypto";
 import { ecKeyPair, peekHeader, signEs256, verifyEs256 } from "../../src/lib/jwt";
-import { call, clock, createClinic, env, json } from "../helpers";
-import { ensureDefaultClinic, type Group, person, registerAs, state } from "./support";
+import { call, clock, env, json } from "../helpers";
+import { ensureDefaultClinic, type Group, person, registerAs, sharedClinic, state } from "./support";
 
 afterEach(() => clock.reset());
 
@@ -31,7 +31,7 @@ describe("POST /register", () => {
     ["physicians", 400, 482, "Physicians"],
     ["insurers", 300, null, "Insurers"],
   ] as const)("registers %s as type %i/%s in the clinic's users", async (group, type, subtype, display) => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const reg = await registerAs(clinic, group);
     expect(reg.body.user.groups).toEqual([{ value: group, display }]);
     const row = await userRow(reg.body.user.id);
@@ -53,7 +53,7 @@ describe("POST /register", () => {
 
   it("answers the seed's SCIM 1.0 user", async () => {
     clock.set(Date.UTC(2019, 3, 16, 15, 44, 37, 512));
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const input = person("patients", { firstName: "Test", lastName: "Patient" });
     // Anonymous self-registration of a patient.
     const res = await call("POST", "/register", { headers: { "X-AccountCode": clinic.code }, json: input });
@@ -92,7 +92,7 @@ describe("POST /register", () => {
 
   it("answers the five X-Ionic-Reg-* assertion fields", async () => {
     clock.freeze();
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const reg = await registerAs(clinic, "physicians");
     const a = reg.body.assertion;
     expect(Object.keys(a).sort()).toEqual([
@@ -125,7 +125,7 @@ describe("POST /register", () => {
 
   it("signs with the published key: the PEM is that key, tampering and expiry fail", async () => {
     clock.freeze();
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const reg = await registerAs(clinic, "patients");
     const uidauth = reg.body.assertion["X-Ionic-Reg-Uidauth"] as string;
     const { keys } = await jwks();
@@ -157,7 +157,7 @@ describe("POST /register", () => {
   });
 
   it("returns a bearer token that reads the clinic's state", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const reg = await registerAs(clinic, "insurers");
     const res = await state("GET", reg);
     expect(res.status).toBe(200);
@@ -165,7 +165,7 @@ describe("POST /register", () => {
   });
 
   it("accepts urlencoded and multipart bodies, names in any language", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const form = person("patients", { firstName: "Zoë-Åsa", lastName: "O'Brien Núñez" });
     const viaForm = await call("POST", "/register", { headers: { "X-AccountCode": clinic.code }, form });
     expect(viaForm.status).toBe(200);
@@ -187,7 +187,7 @@ describe("POST /register", () => {
   });
 
   it("lets a clinic open physicians or insurers to self-registration", async () => {
-    const clinic = await createClinic({ settings: { selfRegisterGroups: ["insurers"] } });
+    const clinic = await sharedClinic({ settings: { selfRegisterGroups: ["insurers"] } });
     const headers = { "X-AccountCode": clinic.code };
     const insurer = await call("POST", "/register", { headers, json: person("insurers") });
     expect(insurer.status).toBe(200);
@@ -198,7 +198,7 @@ describe("POST /register", () => {
   it.each(["patients", "physicians", "insurers"] as Group[])(
     "returns the same %s again to that user's token and to the clinic's server",
     async (group) => {
-      const clinic = await createClinic();
+      const clinic = await sharedClinic();
       const first = await registerAs(clinic, group);
       const input = {
         email: first.email.toUpperCase(),
@@ -225,7 +225,7 @@ describe("POST /register", () => {
   );
 
   it("lets a grouped-less user of the matching type join the group (with proof)", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const email = `${crypto.randomUUID()}@example.test`;
     const sso = await call("POST", "/api_v3/users/sso", {
       headers: clinic.server,

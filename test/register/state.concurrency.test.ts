@@ -3,15 +3,15 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { CareRecord } from "../../src/durable-objects/care-record";
 import { careRecord } from "../../src/services/care";
-import { call, createClinic, env, json } from "../helpers";
-import { type Registered, registerAs, state } from "./support";
+import { call, env, json } from "../helpers";
+import { type Registered, registerAs, sharedClinic, state } from "./support";
 
 type Field = "medical_history" | "office_visit_notes" | "prescription" | "insurer_reply";
 type State = Partial<Record<Field, string>> & { version: number };
 
 describe("concurrent writers", () => {
   it("keeps all 50 writes of different fields, each with its own strictly increasing version", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const [patient, physician, insurer] = await Promise.all([
       registerAs(clinic, "patients"),
       registerAs(clinic, "physicians"),
@@ -85,7 +85,7 @@ describe("concurrent writers", () => {
   });
 
   it("lets exactly one of many writers holding the same ETag win", async () => {
-    const clinic = await createClinic();
+    const clinic = await sharedClinic();
     const patient = await registerAs(clinic, "patients");
     const physician = await registerAs(clinic, "physicians");
     const results = await Promise.all(

@@ -1,7 +1,7 @@
 /** GET/PUT/DELETE /state and GET /state/history: the shared care record of a clinic. */
 import { afterEach, describe, expect, it } from "vitest";
-import { call, clock, createClinic, env, json, type TestClinic } from "../helpers";
-import { otherUser, type Registered, registerAs, state } from "./support";
+import { call, clock, env, json, type TestClinic } from "../helpers";
+import { otherUser, type Registered, registerAs, sharedClinic, state } from "./support";
 
 afterEach(() => clock.reset());
 
@@ -13,7 +13,7 @@ interface Team {
 }
 
 async function team(): Promise<Team> {
-  const clinic = await createClinic();
+  const clinic = await sharedClinic();
   const [patient, physician, insurer] = await Promise.all([
     registerAs(clinic, "patients"),
     registerAs(clinic, "physicians"),

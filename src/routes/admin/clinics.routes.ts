@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody, z } from "../../lib/openapi";
 import { boolLike, intLike, text } from "../../lib/schemas";
 import { requireAdmin } from "../../middleware/admin";
+import { CARE_FIELDS, GROUPS } from "../../services/care";
 
 const tags = ["admin"];
 const security = SECURITY.admin;
@@ -51,9 +52,22 @@ const settings = z
     corsOrigins: z.array(origin).max(50).optional(),
     auditRetentionDays: z.number().int().min(1).max(3650).optional(),
     selfRegisterGroups: z
-      .array(z.enum(["physicians", "insurers"]))
-      .max(2)
-      .optional(),
+      .array(z.enum(GROUPS))
+      .max(3)
+      .optional()
+      .openapi({ description: "Register family: groups that register without the API key (default none)" }),
+    careRecordMode: z.enum(["per_patient", "shared"]).optional().openapi({
+      description:
+        "Register family: per_patient (default: one record per patient and care team) or shared (the seed demo's one clinic record behind /state)",
+    }),
+    careReadFields: z
+      .object(Object.fromEntries(GROUPS.map((g) => [g, z.array(z.enum(CARE_FIELDS)).max(4).optional()])))
+      .strict()
+      .optional()
+      .openapi({
+        description:
+          "Register family: the fields each group reads (default all four; a group always reads the fields it writes)",
+      }),
   })
   .strict();
 

@@ -211,3 +211,108 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { "application/json": { schema } },
 });
+
+// ---------- per-patient records ----------
+
+export const PatientParam = z.object({
+  patientId: z
+    .string()
+    .regex(/^[1-9]\d{0,14}$/, "must be a user id")
+    .openapi({ param: { name: "patientId", in: "path" }, description: "The patient's user id" }),
+});
+
+export const MemberParam = PatientParam.extend({
+  userId: z
+    .string()
+    .regex(/^[1-9]\d{0,14}$/, "must be a user id")
+    .openapi({ param: { name: "userId", in: "path" }, description: "The member's user id" }),
+});
+
+export const RecordsQuery = z.object({
+  limit: intLike()
+    .pipe(z.number().min(1, "must be at least 1").max(100, "must be at most 100"))
+    .optional()
+    .openapi({ param: { name: "limit", in: "query" }, description: "Records per page (1-100, default 50)" }),
+  cursor: z
+    .string()
+    .regex(/^\d{1,15}$/, "must be the next_cursor of the previous page")
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "The previous page's next_cursor" }),
+});
+
+export const AccessLogQuery = z.object({
+  limit: HistoryQuery.shape.limit,
+  before: intLike()
+    .pipe(z.number().min(1, "must be at least 1"))
+    .optional()
+    .openapi({
+      param: { name: "before", in: "query" },
+      description: "Only entries older than this id (the previous page's next_before)",
+    }),
+});
+
+export const MemberBody = z
+  .object({
+    userId: z
+      .union([z.string().regex(/^[1-9]\d{0,14}$/, "must be a user id"), z.number().int().min(1)])
+      .optional()
+      .openapi({ description: "The physician's or insurer's user id" }),
+    email: email.optional().openapi({ description: "Or their email" }),
+  })
+  .strict()
+  .refine((b) => (b.userId === undefined) !== (b.email === undefined), "send exactly one of userId, email")
+  .openapi("CareTeamMemberAdd");
+
+export const RecordSummary = z
+  .object({
+    patient_id: z.string(),
+    name: z.object({ formatted: z.string(), familyName: z.string(), givenName: z.string() }),
+    version: z.number().int().openapi({ description: "The last version noted for lists" }),
+  })
+  .openapi("CareRecordSummary");
+
+export const RecordList = z
+  .object({
+    records: z.array(RecordSummary),
+    next_cursor: z
+      .string()
+      .nullable()
+      .openapi({ description: "Pass as `cursor` for the next page; null on the last page" }),
+  })
+  .openapi("CareRecordList");
+
+export const Member = z
+  .object({
+    user_id: z.string(),
+    group: z.enum(["physicians", "insurers"]),
+    name: z.object({ formatted: z.string(), familyName: z.string(), givenName: z.string() }),
+    added_by: z.string().nullable().openapi({ description: "Who added them (null: the clinic's server)" }),
+    added_at: z.string().openapi({ example: "2019-04-16T15:44:37Z" }),
+  })
+  .openapi("CareTeamMember");
+
+export const Members = z.object({ patient_id: z.string(), members: z.array(Member) }).openapi("CareTeam");
+
+export const MemberAdded = z.object({ member: Member, added: z.boolean() }).openapi("CareTeamMemberAdded");
+
+export const MemberRemoved = z
+  .object({ removed: z.literal(true), user_id: z.string() })
+  .openapi("CareTeamMemberRemoved");
+
+export const AccessLog = z
+  .object({
+    entries: z.array(
+      z.object({
+        id: z.number().int(),
+        action: z.enum(["read", "write", "reset", "live"]),
+        fields: z.array(z.enum(CARE_FIELDS)),
+        user_id: z.string(),
+        group: z.string().openapi({ description: "physicians, insurers or clinic_admin" }),
+        at: z.string().openapi({ example: "2019-04-16T15:44:37Z" }),
+      }),
+    ),
+    next_before: z.number().int().nullable(),
+  })
+  .openapi("CareAccessLog", {
+    description: "Who read or wrote the record besides its patient; never values",
+  });

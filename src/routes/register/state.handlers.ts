@@ -1,122 +1,127 @@
+/**
+ * The seed's /state routes. Which record /state is (services/care.ts): in a `shared` clinic, the clinic's
+ * one record (the seed demo); in a `per_patient` clinic, a patient's own record, or for a physician or
+ * insurer the patient named by `?patient=` / `X-Patient-Id` (else their only care team's); clinic admins
+ * without a named patient get the shared record (kept readable after a switch). A named patient is that
+ * patient's record in both modes.
+ */
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import {
-  type Actor,
-  type LiveViewer,
-  PROTOCOL_HEADER,
-  VIEWER_HEADER,
-  type WriteResult,
-} from "../../durable-objects/care-record";
 import { ApiError } from "../../lib/errors";
 import { isClinicAdmin } from "../../middleware/auth";
-import { LIVE_PROTOCOL, offeredProtocols } from "../../middleware/care-auth";
 import {
   CARE_FIELDS,
-  careRecord,
-  forbiddenFields,
-  GROUP_DEFS,
-  type Group,
+  careRecordMode,
   isGroup,
+  onlyTeam,
+  recordContext,
+  recordName,
 } from "../../services/care";
-import { markLive } from "../../services/sessions";
 import type { AppEnv, Caller } from "../../types";
+import { openLive } from "./live";
+import {
+  afterAccess,
+  type OpenRecord,
+  opened,
+  openPatientRecord,
+  patientIdOf,
+  viewed,
+  writableFields,
+  written,
+} from "./record-access";
 import type * as r from "./state.routes";
 import { etag, historyWire, versionCondition } from "./wire";
 
 type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
-const ADMIN_GROUP = "clinic_admin";
-
-/** The caller and its care-team group; 403 for users outside the three groups. */
-function member(c: Context<AppEnv>): { caller: Caller; group: Group } {
-  const caller = c.get("caller") as Caller;
-  if (!isGroup(caller.group)) {
-    throw new ApiError("forbidden", {
-      message: "Only patients, physicians and insurers can use the care record",
+/** The patient named by `?patient=` or `X-Patient-Id`, if any. */
+function namedPatient(c: Context<AppEnv>): number | null {
+  const raw = c.req.query("patient") ?? c.req.header("x-patient-id");
+  if (raw === undefined || raw.trim() === "") return null;
+  try {
+    return patientIdOf(raw.trim());
+  } catch {
+    throw new ApiError("bad_request", {
+      message: "patient: must be a patient's user id",
+      fields: [{ param: "patient", message: "must be a patient's user id" }],
     });
   }
-  return { caller, group: caller.group };
 }
 
-function written(result: WriteResult) {
-  if (!result.ok) throw new ApiError("version_mismatch", { headers: { ETag: etag(result.state.version) } });
-  return result.state;
+/** The record /state means for this caller (see the module comment). */
+async function stateRecord(
+  c: Context<AppEnv>,
+  refusal = "Only patients, physicians and insurers can use the care record",
+): Promise<OpenRecord> {
+  const caller = c.get("caller") as Caller;
+  const admin = isClinicAdmin(caller);
+  if (!isGroup(caller.group) && !admin) throw new ApiError("forbidden", { message: refusal });
+  const named = namedPatient(c);
+  if (named !== null) return openPatientRecord(c, named);
+  const own = caller.group === "patients" ? caller.userId : null;
+  const ctx = await recordContext(c.env, caller.clinicId, own, caller.userId);
+  if (ctx.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
+  const shared = careRecordMode(ctx.settings) === "shared";
+  if (shared || (admin && !isGroup(caller.group))) {
+    const group = isGroup(caller.group) ? caller.group : null;
+    const access = group
+      ? group === "patients"
+        ? ({ kind: "patient", group } as const)
+        : ({ kind: "member", group } as const)
+      : ({ kind: "admin", group: null } as const);
+    return opened(c, caller.clinicId, null, caller, ctx, access);
+  }
+  if (own !== null) return openPatientRecord(c, own);
+  // A physician or insurer who named no patient: the record of their only care team.
+  return openPatientRecord(c, await onlyTeam(c.env, caller.clinicId, caller.userId));
 }
 
 export const getState: Handler<typeof r.getState> = async (c) => {
-  const { caller } = member(c);
-  const state = await careRecord(c.env, caller.clinicId).read();
+  const rec = await stateRecord(c);
+  const state = viewed(await rec.stub.view({ ...rec.actor, fields: rec.fields }));
+  afterAccess(c, rec, "read", rec.fields);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
 export const putState: Handler<typeof r.putState> = async (c) => {
-  const { caller, group } = member(c);
+  const rec = await stateRecord(c);
   const body = c.req.valid("json");
-  const denied = forbiddenFields(
-    group,
-    CARE_FIELDS.filter((f) => body[f] !== undefined),
-  );
-  if (denied.length > 0) {
-    const own = GROUP_DEFS[group];
-    throw new ApiError("forbidden", {
-      message: `${own.display} may write only ${own.writes.join(" and ")} (not ${denied.join(", ")})`,
-    });
-  }
+  const fields = writableFields(rec.access.group, body);
   const condition = versionCondition(c.req.valid("header")["if-match"]);
-  const actor: Actor = { userId: caller.userId, group };
-  const state = written(await careRecord(c.env, caller.clinicId).write(body, actor, condition));
+  const state = written(await rec.stub.write(body, rec.actor, condition));
+  afterAccess(c, rec, "write", fields, state.version);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
+const RESET_REFUSAL = "Only clinic admins and physicians can reset the care record";
+
 export const deleteState: Handler<typeof r.deleteState> = async (c) => {
-  const caller = c.get("caller") as Caller;
-  const admin = isClinicAdmin(caller);
-  if (!admin && caller.group !== "physicians") {
-    throw new ApiError("forbidden", {
-      message: "Only clinic admins and physicians can reset the care record",
-    });
+  const rec = await stateRecord(c, RESET_REFUSAL);
+  if (rec.access.kind !== "admin" && rec.access.group !== "physicians") {
+    throw new ApiError("forbidden", { message: RESET_REFUSAL });
   }
   const condition = versionCondition(c.req.valid("header")["if-match"]);
-  const actor: Actor = {
-    userId: caller.userId,
-    group: caller.group === "physicians" ? "physicians" : ADMIN_GROUP,
-  };
-  const state = written(await careRecord(c.env, caller.clinicId).reset(actor, condition));
+  const state = written(await rec.stub.reset(rec.actor, condition));
+  afterAccess(c, rec, "reset", CARE_FIELDS, state.version);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
 export const history: Handler<typeof r.history> = async (c) => {
-  const caller = c.get("caller") as Caller;
-  if (!isGroup(caller.group) && !isClinicAdmin(caller)) {
-    throw new ApiError("forbidden", {
-      message: "Only patients, physicians, insurers and clinic admins can read the care record's history",
-    });
-  }
+  const rec = await stateRecord(
+    c,
+    "Only patients, physicians, insurers and clinic admins can read the care record's history",
+  );
   const { limit = 20, before } = c.req.valid("query");
-  const page = await careRecord(c.env, caller.clinicId).history(limit, before);
+  const page = await rec.stub.history(limit, before);
   return c.json({ entries: page.entries.map(historyWire), next_before: page.nextBefore }, 200);
 };
 
 export const live: Handler<typeof r.live> = async (c) => {
-  const { caller, group } = member(c);
-  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    throw new ApiError("bad_request", { message: "Expected a WebSocket upgrade (Upgrade: websocket)" });
+  const rec = await stateRecord(c);
+  if (rec.access.kind === "admin") {
+    throw new ApiError("forbidden", {
+      message: "Only patients, physicians and insurers can follow the care record live",
+    });
   }
-  const viewer: LiveViewer = {
-    userId: caller.userId,
-    sessionId: caller.sessionId,
-    group,
-    expiresAt: caller.expiresAt ?? 0,
-  };
-  const headers = new Headers({ Upgrade: "websocket", [VIEWER_HEADER]: JSON.stringify(viewer) });
-  if (offeredProtocols(c.req.header("sec-websocket-protocol")).includes(LIVE_PROTOCOL)) {
-    headers.set(PROTOCOL_HEADER, LIVE_PROTOCOL);
-  }
-  // A fresh request: the client's token (query or subprotocol) is not handed on.
-  const res = await careRecord(c.env, caller.clinicId).fetch(
-    new Request("https://care-record/live", { headers }),
-  );
-  // The session now has a live socket: ending the session closes it (see revokeSessions).
-  if (res.status === 101) await markLive(c.env, caller.sessionId);
-  return res;
+  return openLive(c, rec, recordName(rec.clinicId, rec.patientId));
 };

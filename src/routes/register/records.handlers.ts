@@ -1,0 +1,214 @@
+import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AccessEntry } from "../../durable-objects/care-record";
+import { ApiError } from "../../lib/errors";
+import { audit } from "../../middleware/audit";
+import { isClinicAdmin } from "../../middleware/auth";
+import { checkRateLimit } from "../../middleware/rate-limit";
+import {
+  addMember as addTeamMember,
+  CARE_FIELDS,
+  isMemberGroup,
+  listRecords as listPage,
+  listMembers as listTeam,
+  type Member,
+  recordName,
+  removeMember as removeTeamMember,
+} from "../../services/care";
+import type { AppEnv, Caller } from "../../types";
+import { openLive } from "./live";
+import {
+  afterAccess,
+  type OpenRecord,
+  openPatientRecord,
+  patientIdOf,
+  requireKind,
+  viewed,
+  writableFields,
+  written,
+} from "./record-access";
+import type * as r from "./records.routes";
+import { etag, historyWire, isoSeconds, versionCondition } from "./wire";
+
+type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
+
+const open = (c: Context<AppEnv>, raw: string) => openPatientRecord(c, patientIdOf(raw));
+
+const nameOf = (firstName: string, lastName: string) => ({
+  formatted: `${firstName} ${lastName}`.trim(),
+  familyName: lastName,
+  givenName: firstName,
+});
+
+export const listRecords: Handler<typeof r.listRecords> = async (c) => {
+  const caller = c.get("caller") as Caller;
+  const kind =
+    caller.group === "patients"
+      ? "patient"
+      : isMemberGroup(caller.group)
+        ? "member"
+        : isClinicAdmin(caller)
+          ? "admin"
+          : null;
+  if (!kind) {
+    throw new ApiError("forbidden", {
+      message: "Only patients, physicians, insurers and clinic admins have care records to list",
+    });
+  }
+  const { limit = 50, cursor } = c.req.valid("query");
+  const page = await listPage(
+    c.env,
+    caller.clinicId,
+    { kind, userId: caller.userId },
+    limit,
+    cursor ? Number(cursor) : 0,
+  );
+  return c.json(
+    {
+      records: page.records.map((rec) => ({
+        patient_id: String(rec.patientId),
+        name: nameOf(rec.firstName, rec.lastName),
+        version: rec.version,
+      })),
+      next_cursor: page.nextCursor === null ? null : String(page.nextCursor),
+    },
+    200,
+  );
+};
+
+export const getRecord: Handler<typeof r.getRecord> = async (c) => {
+  const rec = await open(c, c.req.valid("param").patientId);
+  const state = viewed(await rec.stub.view({ ...rec.actor, fields: rec.fields }));
+  afterAccess(c, rec, "read", rec.fields);
+  return c.json(state, 200, { ETag: etag(state.version) });
+};
+
+export const putRecord: Handler<typeof r.putRecord> = async (c) => {
+  const rec = await open(c, c.req.valid("param").patientId);
+  const body = c.req.valid("json");
+  const fields = writableFields(rec.access.group, body);
+  const condition = versionCondition(c.req.valid("header")["if-match"]);
+  const state = written(await rec.stub.write(body, rec.actor, condition));
+  afterAccess(c, rec, "write", fields, state.version);
+  return c.json(state, 200, { ETag: etag(state.version) });
+};
+
+export const deleteRecord: Handler<typeof r.deleteRecord> = async (c) => {
+  const rec = await open(c, c.req.valid("param").patientId);
+  if (rec.access.kind !== "admin" && rec.access.group !== "physicians") {
+    throw new ApiError("forbidden", {
+      message: "Only the care team's physicians and clinic admins can reset the care record",
+    });
+  }
+  const condition = versionCondition(c.req.valid("header")["if-match"]);
+  const state = written(await rec.stub.reset(rec.actor, condition));
+  afterAccess(c, rec, "reset", CARE_FIELDS, state.version);
+  return c.json(state, 200, { ETag: etag(state.version) });
+};
+
+export const recordHistory: Handler<typeof r.recordHistory> = async (c) => {
+  const rec = await open(c, c.req.valid("param").patientId);
+  const { limit = 20, before } = c.req.valid("query");
+  const page = await rec.stub.history(limit, before);
+  return c.json({ entries: page.entries.map(historyWire), next_before: page.nextBefore }, 200);
+};
+
+export const recordLive: Handler<typeof r.recordLive> = async (c) => {
+  const rec = await open(c, c.req.valid("param").patientId);
+  requireKind(rec, ["patient", "member"], "Only the patient and their care team can follow the record live");
+  return openLive(c, rec, recordName(rec.clinicId, rec.patientId));
+};
+
+function memberWire(m: Member) {
+  return {
+    user_id: String(m.userId),
+    group: m.group,
+    name: nameOf(m.firstName, m.lastName),
+    added_by: m.addedBy === null ? null : String(m.addedBy),
+    added_at: isoSeconds(m.addedAt),
+  };
+}
+
+const TEAM_MANAGERS: OpenRecord["access"]["kind"][] = ["patient", "admin", "server"];
+const MANAGERS_ONLY = "Only the patient, clinic admins and the clinic's server manage a care team";
+
+export const listMembers: Handler<typeof r.listMembers> = async (c) => {
+  const rec = await open(c, c.req.valid("param").patientId);
+  const members = await listTeam(c.env, rec.clinicId, rec.patientId as number);
+  return c.json({ patient_id: String(rec.patientId), members: members.map(memberWire) }, 200);
+};
+
+export const addMember: Handler<typeof r.addMember> = async (c) => {
+  const rec = await open(c, c.req.valid("param").patientId);
+  requireKind(rec, TEAM_MANAGERS, MANAGERS_ONLY);
+  const body = c.req.valid("json");
+  // Adding by email tells a patient whether the address is a physician's or insurer's of their clinic:
+  // rate-limited per client (the clinic's server, provisioning teams, is not).
+  if (body.email !== undefined && rec.access.kind !== "server") {
+    await checkRateLimit(c, "CREDENTIALS_LIMITER", "care-team-email");
+  }
+  const who = body.email !== undefined ? { email: body.email } : { userId: Number(body.userId) };
+  const by = rec.caller?.userId ?? null;
+  const { member, added } = await addTeamMember(c.env, rec.clinicId, rec.patientId as number, who, by, (id) =>
+    audit(
+      c,
+      {
+        event: "care_team_change",
+        outcome: "success",
+        clinic: rec.clinicId,
+        actorUserId: by,
+        subjectUserId: rec.patientId,
+        details: { action: "add", member: id, via: rec.access.kind },
+      },
+      // Only when the member was not on the team already.
+      { ifChanged: true },
+    ),
+  );
+  return c.json({ member: memberWire(member), added }, 200);
+};
+
+export const removeMember: Handler<typeof r.removeMember> = async (c) => {
+  const { patientId, userId } = c.req.valid("param");
+  const rec = await open(c, patientId);
+  requireKind(rec, TEAM_MANAGERS, MANAGERS_ONLY);
+  const memberId = Number(userId);
+  await removeTeamMember(
+    c.env,
+    rec.clinicId,
+    rec.patientId as number,
+    memberId,
+    audit(
+      c,
+      {
+        event: "care_team_change",
+        outcome: "success",
+        clinic: rec.clinicId,
+        actorUserId: rec.caller?.userId ?? null,
+        subjectUserId: rec.patientId,
+        details: { action: "remove", member: memberId, via: rec.access.kind },
+      },
+      // Only when the member was on the team.
+      { ifChanged: true },
+    ),
+  );
+  return c.json({ removed: true as const, user_id: String(memberId) }, 200);
+};
+
+function accessWire(e: AccessEntry) {
+  return {
+    id: e.id,
+    action: e.action,
+    fields: e.fields,
+    user_id: String(e.userId),
+    group: e.group,
+    at: isoSeconds(e.at),
+  };
+}
+
+export const accessLog: Handler<typeof r.accessLog> = async (c) => {
+  const rec = await open(c, c.req.valid("param").patientId);
+  requireKind(rec, ["patient", "admin"], "Only the patient and clinic admins read the access log");
+  const { limit = 20, before } = c.req.valid("query");
+  const page = await rec.stub.accessLog(limit, before);
+  return c.json({ entries: page.entries.map(accessWire), next_before: page.nextBefore }, 200);
+};
