@@ -45,7 +45,8 @@ async function read(headers: Record<string, string>) {
 
 describe("PUT /state: a group may write only its own fields", () => {
   it('refuses every group × every field it may not write, with "" and with text, and changes nothing', async () => {
-    const clinic = await createClinic();
+    // The seed demo's shared record (new clinics default to per-patient records: records.security.test.ts).
+    const clinic = await createClinic({ settings: { careRecordMode: "shared" } });
     const team = Object.fromEntries(
       await Promise.all(GROUPS.map(async (g) => [g, await member(clinic, g)] as const)),
     ) as Record<Group, Record<string, string>>;
@@ -86,7 +87,8 @@ describe("PUT /state: a group may write only its own fields", () => {
   }, 60_000);
 
   it('lets each group blank its own fields with ""', async () => {
-    const clinic = await createClinic();
+    // The seed demo's shared record (new clinics default to per-patient records: records.security.test.ts).
+    const clinic = await createClinic({ settings: { careRecordMode: "shared" } });
     for (const group of GROUPS) {
       const headers = await member(clinic, group);
       for (const field of WRITES[group]) {

@@ -16,6 +16,7 @@ const withEtag = (description: string) => ({
 export const listRecords = createRoute({
   method: "get",
   path: "/records",
+  operationId: "listRecords",
   tags,
   security,
   summary: "The care records the caller may see, in pages",
@@ -32,6 +33,7 @@ export const listRecords = createRoute({
 export const getRecord = createRoute({
   method: "get",
   path: "/records/{patientId}",
+  operationId: "getRecord",
   tags,
   security,
   summary: "A patient's care record (the patient, their care team, clinic admins)",
@@ -48,6 +50,7 @@ export const getRecord = createRoute({
 export const putRecord = createRoute({
   method: "put",
   path: "/records/{patientId}",
+  operationId: "putRecord",
   tags,
   security,
   summary: "Change fields of a patient's care record (each group its own fields)",
@@ -64,6 +67,7 @@ export const putRecord = createRoute({
 export const deleteRecord = createRoute({
   method: "delete",
   path: "/records/{patientId}",
+  operationId: "resetRecord",
   tags,
   security,
   summary: "Reset a patient's care record (physicians of the team, clinic admins)",
@@ -79,6 +83,7 @@ export const deleteRecord = createRoute({
 export const recordHistory = createRoute({
   method: "get",
   path: "/records/{patientId}/history",
+  operationId: "getRecordHistory",
   tags,
   security,
   summary: "A patient's record's change history, newest first (who, group, when, which fields)",
@@ -93,6 +98,7 @@ export const recordHistory = createRoute({
 export const recordLive = createRoute({
   method: "get",
   path: "/records/{patientId}/live",
+  operationId: "followRecordLive",
   tags,
   security: SECURITY.registerLive,
   summary: "WebSocket: a patient's record now, then every new state (the patient and their care team)",
@@ -112,6 +118,7 @@ export const recordLive = createRoute({
 export const listMembers = createRoute({
   method: "get",
   path: "/records/{patientId}/members",
+  operationId: "listRecordMembers",
   tags,
   security: teamSecurity,
   summary: "A patient's care team (the patient, the team's members, clinic admins, the clinic's server)",
@@ -126,6 +133,7 @@ export const listMembers = createRoute({
 export const addMember = createRoute({
   method: "post",
   path: "/records/{patientId}/members",
+  operationId: "addRecordMember",
   tags,
   security: teamSecurity,
   summary: "Add a physician or insurer of the clinic to a patient's care team",
@@ -142,6 +150,7 @@ export const addMember = createRoute({
 export const removeMember = createRoute({
   method: "delete",
   path: "/records/{patientId}/members/{userId}",
+  operationId: "removeRecordMember",
   tags,
   security: teamSecurity,
   summary: "Remove a member from a patient's care team: their access ends at once",
@@ -158,6 +167,7 @@ export const removeMember = createRoute({
 export const accessLog = createRoute({
   method: "get",
   path: "/records/{patientId}/access-log",
+  operationId: "getRecordAccessLog",
   tags,
   security,
   summary: "Every read and write of a patient's record by anyone but the patient (accounting of disclosures)",
