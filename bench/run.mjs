@@ -352,6 +352,63 @@ const refreshTokens = async (n) =>
     ),
   );
 
+// A per-patient clinic: 10,000 patients, one physician on the care teams of 2,000 of them.
+const PP_KEY = "ce_bench_pp_api_key";
+await db
+  .prepare(
+    `INSERT INTO clinics (code, name, domain, portal_base_url, sso_enabled, signup_mode, default_heartbeat, settings, api_key_hash, api_key_prefix, disabled, created_at, updated_at)
+     VALUES ('bench-pp', 'Bench Records Clinic', 'bench-pp.test', NULL, 1, 'open', 300, '{"careRecordMode":"per_patient"}', ?, 'ce_bench', 0, ?, ?)`,
+  )
+  .bind(createHash("sha256").update(`clinic-api-key:${PP_KEY}`).digest("hex"), now, now)
+  .run();
+const ppClinicId = (await db.prepare("SELECT id FROM clinics WHERE code = 'bench-pp'").first()).id;
+for (let i = 0; i < 10_000; i += 500) {
+  const values = Array.from(
+    { length: 500 },
+    (_, j) =>
+      `(${ppClinicId}, 'pp-${i + j}', 200, 20, 'pp${i + j}@example.test', 'Pat', 'Ient${i + j}', 'patients', ${now}, ${now})`,
+  );
+  await db
+    .prepare(
+      `INSERT INTO users (clinic_id, code, type, status, email, first_name, last_name, group_name, created_at, updated_at) VALUES ${values.join(",")}`,
+    )
+    .run();
+}
+const ppServer = { "X-AccountCode": "bench-pp", "X-ApiKey": PP_KEY, "content-type": "application/json" };
+const ppPhysician = await api(
+  "POST",
+  "/register",
+  {
+    email: "bench.pp.physician@example.test",
+    groupName: "physicians",
+    firstName: "Bench",
+    lastName: "Physician",
+  },
+  ppServer,
+);
+const ppPhysicianId = Number(ppPhysician.user.id);
+await db
+  .prepare(
+    `INSERT INTO care_team_members (clinic_id, patient_id, member_user_id, member_group, added_by, added_at)
+     SELECT ${ppClinicId}, id, ${ppPhysicianId}, 'physicians', NULL, ${now} FROM users
+     WHERE clinic_id = ${ppClinicId} AND group_name = 'patients' ORDER BY id LIMIT 2000`,
+  )
+  .run();
+const ppPatientId = (
+  await db
+    .prepare("SELECT min(patient_id) AS id FROM care_team_members WHERE member_user_id = ?")
+    .bind(ppPhysicianId)
+    .first()
+).id;
+const ppAuth = { authorization: `Bearer ${ppPhysician.token}`, "X-AccountCode": "bench-pp" };
+const ppHash = createHash("sha256").update(ppPhysician.token).digest("hex");
+await api(
+  "PUT",
+  `/records/${ppPatientId}`,
+  { prescription: "seed" },
+  { ...ppAuth, "content-type": "application/json" },
+);
+
 // ---------- scenarios ----------
 
 const q = (o) => new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString();
@@ -449,6 +506,21 @@ const scenarios = [
     },
     writers,
     baseline: `/__bench/do-write?${q({ h: physicianHash, c: clinicId, id: team.physician.user.id })}`,
+  },
+  {
+    name: "GET /records/:id (physician on 2,000 teams)",
+    req: { method: "GET", path: `/records/${ppPatientId}`, headers: ppAuth },
+    baseline: `/__bench/record-read?${q({ h: ppHash, c: ppClinicId, p: ppPatientId, m: ppPhysicianId })}`,
+  },
+  {
+    name: "PUT /records/:id (physician)",
+    req: {
+      method: "PUT",
+      path: `/records/${ppPatientId}`,
+      headers: { ...ppAuth, "content-type": "application/json" },
+      body: JSON.stringify({ prescription: "bench prescription" }),
+    },
+    baseline: `/__bench/record-write?${q({ h: ppHash, c: ppClinicId, p: ppPatientId, m: ppPhysicianId })}`,
   },
   {
     name: "POST /register (existing user)",

@@ -7,7 +7,7 @@
  */
 import worker, { CareRecord } from "../src/index";
 import { verifyPassword } from "../src/lib/password";
-import { careRecord } from "../src/services/care";
+import { careRecord, recordOf } from "../src/services/care";
 import type { Bindings } from "../src/types";
 
 export { CareRecord };
@@ -106,6 +106,17 @@ function clinicRow(env: Bindings, u: URL) {
 }
 
 /** The audit row a successful sign-in, SSO or refresh writes (DESIGN.md: every credential event is audited). */
+/** The one D1 read of a record request: the clinic, the patient and the caller's care-team membership. */
+function memberContext(env: Bindings, c: number, p: number, m: number) {
+  return env.DB.prepare(
+    `SELECT c.settings, p.first_name, (SELECT member_group FROM care_team_members
+       WHERE clinic_id = c.id AND patient_id = ?2 AND member_user_id = ?3) AS member_group
+     FROM clinics c LEFT JOIN users p ON p.id = ?2 AND p.clinic_id = c.id WHERE c.id = ?1`,
+  )
+    .bind(c, p, m)
+    .first();
+}
+
 function auditRow(env: Bindings, c: number, userId: number, event: string, now: number) {
   return env.DB.prepare(
     `INSERT INTO audit_log (clinic_id, event, outcome, actor_user_id, subject_user_id, ip, user_agent, request_id, details, created_at)
@@ -123,7 +134,7 @@ function refreshRow(env: Bindings, session: string, c: number, userId: number, n
   ).bind(crypto.randomUUID(), session, c, userId, now, now + 60);
 }
 
-const baselines: Record<string, (req: Request, env: Bindings) => Promise<Response>> = {
+const baselines: Record<string, (req: Request, env: Bindings, ctx: ExecutionContext) => Promise<Response>> = {
   /** Nothing: the runtime's own floor. */
   async text() {
     return new Response("ok");
@@ -272,6 +283,41 @@ const baselines: Record<string, (req: Request, env: Bindings) => Promise<Respons
     const state = await careRecord(env, Number(u.searchParams.get("c"))).read();
     return Response.json(state);
   },
+  /**
+   * A per-patient record as a care-team member reads it (GET /records/:id): 1 KV get (the token), 1 D1 read
+   * (the clinic's settings, the patient and the caller's membership in one query), 1 Durable Object call (the
+   * view, which writes the access log entry), and after the answer the audit row.
+   */
+  async "record-read"(req, env, ctx) {
+    const u = new URL(req.url);
+    const [c, p, m] = ["c", "p", "m"].map((k) => Number(u.searchParams.get(k)));
+    await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
+    await memberContext(env, c as number, p as number, m as number);
+    const fields = ["medical_history", "office_visit_notes", "prescription", "insurer_reply"] as const;
+    const view = await recordOf(env, c as number, p as number).view({
+      userId: m as number,
+      group: "physicians",
+      fields,
+      logged: true,
+    });
+    const now = Math.floor(Date.now() / 1000);
+    ctx.waitUntil(env.DB.batch([auditRow(env, c as number, m as number, "record_access", now)]));
+    return Response.json(view);
+  },
+  /** PUT /records/:id by a member: as record-read, with the write (and its history) in the object. */
+  async "record-write"(req, env, ctx) {
+    const u = new URL(req.url);
+    const [c, p, m] = ["c", "p", "m"].map((k) => Number(u.searchParams.get(k)));
+    await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
+    await memberContext(env, c as number, p as number, m as number);
+    const result = await recordOf(env, c as number, p as number).write(
+      { prescription: "bench" },
+      { userId: m as number, group: "physicians", logged: true },
+    );
+    const now = Math.floor(Date.now() / 1000);
+    ctx.waitUntil(env.DB.batch([auditRow(env, c as number, m as number, "record_access", now)]));
+    return Response.json("state" in result ? result.state : result);
+  },
   /** 1 KV get (the token) + 1 Durable Object write: PUT /state. */
   async "do-write"(req, env) {
     const u = new URL(req.url);
@@ -327,7 +373,7 @@ export default {
     const url = new URL(req.url);
     if (url.pathname.startsWith("/__bench/")) {
       const baseline = baselines[url.pathname.slice("/__bench/".length)];
-      return baseline ? baseline(req, env) : new Response("no such baseline", { status: 404 });
+      return baseline ? baseline(req, env, ctx) : new Response("no such baseline", { status: 404 });
     }
     if (req.headers.get("x-bench-count") !== "1") return worker.fetch(req as never, env, ctx);
     const counts: Counts = { kv: 0, d1: 0, do: 0 };

@@ -169,7 +169,7 @@ describe("POST /login", () => {
     expect(res.headers.get("content-type")).toContain("text/html");
     expect(res.headers.get("retry-after")).toBe("60");
     expect(res.headers.getSetCookie().some((l) => l.startsWith("ce_session="))).toBe(false);
-  });
+  }, 60_000); // ~30 password hashes: more than the default 5 s per test on two shared cores
 });
 
 describe("POST /login CSRF protection", () => {

@@ -4,7 +4,7 @@
  * codes) with a doubling period, configurable per clinic, that refuses even the right secret while it
  * lasts. Time moves with the injectable clock, never with sleeps.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   account,
   act,
@@ -20,6 +20,10 @@ import {
 import { ADMIN_AUTH, type CallOptions, call, clock, createClinic, json, randomIp, uniq } from "../helpers";
 import { ensureDefaultClinic } from "../register/support";
 import { setPassword, sso } from "../vsee/fixtures";
+
+// These tests send up to ~100 requests each, many of them a password hash (argon2id, ~20-50 ms of CPU):
+// more than the default 5 s per test on two shared cores. A test timeout, not a timing assertion.
+vi.setConfig({ testTimeout: 60_000 });
 
 afterEach(() => clock.reset());
 

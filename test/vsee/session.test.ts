@@ -161,7 +161,7 @@ describe("POST /api_v3/users/login", () => {
     expect(limited).toBe(true);
     expect(refused).toBeGreaterThan(0);
     expect(refused).toBeLessThanOrEqual(30);
-  });
+  }, 60_000); // ~30 password hashes: more than the default 5 s per test on two shared cores
 
   it("never signs in a user of another clinic", async () => {
     const { username, password } = await userWithPassword();
