@@ -147,6 +147,7 @@ const mf = new Miniflare(
     ratelimits: {
       CREDENTIALS_LIMITER: unlimited("CREDENTIALS_LIMITER"),
       MESSAGES_LIMITER: unlimited("MESSAGES_LIMITER"),
+      LOOKUP_LIMITER: unlimited("LOOKUP_LIMITER"),
     },
     resourcePersistencePath: state,
     logRequests: false,
@@ -366,11 +367,11 @@ for (let i = 0; i < 10_000; i += 500) {
   const values = Array.from(
     { length: 500 },
     (_, j) =>
-      `(${ppClinicId}, 'pp-${i + j}', 200, 20, 'pp${i + j}@example.test', 'Pat', 'Ient${i + j}', 'patients', ${now}, ${now})`,
+      `(${ppClinicId}, 'pp-${i + j}', 200, 20, 'pp${i + j}', 'pp${i + j}@example.test', 'Pat', 'Ient${i + j}', 'patients', ${now}, ${now})`,
   );
   await db
     .prepare(
-      `INSERT INTO users (clinic_id, code, type, status, email, first_name, last_name, group_name, created_at, updated_at) VALUES ${values.join(",")}`,
+      `INSERT INTO users (clinic_id, code, type, status, username, email, first_name, last_name, group_name, created_at, updated_at) VALUES ${values.join(",")}`,
     )
     .run();
 }
@@ -484,7 +485,7 @@ const scenarios = [
   {
     name: "GET /state",
     req: { method: "GET", path: "/state", headers: { authorization: `Bearer ${team.physician.token}` } },
-    baseline: `/__bench/do-read?${q({ h: physicianHash, c: clinicId })}`,
+    baseline: `/__bench/do-read?${q({ h: physicianHash, c: clinicId, m: team.physician.user.id })}`,
   },
   {
     name: "PUT /state",

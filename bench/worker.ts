@@ -276,12 +276,20 @@ const baselines: Record<string, (req: Request, env: Bindings, ctx: ExecutionCont
     await env.KV.put(lastAccessKey, "{}", { expirationTtl: 60 });
     return Response.json({ ok: true });
   },
-  /** 1 KV get (the token) + 1 Durable Object read: GET /state. */
-  async "do-read"(req, env) {
+  /**
+   * GET /state of a physician on a "shared" clinic: 1 KV get (the token), 1 D1 read (the clinic's settings and
+   * membership), 1 Durable Object read (with the access log entry), and the audit row after the answer.
+   */
+  async "do-read"(req, env, ctx) {
     const u = new URL(req.url);
+    const c = Number(u.searchParams.get("c"));
+    const m = Number(u.searchParams.get("m"));
     await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
-    const state = await careRecord(env, Number(u.searchParams.get("c"))).read();
-    return Response.json(state);
+    await memberContext(env, c, 0, m);
+    const fields = ["medical_history", "office_visit_notes", "prescription", "insurer_reply"] as const;
+    const view = await careRecord(env, c).view({ userId: m, group: "physicians", fields, logged: true });
+    ctx.waitUntil(env.DB.batch([auditRow(env, c, m, "record_access", Math.floor(Date.now() / 1000))]));
+    return Response.json(view);
   },
   /**
    * A per-patient record as a care-team member reads it (GET /records/:id): 1 KV get (the token), 1 D1 read
@@ -318,14 +326,18 @@ const baselines: Record<string, (req: Request, env: Bindings, ctx: ExecutionCont
     ctx.waitUntil(env.DB.batch([auditRow(env, c as number, m as number, "record_access", now)]));
     return Response.json("state" in result ? result.state : result);
   },
-  /** 1 KV get (the token) + 1 Durable Object write: PUT /state. */
-  async "do-write"(req, env) {
+  /** PUT /state of a physician on a "shared" clinic: as do-read, with the write (and its history) in the object. */
+  async "do-write"(req, env, ctx) {
     const u = new URL(req.url);
+    const c = Number(u.searchParams.get("c"));
+    const id = Number(u.searchParams.get("id"));
     await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
-    const result = await careRecord(env, Number(u.searchParams.get("c"))).write(
+    await memberContext(env, c, 0, id);
+    const result = await careRecord(env, c).write(
       { office_visit_notes: "bench" },
-      { userId: Number(u.searchParams.get("id")), group: "physicians" },
+      { userId: id, group: "physicians", logged: true },
     );
+    ctx.waitUntil(env.DB.batch([auditRow(env, c, id, "record_access", Math.floor(Date.now() / 1000))]));
     return Response.json("state" in result ? result.state : result);
   },
   /**
