@@ -22,7 +22,7 @@ export const register: Handler<typeof r.register> = async (c) => {
   const key = await ecKeyPair(c.env.SIGNING_KEY);
   const { user, tokens } = await registerUser(c.env, clinic, input, proof, auditSource(c));
   const assertion = await enrollmentAssertion(c.env, key, clinic, user, input.groupName);
-  setCareCookie(c, tokens.access); // same-origin browser clients (README "Compatibility")
+  setCareCookie(c, tokens.access); // same-origin browser clients (README "Client compatibility")
   return c.json(
     { assertion, user: scimUser(clinic.code, user, input.groupName), token: tokens.access.token },
     200,
