@@ -164,6 +164,28 @@ describe("the cookie on the register family's routes", () => {
     expect((await call("GET", "/records", { headers: { ...header, ...SAME_ORIGIN_GET } })).status).toBe(200);
   });
 
+  it("works on a per-patient clinic's /records routes, with the same origin rules", async () => {
+    const clinic = await createClinic({ settings: { selfRegisterGroups: ["patients"] } });
+    const { res } = await registerFromPage(clinic);
+    const body = await json<{ user: { id: string } }>(res);
+    const jar = { cookie: `${COOKIE}=${setCookieOf(res)?.value}`, "X-AccountCode": clinic.code };
+    const path = `/records/${body.user.id}`;
+    const put = await call("PUT", path, {
+      headers: { ...jar, ...SAME_ORIGIN_WRITE },
+      json: { medical_history: "own record" },
+    });
+    expect(put.status).toBe(200);
+    const read = await call("GET", path, { headers: { ...jar, ...SAME_ORIGIN_GET } });
+    expect(await json(read)).toMatchObject({ medical_history: "own record", version: 1 });
+    const noOrigin = await call("PUT", path, {
+      headers: { ...jar, "Sec-Fetch-Site": "same-origin" },
+      json: { medical_history: "forged" },
+    });
+    expect(noOrigin.status).toBe(403);
+    const members = await call("GET", `${path}/members`, { headers: { ...jar, ...SAME_ORIGIN_GET } });
+    expect(members.status).toBe(200);
+  });
+
   it("refuses cross-site and same-site requests (403)", async () => {
     const clinic = await sharedClinic();
     const { header } = await patientCookie(clinic);
