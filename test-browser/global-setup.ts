@@ -6,6 +6,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
     adminKey: string;
+    demoKey: string;
   }
 }
 
@@ -15,6 +16,7 @@ export async function setup(project: TestProject) {
   server = await startServer();
   project.provide("baseUrl", server.baseUrl);
   project.provide("adminKey", server.adminKey);
+  project.provide("demoKey", server.demoKey);
 }
 
 export async function teardown() {

@@ -17,6 +17,8 @@ const wrangler = join(root, "node_modules", ".bin", "wrangler");
 export interface Server {
   baseUrl: string;
   adminKey: string;
+  /** The API key of the demo clinic (the default clinic, DEFAULT_ACCOUNT_CODE). */
+  demoKey: string;
   pid: number;
   stop(): Promise<void>;
 }
@@ -134,14 +136,47 @@ export async function startServer(): Promise<Server> {
   for (;;) {
     if (child.exitCode !== null) break;
     try {
-      if ((await fetch(`${baseUrl}/health`)).ok) return { baseUrl, adminKey, pid, stop };
+      if ((await fetch(`${baseUrl}/health`)).ok) break;
     } catch {}
     if (Date.now() > deadline) break;
     await sleep(250);
   }
+  if (child.exitCode === null && Date.now() <= deadline) {
+    try {
+      return { baseUrl, adminKey, demoKey: await seedDemoClinic(baseUrl, adminKey), pid, stop };
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
   const output = readFileSync(log, "utf8");
   await stop();
   throw new Error(`wrangler dev did not become ready on ${baseUrl}:\n${output}`);
+}
+
+/** The default clinic of wrangler.toml's vars, which clients that send no X-AccountCode talk to. */
+export const DEMO_CLINIC = "vclinic";
+
+/**
+ * The demo clinic, as `npm start` seeds it (scripts/start.mjs): the deployment's default clinic, in
+ * `"shared"` mode (one care record behind /state) with patients registering themselves, so that the seed's
+ * demo client works unchanged. Created through the admin API; returns its API key.
+ */
+async function seedDemoClinic(baseUrl: string, adminKey: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/admin/clinics`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      code: DEMO_CLINIC,
+      name: "Demo Clinic",
+      domain: "localhost",
+      sso_enabled: true,
+      settings: { careRecordMode: "shared", selfRegisterGroups: ["patients"] },
+    }),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`seeding the demo clinic: ${res.status} ${text}`);
+  return (JSON.parse(text) as { api_key: string }).api_key;
 }
 
 function sleep(ms: number): Promise<void> {

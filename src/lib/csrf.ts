@@ -59,3 +59,23 @@ export function sameOrigin(req: { url: string; header(name: string): string | un
   if (origin !== undefined && origin !== new URL(req.url).origin) return false;
   return req.header("sec-fetch-site") !== "cross-site";
 }
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * The stricter rule of the register family's session cookie: the request is from a page of this very
+ * origin. `Sec-Fetch-Site`, when sent, must be `same-origin` (not `same-site`: another port or subdomain of
+ * the same site gets SameSite cookies too); an `Origin`, when sent, must be this request's own; and a
+ * request of an unsafe method must send that `Origin` (browsers always do for non-GET fetches).
+ */
+export function sameOriginStrict(req: {
+  url: string;
+  method: string;
+  header(name: string): string | undefined;
+}): boolean {
+  const site = req.header("sec-fetch-site");
+  if (site !== undefined && site !== "same-origin") return false;
+  const origin = req.header("origin");
+  if (origin === undefined) return SAFE_METHODS.has(req.method.toUpperCase());
+  return origin === new URL(req.url).origin;
+}

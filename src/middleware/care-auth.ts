@@ -7,11 +7,20 @@
  * GET /state/live also takes the token as the `token` query parameter or as a `bearer.<token>` entry of
  * `Sec-WebSocket-Protocol`, and the clinic as the `accountCode` query parameter. Tokens are never logged.
  *
+ * Same-origin browser clients that send no token (the seed's demo client: relative URLs, default fetch
+ * credentials) use the `__Host-ce_care` cookie `POST /register` sets: the same access token as the body's
+ * `token`, HttpOnly, Secure, SameSite=Strict, for the token's lifetime. It counts only on a request that
+ * sends no token header and no API key, and is same-origin by `sameOriginStrict` (Sec-Fetch-Site and
+ * Origin); it resolves like the bearer token (expiry, revocation, clinic). Live routes take no cookie.
+ *
  * `POST /register` is public; `registrationProof` tells what the request proved about its sender.
  */
 import type { Context } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { Clinic } from "../db/schema";
+import { now } from "../lib/clock";
+import { sameOriginStrict } from "../lib/csrf";
 import { ApiError } from "../lib/errors";
 import { verifyApiKey } from "../services/clinics";
 import type { RegistrationProof } from "../services/registration";
@@ -40,13 +49,51 @@ function liveToken(req: Context<AppEnv>["req"]): string | undefined {
   return fromProtocol?.slice(PROTOCOL_TOKEN_PREFIX.length) || req.query("token") || undefined;
 }
 
+/** The register family's session cookie: `__Host-ce_care` (Hono adds the prefix and checks its rules). */
+const CARE_COOKIE = "ce_care";
+const CARE_COOKIE_OPTIONS = {
+  prefix: "host",
+  httpOnly: true,
+  secure: true,
+  sameSite: "Strict",
+  path: "/",
+} as const;
+
 /**
- * Requires a bearer token of the request's clinic; `live` also accepts the WebSocket ways of sending it;
- * `apiKey` accepts the clinic's API key (X-AccountCode + X-ApiKey) instead of a token (care-team routes).
+ * Sets the session cookie to a registration's access token until it expires, when the registering request
+ * comes from a page of this origin (a server calling with the clinic's key or a cross-site form gets none:
+ * no login CSRF into someone else's account).
+ */
+export function setCareCookie(c: Context<AppEnv>, access: { token: string; expiry: number }): void {
+  if (!sameOriginStrict(c.req) || !c.req.header("origin")) return;
+  setCookie(c, CARE_COOKIE, access.token, {
+    ...CARE_COOKIE_OPTIONS,
+    maxAge: Math.max(0, access.expiry - now()),
+  });
+}
+
+/** The cookie's token when the request may use it: no token header or API key sent, and same-origin. */
+function careCookieToken(c: Context<AppEnv>): string | undefined {
+  const token = getCookie(c, CARE_COOKIE, "host");
+  if (!token) return undefined;
+  const sent = (name: string) => c.req.header(name) !== undefined;
+  if (sent("authorization") || sent("x-apitoken") || sent("x-apikey")) return undefined;
+  if (!sameOriginStrict(c.req)) {
+    throw new ApiError("forbidden", {
+      message: "The session cookie is accepted only from pages of this origin",
+    });
+  }
+  return token;
+}
+
+/**
+ * Requires a bearer token of the request's clinic (or the session cookie, see above); `live` also accepts
+ * the WebSocket ways of sending it (and no cookie); `apiKey` accepts the clinic's API key (X-AccountCode +
+ * X-ApiKey) instead of a token (care-team routes).
  */
 export const careAuth = (options: { live?: boolean; apiKey?: boolean } = {}) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const token = presentedToken(c.req) ?? (options.live ? liveToken(c.req) : undefined);
+    const token = presentedToken(c.req) ?? (options.live ? liveToken(c.req) : careCookieToken(c));
     if (!token && options.apiKey && c.req.header("x-apikey")) return requireApiKey(c, next);
     if (!token) {
       throw new ApiError("unauthorized", {

@@ -2,7 +2,7 @@ import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
 import { ecKeyPair } from "../../lib/jwt";
 import { auditSource } from "../../middleware/audit";
-import { registrationProof } from "../../middleware/care-auth";
+import { registrationProof, setCareCookie } from "../../middleware/care-auth";
 import { countIdentityLookup } from "../../middleware/rate-limit";
 import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
 import { enrollmentAssertion, registerUser, signingKeys, spendEnrollment } from "../../services/registration";
@@ -22,6 +22,7 @@ export const register: Handler<typeof r.register> = async (c) => {
   const key = await ecKeyPair(c.env.SIGNING_KEY);
   const { user, tokens } = await registerUser(c.env, clinic, input, proof, auditSource(c));
   const assertion = await enrollmentAssertion(c.env, key, clinic, user, input.groupName);
+  setCareCookie(c, tokens.access); // same-origin browser clients (README "Client compatibility")
   return c.json(
     { assertion, user: scimUser(clinic.code, user, input.groupName), token: tokens.access.token },
     200,

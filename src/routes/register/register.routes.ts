@@ -18,6 +18,7 @@ export const register = createRoute({
     "An email that is already registered is returned (same group) only with that user's bearer token or the clinic's API key; otherwise 401. Another group answers 400.",
     "With the API key alone, an existing user is returned only when its email is verified or was set by the clinic's server (SSO, or this route with the key); otherwise 409, as the account may be a squatter's.",
     "Returns the SCIM user, the enrollment assertion and a bearer `token` for the /state routes.",
+    "A request from a page of this origin (`Origin` equal to the deployment's own, and `Sec-Fetch-Site: same-origin` when sent) also gets that token as the `__Host-ce_care` session cookie (HttpOnly, Secure, SameSite=Strict, Path=/, for the token's lifetime): same-origin pages that send no Authorization header (the seed's demo client) are authenticated by it on /state, /state/history and /records, only for same-origin requests (README \"Client compatibility\"). Refused registrations set no cookie.",
   ].join("\n\n"),
   middleware: [rateLimit("CREDENTIALS_LIMITER", "register"), withBody] as const,
   request: { body: formBody(s.RegisterBody) },
