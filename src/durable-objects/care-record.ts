@@ -158,6 +158,11 @@ interface AuditRow {
   [key: string]: SqlStorageValue;
 }
 
+/** The fields every trail entry has (who, which fields, when), from its row. */
+function trail(r: { fields: string; user_id: number; user_group: string; at: number }) {
+  return { fields: JSON.parse(r.fields) as CareField[], userId: r.user_id, group: r.user_group, at: r.at };
+}
+
 export class CareRecord extends DurableObject<Bindings> {
   readonly #sql: SqlStorage;
 
@@ -208,24 +213,10 @@ export class CareRecord extends DurableObject<Bindings> {
 
   /** The access log, newest first: at most `limit` entries with an id below `before`. */
   accessLog(limit: number, before?: number): { entries: AccessEntry[]; nextBefore: number | null } {
-    const rows = this.#sql
-      .exec<AccessRow>(
-        "SELECT id, action, fields, user_id, user_group, at FROM access_log WHERE id < ? ORDER BY id DESC LIMIT ?",
-        before ?? Number.MAX_SAFE_INTEGER,
-        limit + 1,
-      )
-      .toArray();
-    const page = rows.slice(0, limit);
+    const page = this.#page<AccessRow>("id, action", "access_log", "id", limit, before);
     return {
-      entries: page.map((r) => ({
-        id: r.id,
-        action: r.action,
-        fields: JSON.parse(r.fields) as CareField[],
-        userId: r.user_id,
-        group: r.user_group,
-        at: r.at,
-      })),
-      nextBefore: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+      entries: page.rows.map((r) => ({ id: r.id, action: r.action, ...trail(r) })),
+      nextBefore: page.more ? (page.rows.at(-1)?.id ?? null) : null,
     };
   }
 
@@ -254,25 +245,29 @@ export class CareRecord extends DurableObject<Bindings> {
 
   /** The audit trail, newest first: at most `limit` entries with a version below `before`. */
   history(limit: number, before?: number): { entries: HistoryEntry[]; nextBefore: number | null } {
+    const page = this.#page<AuditRow>("version, action", "audit", "version", limit, before);
+    return {
+      entries: page.rows.map((r) => ({ version: r.version, action: r.action, ...trail(r) })),
+      nextBefore: page.more ? (page.rows.at(-1)?.version ?? null) : null,
+    };
+  }
+
+  /** One page, newest first, of a trail table (history or access log) keyed by `key`, below `before`. */
+  #page<T extends Record<string, SqlStorageValue>>(
+    columns: string,
+    table: "audit" | "access_log",
+    key: "version" | "id",
+    limit: number,
+    before?: number,
+  ): { rows: T[]; more: boolean } {
     const rows = this.#sql
-      .exec<AuditRow>(
-        "SELECT version, action, fields, user_id, user_group, at FROM audit WHERE version < ? ORDER BY version DESC LIMIT ?",
+      .exec<T>(
+        `SELECT ${columns}, fields, user_id, user_group, at FROM ${table} WHERE ${key} < ? ORDER BY ${key} DESC LIMIT ?`,
         before ?? Number.MAX_SAFE_INTEGER,
         limit + 1,
       )
       .toArray();
-    const page = rows.slice(0, limit);
-    return {
-      entries: page.map((r) => ({
-        version: r.version,
-        action: r.action,
-        fields: JSON.parse(r.fields) as CareField[],
-        userId: r.user_id,
-        group: r.user_group,
-        at: r.at,
-      })),
-      nextBefore: rows.length > limit ? (page[page.length - 1]?.version ?? null) : null,
-    };
+    return { rows: rows.slice(0, limit), more: rows.length > limit };
   }
 
   /**

@@ -131,6 +131,14 @@ export async function issueCode(
  * id that no row has, so that a code route does the same work, and takes the same time, for an identity
  * that does not exist as for one that does.
  */
+/**
+ * Puts a consumed code back (unspent), when what it was spent for could not be written: the client's retry
+ * with the same code then succeeds once. Attempts are left as they are.
+ */
+export async function restoreCode(env: Bindings, id: number): Promise<void> {
+  await env.DB.prepare("UPDATE codes SET used_at = NULL WHERE id = ?").bind(id).run();
+}
+
 export async function consumeCode(
   env: Bindings,
   input: { clinicId: number; userId: number | null; purposes: CodePurpose[]; code: string },

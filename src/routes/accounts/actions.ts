@@ -30,7 +30,7 @@ import {
   sendCode,
 } from "../../services/accounts";
 import type { AuditEntry } from "../../services/audit";
-import { codesPerHour, consumeCode } from "../../services/codes";
+import { codesPerHour, consumeCode, restoreCode } from "../../services/codes";
 import {
   accountLockKey,
   assertNotLocked,
@@ -158,8 +158,11 @@ export async function applyActionCode(
       .bind(now(), user.id, value)
       .first();
   } catch (err) {
-    if (!uniqueViolation(err)) throw err;
-    throw invalidField(p.key === "email" ? "email" : "mobileNo", "is already in use");
+    if (uniqueViolation(err))
+      throw invalidField(p.key === "email" ? "email" : "mobileNo", "is already in use");
+    // Storage failed before the change was written: the code is not spent either (a retry applies it once).
+    await restoreCode(c.env, consumed.id).catch(() => undefined);
+    throw err;
   }
   // The code verified an address the account no longer has: nothing to apply.
   if (!row) throw new ApiError("invalid_code");
@@ -170,7 +173,11 @@ export async function applyActionCode(
     actorUserId: caller?.userId ?? null,
     subjectUserId: user.id,
   });
-  if (lock) await clearFailures(c.env, clinic.id, lock).run();
+  // The code is applied: a counter that could not be cleared only ages out with its window.
+  if (lock)
+    await clearFailures(c.env, clinic.id, lock)
+      .run()
+      .catch(() => undefined);
   if (consumed.purpose === "password_change") {
     await revokeSessions(c.env, { userId: user.id, clinicId: clinic.id, exceptSessionId: caller?.sessionId });
   }
