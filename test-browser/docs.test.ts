@@ -35,6 +35,12 @@ describe("/docs in the browser", () => {
     const doctor = await sso(clinic, 400, "Dana", "Docs");
     await page.goto(ssoLink(doctor, "/providers/dashboard"));
     await page.waitForURL(/\/providers\/dashboard$/);
+    // Let the dashboard finish loading (its icon, styles): leaving earlier aborts them, which would count
+    // as failed requests of the page.
+    await page.waitForLoadState("load");
+    // What the dashboard had in flight (its icon, its polled list) is aborted when the page leaves: those
+    // failures are the dashboard's, not the reference page's.
+    const fromDashboard = (e: string) => /^failed .*\/(portal\/assets|providers)\//.test(e);
 
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${baseUrl}/docs`);
@@ -52,7 +58,7 @@ describe("/docs in the browser", () => {
     expect(elsewhere).toEqual([]);
     expect(requested.some((u) => u.endsWith("/openapi.json"))).toBe(true);
     expect(requested.some((u) => /\/docs\/assets\/scalar-[\d.]+\.js$/.test(u))).toBe(true);
-    expect(errors).toEqual([]);
+    expect(errors.filter((e) => !fromDashboard(e))).toEqual([]);
   });
 
   it("cannot read the portal's session cookie", async () => {
