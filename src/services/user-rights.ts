@@ -3,7 +3,8 @@
  * from the user's type, subtype, roles and group (access tokens carry type, roles and group), so a change
  * of any of them — or disabling the user — ends every session of the user: in the same D1 batch as the
  * change, so that no failure leaves changed rights with live sessions. The sessions' KV tokens and live
- * care-record sockets are cleared right after (the cron sweeper clears any KV token that is left).
+ * care-record sockets are cleared right after by the shared `finishRevocation` (the cron sweeper clears any
+ * KV token that is left).
  */
 import { and, eq } from "drizzle-orm";
 import { getDb } from "../db";
@@ -11,7 +12,7 @@ import { statement } from "../db/rows";
 import { type User, users } from "../db/schema";
 import { now } from "../lib/clock";
 import type { Bindings } from "../types";
-import { revokeSessions } from "./sessions";
+import { finishRevocation, type RevokedSession } from "./sessions";
 import { userFromRow } from "./users";
 
 export type UserPatch = Partial<
@@ -54,16 +55,16 @@ export async function patchUserRights(
     // Before the update in the batch: it compares the old values with the new ones.
     statements.unshift(
       env.DB.prepare(
-        `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND clinic_id = ? AND revoked_at IS NULL
+        `UPDATE sessions SET revoked_at = ?, kv_cleared_at = ? WHERE user_id = ? AND clinic_id = ? AND revoked_at IS NULL
          AND EXISTS (SELECT 1 FROM users WHERE id = ? AND clinic_id = ? AND (${ends.join(" OR ")}))
-         RETURNING id`,
-      ).bind(t, userId, clinicId, userId, clinicId, ...params),
+         RETURNING id, kind, access_hash, clinic_id, live_at, 1 AS ended`,
+      ).bind(t, t, userId, clinicId, userId, clinicId, ...params),
     );
   }
   const results = await env.DB.batch<Record<string, unknown>>(statements);
   const raw = results.at(-1)?.results[0];
-  const ended = ends.length > 0 ? (results[0]?.results as { id: string }[]) : [];
-  // Their access tokens and live sockets (a session revoked above is not cleared yet: revokeSessions clears it).
-  await Promise.all(ended.map((s) => revokeSessions(env, { sessionId: s.id })));
+  const ended = ends.length > 0 ? ((results[0]?.results ?? []) as unknown as RevokedSession[]) : [];
+  // Their access tokens and live sockets, all at once (on failure the sweeper clears what is left).
+  if (ended.length > 0) await finishRevocation(env, ended);
   return raw ? userFromRow(raw) : undefined;
 }
