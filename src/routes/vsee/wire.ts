@@ -3,8 +3,18 @@
  * none, `gender` 1 (male) / 2 (female) in profiles and "Male"/"Female" in the refresh response's user.
  */
 import type { Room, User } from "../../db/schema";
+import { fileUrl } from "../../services/files";
 import type { IssuedTokens } from "../../services/sessions";
 import type { UserRoom } from "../../services/users";
+import type { Bindings } from "../../types";
+
+/** The URL of a user's photo (with its auth_code), or null. */
+export function photoOf(
+  c: { env: Bindings; req: { url: string } },
+  u: Pick<User, "photo">,
+): Promise<string | null> {
+  return fileUrl(c.env, new URL(c.req.url).origin, u.photo);
+}
 
 export const genderCode = (g: string | null) => (g === "male" ? 1 : g === "female" ? 2 : null);
 export const genderName = (g: string | null) => (g === "male" ? "Male" : g === "female" ? "Female" : null);
