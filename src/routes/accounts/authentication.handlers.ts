@@ -21,9 +21,13 @@ import { checkSecondFactor } from "../../services/second-factor";
 import { revokeSessions, rotateRefresh } from "../../services/sessions";
 import { signInLookup } from "../../services/users";
 import type { AppEnv } from "../../types";
-import * as actions from "./actions";
+import type { Action, BodyOf } from "./action-support";
 import type * as r from "./authentication.routes";
-import { type AuthenticationInput, authenticationSchemaFor } from "./schemas";
+import { applyActionCode, sendVerificationEmail, sendVerificationSms } from "./codes.handlers";
+import { changeIdentity, changePassword, checkUniqueIdentity } from "./credentials.handlers";
+import { setupMfa, verifyMfaSecret } from "./mfa.handlers";
+import { resetPassword, sendPasswordResetEmail } from "./password-reset.handlers";
+import { type ActionName, type AuthenticationInput, authenticationSchemaFor } from "./schemas";
 
 type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 type Body<K> = Extract<AuthenticationInput, K>;
@@ -52,31 +56,28 @@ export const authenticate: Handler<typeof r.authenticate> = async (c) => {
     }
     return c.json(await reauthenticate(c, b), 201);
   }
-  switch (b.action) {
-    case "refreshAccessToken":
-      return c.json(await refresh(c, clinic, b), 201);
-    case "applyActionCode":
-      return c.json(await actions.applyActionCode(c, clinic, b), 201);
-    case "setupMFA":
-      return c.json(await actions.setupMfa(c, clinic, b), 201);
-    case "verifyMFASecret":
-      return c.json(await actions.verifyMfaSecret(c, clinic, b), 201);
-    case "changePassword":
-      return c.json(await actions.changePassword(c, clinic, b), 201);
-    case "changeIdentity":
-      return c.json(await actions.changeIdentity(c, clinic, b), 201);
-    case "checkUniqueIdentity":
-      return c.json(await actions.checkUniqueIdentity(c, clinic, b), 201);
-    case "sendPasswordResetEmail":
-      return c.json(await actions.sendPasswordResetEmail(c, clinic, b), 201);
-    case "resetPassword":
-      return c.json(await actions.resetPassword(c, clinic, b), 201);
-    case "sendVerificationEmail":
-      return c.json(await actions.sendVerification(c, clinic, "email", b.email), 201);
-    case "sendVerificationSms":
-      return c.json(await actions.sendVerification(c, clinic, "mobileNo", b.mobileNo), 201);
-  }
+  return c.json(await runAction(c, clinic, b), 201);
 };
+
+/** The account actions, by the `action` of the body (their handlers: *.handlers.ts of this folder). */
+const ACTION_HANDLERS: { [A in ActionName]: Action<A> } = {
+  refreshAccessToken: (c, clinic, body) => refresh(c, clinic, body),
+  applyActionCode,
+  setupMFA: setupMfa,
+  verifyMFASecret: verifyMfaSecret,
+  changePassword,
+  changeIdentity,
+  checkUniqueIdentity,
+  sendPasswordResetEmail,
+  resetPassword,
+  sendVerificationEmail,
+  sendVerificationSms,
+};
+
+function runAction<A extends ActionName>(c: Context<AppEnv>, clinic: Clinic, body: BodyOf<A>) {
+  const action: Action<A> = ACTION_HANDLERS[body.action];
+  return action(c, clinic, body);
+}
 
 // ---------- strategies ----------
 

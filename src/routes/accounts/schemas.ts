@@ -386,6 +386,8 @@ export const ActionResult = z
   ])
   .openapi("AuthenticationResult");
 
+export type AuthenticationAnswer = z.output<typeof ActionResult>;
+
 export const LogoutResult = z
   .object({ uid: z.string(), accessToken: z.string() })
   .openapi("LogoutResult", { description: "The access token whose session ended" });
