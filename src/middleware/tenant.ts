@@ -4,7 +4,6 @@
  * clinic's API key in `X-ApiKey`.
  */
 import { createMiddleware } from "hono/factory";
-import { getDb } from "../db";
 import type { Clinic } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { getClinicByCode, verifyApiKey } from "../services/clinics";
@@ -24,7 +23,7 @@ export async function loadClinic(c: {
   req: { header(name: string): string | undefined };
   env: AppEnv["Bindings"];
 }): Promise<Clinic> {
-  const clinic = await getClinicByCode(getDb(c.env.DB), clinicCodeOf(c.req, c.env));
+  const clinic = await getClinicByCode(c.env, clinicCodeOf(c.req, c.env));
   if (!clinic) throw new ApiError("clinic_not_found");
   if (clinic.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
   return clinic;
@@ -39,7 +38,7 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const key = c.req.header("x-apikey")?.trim();
   if (!code || !key)
     throw new ApiError("invalid_api_key", { message: "X-AccountCode and X-ApiKey are required" });
-  const clinic = await getClinicByCode(getDb(c.env.DB), code);
+  const clinic = await getClinicByCode(c.env, code);
   const ok = clinic ? await verifyApiKey(clinic, key) : await verifyApiKey(DUMMY, key);
   if (!clinic || !ok) {
     await countFailedCredential(c, "api-key");

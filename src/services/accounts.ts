@@ -5,7 +5,7 @@
  * status mirrored into `users.extra.marital_status` for the /api_v3 profile.
  */
 import { and, eq } from "drizzle-orm";
-import type { Db } from "../db";
+import { getDb } from "../db";
 import { type Clinic, type User, users } from "../db/schema";
 import { now } from "../lib/clock";
 import { ApiError, invalid } from "../lib/errors";
@@ -31,7 +31,8 @@ export interface Identity {
 }
 
 /** The account of an email (case-insensitive) or a mobile number (stored form) in a clinic. */
-export async function findAccount(db: Db, clinicId: number, who: Identity): Promise<User | undefined> {
+export async function findAccount(env: Bindings, clinicId: number, who: Identity): Promise<User | undefined> {
+  const db = getDb(env.DB);
   const match = who.email !== undefined ? emailIs(who.email) : eq(users.mobileNo, who.mobileNo ?? "");
   return db
     .select()
@@ -40,8 +41,8 @@ export async function findAccount(db: Db, clinicId: number, who: Identity): Prom
     .get();
 }
 
-export async function isIdentityFree(db: Db, clinicId: number, key: IdentityKey, value: string) {
-  return (await findAccount(db, clinicId, { [key]: value })) === undefined;
+export async function isIdentityFree(env: Bindings, clinicId: number, key: IdentityKey, value: string) {
+  return (await findAccount(env, clinicId, { [key]: value })) === undefined;
 }
 
 // ---------- personal details ----------
@@ -397,7 +398,8 @@ export async function createAccount(
 }
 
 /** The account of the caller, or 401 when it is gone or disabled (its session should not outlive it). */
-export async function requireLiveAccount(db: Db, clinicId: number, userId: number): Promise<User> {
+export async function requireLiveAccount(env: Bindings, clinicId: number, userId: number): Promise<User> {
+  const db = getDb(env.DB);
   const user = await db
     .select()
     .from(users)

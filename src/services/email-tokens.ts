@@ -66,7 +66,7 @@ export async function emailPasswordReset(
   email: string,
   requestId: string,
 ): Promise<void> {
-  const user = await findByEmail(getDb(env.DB), clinic.id, email);
+  const user = await findByEmail(env, clinic.id, email);
   if (!user || user.disabled || !user.email) return;
   await emailToken(env, clinic, user, user.email, "vsee_reset", requestId);
 }
@@ -81,7 +81,7 @@ export async function emailActivation(
   target: ActivationTarget,
   requestId: string,
 ): Promise<void> {
-  let user = await findByEmail(getDb(env.DB), clinic.id, target.email);
+  let user = await findByEmail(env, clinic.id, target.email);
   if (user && (user.status !== STATUS_PENDING || user.disabled)) return;
   if (!user) {
     const t = now();

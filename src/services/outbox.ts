@@ -8,7 +8,7 @@
  * delivered a message, its body (which may hold a code) is erased from the outbox.
  */
 import { and, count, desc, eq } from "drizzle-orm";
-import type { Db } from "../db";
+import { getDb } from "../db";
 import { outbox } from "../db/schema";
 import { now } from "../lib/clock";
 import { logger } from "../lib/log";
@@ -224,9 +224,10 @@ export async function deliverBacklog(
 
 /** Operators' view of the outbox (newest first), optionally of one clinic and one status. */
 export async function listOutbox(
-  db: Db,
+  env: Bindings,
   filter: { clinicId?: number; status?: OutboxStatus; start: number; limit: number },
 ) {
+  const db = getDb(env.DB);
   const where = and(
     filter.clinicId !== undefined ? eq(outbox.clinicId, filter.clinicId) : undefined,
     filter.status ? eq(outbox.status, filter.status) : undefined,

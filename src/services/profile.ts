@@ -41,7 +41,7 @@ export async function authorizePasswordChange(
     throw lockedError(until);
   }
   if (!(await verifyPassword(oldPassword, user.passwordHash))) {
-    const clinic = await getClinicById(getDb(env.DB), caller.clinicId);
+    const clinic = await getClinicById(env, caller.clinicId);
     const locked = clinic ? await recordFailure(env, clinic, key) : null;
     hooks.refused(locked ? "locked" : "invalid_old_password");
     if (locked) throw lockedError(locked);

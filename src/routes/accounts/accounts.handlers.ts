@@ -1,15 +1,14 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { getDb } from "../../db";
 import type { User } from "../../db/schema";
 import { deliverSoon } from "../../lib/background";
-import { now } from "../../lib/clock";
 import { ApiError } from "../../lib/errors";
 import { findQuery, getQuery, parseQueryString, pick, type QuerySpec } from "../../lib/feathers-query";
 import { auditLater, auditSource } from "../../middleware/audit";
 import { isClinicAdmin } from "../../middleware/auth";
 import { loadClinic } from "../../middleware/tenant";
 import { ACCOUNT_QUERY, findAccounts as find, type Resource } from "../../services/account-find";
+import { setFirstLogin } from "../../services/account-profile";
 import { accountWire, createAccount as create, requireLiveAccount } from "../../services/accounts";
 import { queuedIds } from "../../services/outbox";
 import { splitRoles } from "../../services/sessions";
@@ -22,7 +21,7 @@ type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 export async function ownAccount(c: Context<AppEnv>, id: string): Promise<User> {
   const caller = c.get("account") as AccountCaller;
   if (id !== String(caller.userId)) throw new ApiError("account_not_found");
-  return requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId);
+  return requireLiveAccount(c.env, caller.clinicId, caller.userId);
 }
 
 /** The request's Feathers query (qs notation, MYCURE `#` values decoded). */
@@ -41,10 +40,10 @@ export async function findPage<T extends Record<string, unknown>, K extends keyo
 ) {
   const caller = c.get("account") as AccountCaller;
   const q = findQuery(spec, queryOf(c));
-  const me = await requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId);
+  const me = await requireLiveAccount(c.env, caller.clinicId, caller.userId);
   const admin = isClinicAdmin({ type: me.type, roles: splitRoles(me.roles) });
   const { rows, total } = await find(
-    getDb(c.env.DB),
+    c.env,
     resource,
     { clinicId: caller.clinicId, onlyUserId: admin ? undefined : me.id },
     q,
@@ -81,11 +80,7 @@ export const patchAccount: Handler<typeof r.patchAccount> = async (c) => {
   const user = await ownAccount(c, c.req.valid("param").uid);
   const { isFirstLogin } = c.req.valid("json");
   if (isFirstLogin === undefined) return c.json(accountWire(user), 200);
-  const row = await c.env.DB.prepare(
-    "UPDATE users SET is_first_login = ?, updated_at = ? WHERE id = ? RETURNING updated_at",
-  )
-    .bind(isFirstLogin ? 1 : 0, now(), user.id)
-    .first<{ updated_at: number }>();
-  if (!row) throw new ApiError("invalid_token");
-  return c.json(accountWire({ ...user, isFirstLogin, updatedAt: row.updated_at }), 200);
+  const updatedAt = await setFirstLogin(c.env, user.id, isFirstLogin);
+  if (updatedAt === null) throw new ApiError("invalid_token");
+  return c.json(accountWire({ ...user, isFirstLogin, updatedAt }), 200);
 };

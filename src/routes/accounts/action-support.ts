@@ -4,7 +4,6 @@
  * code's batch is committed. Each action returns the body of its 201 answer.
  */
 import type { Context } from "hono";
-import { getDb } from "../../db";
 import type { Clinic, User } from "../../db/schema";
 import { deliverSoon } from "../../lib/background";
 import { ApiError } from "../../lib/errors";
@@ -31,7 +30,7 @@ export async function callerAccount(c: Context<AppEnv>): Promise<{ user: User; s
   const caller = await optionalAccount(c);
   if (!caller) throw new ApiError("unauthorized", { message: "An access token is required for this action" });
   return {
-    user: await requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId),
+    user: await requireLiveAccount(c.env, caller.clinicId, caller.userId),
     sessionId: caller.sessionId,
   };
 }

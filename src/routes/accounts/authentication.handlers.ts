@@ -4,7 +4,6 @@
  */
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { getDb } from "../../db";
 import type { Clinic } from "../../db/schema";
 import { bearerToken } from "../../lib/bearer";
 import { now } from "../../lib/clock";
@@ -19,7 +18,7 @@ import { accountWire, requireLiveAccount } from "../../services/accounts";
 import { accountLockKey, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
 import { checkSecondFactor } from "../../services/second-factor";
 import { revokeSessions, rotateRefresh } from "../../services/sessions";
-import { signInLookup } from "../../services/users";
+import { lastLoginStatement, rehashStatement, signInLookup } from "../../services/users";
 import type { AppEnv } from "../../types";
 import type { Action, BodyOf } from "./action-support";
 import type * as r from "./authentication.routes";
@@ -101,7 +100,7 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
       details: { method, reason },
     });
   // The account and the identity's lockout in one round trip.
-  const found = await signInLookup(getDb(c.env.DB), clinic.id, who, key);
+  const found = await signInLookup(c.env, clinic.id, who, key);
   if (found.lockedUntil && found.lockedUntil > now()) {
     refused("password", "locked");
     throw lockedError(found.lockedUntil);
@@ -130,7 +129,7 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
   extra.push(
     clearFailures(c.env, clinic.id, key),
     clearFailures(c.env, clinic.id, failureKey),
-    c.env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(now(), user.id),
+    lastLoginStatement(c.env.DB, user.id, now()),
     audit(c, {
       event: "sign_in",
       outcome: "success",
@@ -141,12 +140,7 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
     }),
   );
   if (user.passwordHash && needsRehash(user.passwordHash)) {
-    extra.push(
-      c.env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(
-        await hashPassword(b.password),
-        user.id,
-      ),
-    );
+    extra.push(rehashStatement(c.env.DB, user.id, await hashPassword(b.password)));
   }
   const session = await startAccountSession(c.env, user, clinic, extra);
   return {
@@ -164,7 +158,7 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
  */
 async function reauthenticate(c: Context<AppEnv>, b: Body<{ strategy: "jwt" }>) {
   const caller = await accountFromToken(c, b.accessToken);
-  const user = await requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId);
+  const user = await requireLiveAccount(c.env, caller.clinicId, caller.userId);
   const [refreshToken, access] = await Promise.all([
     reissueRefresh(c.env, caller),
     signAccessToken(c.env, caller.userId, caller.clinicCode, caller.sessionId),

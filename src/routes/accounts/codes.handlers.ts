@@ -6,7 +6,6 @@
  * code (it dies after 5) and, without a token, towards the named identity's lockout.
  */
 import type { Context } from "hono";
-import { getDb } from "../../db";
 import type { Clinic, User } from "../../db/schema";
 import { afterResponse } from "../../lib/background";
 import { ApiError, invalidField } from "../../lib/errors";
@@ -47,18 +46,17 @@ const CODE_AUDIT: Record<
 
 export const applyActionCode: Action<"applyActionCode"> = async (c, clinic, body) => {
   const caller = await optionalAccount(c);
-  const db = getDb(c.env.DB);
   let user: User | undefined;
   let lock: string | null = null;
   if (caller) {
-    user = await requireLiveAccount(db, caller.clinicId, caller.userId);
+    user = await requireLiveAccount(c.env, caller.clinicId, caller.userId);
   } else {
     if (body.email === undefined && body.mobileNo === undefined)
       throw invalidField("email", "email or mobileNo is required without an access token");
     const who: Identity = body.email !== undefined ? { email: body.email } : { mobileNo: body.mobileNo };
     lock = await lockKey("code", who.email ?? (who.mobileNo as string));
     await assertNotLocked(c.env, clinic.id, lock);
-    user = await findAccount(db, clinic.id, who);
+    user = await findAccount(c.env, clinic.id, who);
   }
   // An unknown or disabled identity runs the same statements (against no user): the same work and time.
   const consumed = await consumeCode(c.env, {
@@ -127,7 +125,7 @@ async function sendVerification(
       : u.mobileNo !== null && isPhilippineMobile(u.mobileNo) && !u.mobileVerified;
 
   if (caller) {
-    const user = await requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId);
+    const user = await requireLiveAccount(c.env, caller.clinicId, caller.userId);
     if (!sendable(user)) {
       throw new ApiError("bad_request", {
         message:
@@ -141,7 +139,7 @@ async function sendVerification(
   }
   if (named === undefined) throw invalidField(key, `is required without an access token`);
   afterResponse(c, async () => {
-    const user = await findAccount(getDb(c.env.DB), clinic.id, { [key]: named });
+    const user = await findAccount(c.env, clinic.id, { [key]: named });
     if (!user || user.disabled || !sendable(user)) return;
     await sendCodeLater(c, await send(user));
   });

@@ -3,7 +3,6 @@
  * each confirmed by a code sent to the caller), and checkUniqueIdentity.
  */
 import type { Context } from "hono";
-import { getDb } from "../../db";
 import type { Clinic, User } from "../../db/schema";
 import { ApiError, invalidField } from "../../lib/errors";
 import { hashPassword } from "../../lib/password";
@@ -83,7 +82,7 @@ export const changeIdentity: Action<"changeIdentity"> = (c, clinic, body) =>
       );
     // The answer tells whether the identity has an account: limited per client (SECURITY.md).
     await countIdentityLookup(c);
-    if (!(await isIdentityFree(getDb(c.env.DB), clinic.id, body.identityKey, value)))
+    if (!(await isIdentityFree(c.env, clinic.id, body.identityKey, value)))
       throw invalidField("identity", "is already in use");
     return {
       purpose: "identity_change",
@@ -99,5 +98,5 @@ export const checkUniqueIdentity: Action<"checkUniqueIdentity"> = async (c, clin
   // Tells whether an identity has an account, by design: limited per client (SECURITY.md "Who can learn…").
   await countIdentityLookup(c);
   const value = parseIdentity(body.identityKey, body.identity);
-  return { unique: await isIdentityFree(getDb(c.env.DB), clinic.id, body.identityKey, value) };
+  return { unique: await isIdentityFree(c.env, clinic.id, body.identityKey, value) };
 };

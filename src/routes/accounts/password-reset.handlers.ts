@@ -1,5 +1,4 @@
 /** The password reset of POST /authentication: sendPasswordResetEmail, then resetPassword with the code. */
-import { getDb } from "../../db";
 import { afterResponse } from "../../lib/background";
 import { ApiError } from "../../lib/errors";
 import { audit, auditLater } from "../../middleware/audit";
@@ -25,7 +24,7 @@ import { type Action, SENT, sendCodeLater } from "./action-support";
 export const sendPasswordResetEmail: Action<"sendPasswordResetEmail"> = async (c, clinic, body) => {
   await checkRateLimit(c, "MESSAGES_LIMITER", "accounts-reset");
   afterResponse(c, async () => {
-    const user = await findAccount(getDb(c.env.DB), clinic.id, { email: body.email });
+    const user = await findAccount(c.env, clinic.id, { email: body.email });
     if (!user?.email || user.disabled) return;
     const out: Outgoing = { statements: [], messages: [] };
     await sendCode(c.env, clinic, out, {
@@ -57,7 +56,7 @@ export const resetPassword: Action<"resetPassword"> = async (c, clinic, body) =>
     refused("locked");
     throw lockedError(until);
   }
-  const user = await findAccount(getDb(c.env.DB), clinic.id, { email: body.email });
+  const user = await findAccount(c.env, clinic.id, { email: body.email });
   // An unknown or disabled identity runs the same statements (against no user): the same work and time.
   const consumed = await consumeCode(c.env, {
     clinicId: clinic.id,

@@ -1,5 +1,4 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
-import { getDb } from "../../db";
 import { ApiError } from "../../lib/errors";
 import { loadClinic } from "../../middleware/tenant";
 import { addToWaitlist, entryByInvitation } from "../../services/invitations";
@@ -23,7 +22,7 @@ export const createEntry: Handler<typeof r.createEntry> = async (c) => {
   const clinic = await loadClinic(c);
   const b = c.req.valid("json");
   const personalDetails = (b.personalDetails ?? {}) as Record<string, unknown>;
-  await addToWaitlist(getDb(c.env.DB), clinic.id, { email: b.email, mobileNo: b.mobileNo, personalDetails });
+  await addToWaitlist(c.env, clinic.id, { email: b.email, mobileNo: b.mobileNo, personalDetails });
   return c.json(entryWire({ email: b.email, mobileNo: b.mobileNo, personalDetails }), 201);
 };
 

@@ -1,5 +1,4 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { getDb } from "../../db";
 import type { waitlist } from "../../db/schema";
 import { deliverSoon } from "../../lib/background";
 import * as clinics from "../../services/clinics";
@@ -19,26 +18,24 @@ const entryWire = (e: typeof waitlist.$inferSelect) => ({
 });
 
 export const listWaitlist: RouteHandler<typeof routes.listWaitlist, AppEnv> = async (c) => {
-  const db = getDb(c.env.DB);
-  const clinic = await clinics.requireClinic(db, c.req.valid("param").code);
+  const clinic = await clinics.requireClinic(c.env, c.req.valid("param").code);
   const { status, start = 0, limit = 50 } = c.req.valid("query");
-  const { rows, total } = await invitations.listWaitlist(db, clinic.id, { status, start, limit });
+  const { rows, total } = await invitations.listWaitlist(c.env, clinic.id, { status, start, limit });
   return c.json({ data: rows.map(entryWire), total, start, limit }, 200);
 };
 
 export const approveEntry: RouteHandler<typeof routes.approveEntry, AppEnv> = async (c) => {
   const { code, id } = c.req.valid("param");
-  const clinic = await clinics.requireClinic(getDb(c.env.DB), code);
+  const clinic = await clinics.requireClinic(c.env, code);
   const { entry, expiresAt, results } = await invitations.approveEntry(c.env, clinic, id);
   deliverSoon(c, queuedIds(results));
   return c.json({ entry: entryWire(entry), invitation_expires: expiresAt }, 200);
 };
 
 export const listOutbox: RouteHandler<typeof routes.listOutbox, AppEnv> = async (c) => {
-  const db = getDb(c.env.DB);
   const { clinic: code, status, start = 0, limit = 50 } = c.req.valid("query");
-  const clinicId = code ? (await clinics.requireClinic(db, code)).id : undefined;
-  const { rows, total } = await list(db, { clinicId, status, start, limit });
+  const clinicId = code ? (await clinics.requireClinic(c.env, code)).id : undefined;
+  const { rows, total } = await list(c.env, { clinicId, status, start, limit });
   const data = rows.map((m) => ({
     id: m.id,
     clinic_id: m.clinicId,

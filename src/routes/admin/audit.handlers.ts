@@ -1,5 +1,4 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { getDb } from "../../db";
 import { auditFilter, auditWire, listAudit as list } from "../../services/audit";
 import { requireClinic } from "../../services/clinics";
 import type { AppEnv } from "../../types";
@@ -7,7 +6,7 @@ import type * as routes from "./audit.routes";
 
 export const listAudit: RouteHandler<typeof routes.listAudit, AppEnv> = async (c) => {
   const q = c.req.valid("query");
-  const clinicId = q.clinic ? (await requireClinic(getDb(c.env.DB), q.clinic)).id : undefined;
+  const clinicId = q.clinic ? (await requireClinic(c.env, q.clinic)).id : undefined;
   const filter = auditFilter(q, clinicId, 50);
   const { start, limit } = filter;
   const { rows, total } = await list(c.env, filter);

@@ -1,5 +1,4 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { getDb } from "../../db";
 import { clearAlive } from "../../kv/alive";
 import { ApiError } from "../../lib/errors";
 import { requireClinic } from "../../services/clinics";
@@ -10,8 +9,7 @@ import type * as routes from "./users.routes";
 export const patchUser: RouteHandler<typeof routes.patchUser, AppEnv> = async (c) => {
   const { code, id } = c.req.valid("param");
   const b = c.req.valid("json");
-  const db = getDb(c.env.DB);
-  const clinic = await requireClinic(db, code);
+  const clinic = await requireClinic(c.env, code);
   const patch: UserPatch = {};
   if (b.roles !== undefined) patch.roles = [...new Set(b.roles)].join(",");
   if (b.type !== undefined) patch.type = b.type;

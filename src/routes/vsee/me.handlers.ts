@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import { getDb } from "../../db";
 import type { User, users } from "../../db/schema";
 import { afterResponse } from "../../lib/background";
 import { now } from "../../lib/clock";
@@ -37,7 +36,7 @@ const NOT_YOUR_PHOTO = "is not a file id of yours (upload it with POST /files)";
 
 async function me(c: Context<AppEnv>): Promise<User> {
   const caller = c.get("caller") as Caller;
-  const user = await getUser(getDb(c.env.DB), caller.clinicId, caller.userId);
+  const user = await getUser(c.env, caller.clinicId, caller.userId);
   if (!user || user.disabled) throw new ApiError("invalid_token");
   return user;
 }

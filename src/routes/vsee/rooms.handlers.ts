@@ -1,6 +1,5 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { getDb } from "../../db";
 import type { Clinic } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
 import { isClinicAdmin } from "../../middleware/auth";
@@ -38,10 +37,9 @@ function requireManager(t: Tenant): void {
 }
 
 async function visibleRoom(c: Context<AppEnv>, t: Tenant, code: string) {
-  const db = getDb(c.env.DB);
-  const room = await roomsService.getRoom(db, t.clinicId, { code });
+  const room = await roomsService.getRoom(c.env, t.clinicId, { code });
   if (!room) throw new ApiError("not_found", { message: "Room not found" });
-  if (!t.manager && !(await roomsService.isMember(db, room.id, t.caller?.userId ?? -1))) {
+  if (!t.manager && !(await roomsService.isMember(c.env, room.id, t.caller?.userId ?? -1))) {
     throw new ApiError("forbidden", { message: "You are not assigned to this room" });
   }
   return room;
@@ -50,10 +48,9 @@ async function visibleRoom(c: Context<AppEnv>, t: Tenant, code: string) {
 export const createRoom: Handler<typeof r.createRoom> = async (c) => {
   const t = tenant(c);
   requireManager(t);
-  const db = getDb(c.env.DB);
-  const clinic = c.get("clinic") ?? (await getClinicById(db, t.clinicId));
+  const clinic = c.get("clinic") ?? (await getClinicById(c.env, t.clinicId));
   if (!clinic) throw new ApiError("clinic_not_found");
-  const room = await roomsService.createRoom(db, clinic, c.req.valid("json"));
+  const room = await roomsService.createRoom(c.env, clinic, c.req.valid("json"));
   return c.json({ data: roomWire(room) }, 200);
 };
 
@@ -61,7 +58,7 @@ export const listRooms: Handler<typeof r.listRooms> = async (c) => {
   const t = tenant(c);
   const { page = 1, limit = 20 } = c.req.valid("query");
   const { rows, total } = await roomsService.listRooms(
-    getDb(c.env.DB),
+    c.env,
     t.clinicId,
     page,
     limit,
@@ -81,14 +78,7 @@ export const roomProviders: Handler<typeof r.roomProviders> = async (c) => {
   const { page = 1, limit = 20 } = c.req.valid("query");
   // Managers see the list fields of every provider; members, guests and providers of the room only the
   // public fields of the providers who are not hidden (README "Rooms").
-  const { rows, total } = await roomsService.providersOf(
-    getDb(c.env.DB),
-    t.clinicId,
-    room.id,
-    page,
-    limit,
-    t.manager,
-  );
+  const { rows, total } = await roomsService.providersOf(c.env, t.clinicId, room.id, page, limit, t.manager);
   const origin = new URL(c.req.url).origin;
   const data = await Promise.all(
     rows.map(async (user) =>
@@ -103,21 +93,20 @@ export const roomProviders: Handler<typeof r.roomProviders> = async (c) => {
 export const assignRoom: Handler<typeof u.assignRoom> = async (c) => {
   const t = tenant(c);
   requireManager(t);
-  const db = getDb(c.env.DB);
   const userId = c.req.valid("param").id;
   const body = c.req.valid("json");
   const [user, room] = await Promise.all([
-    getUser(db, t.clinicId, userId),
+    getUser(c.env, t.clinicId, userId),
     roomsService.getRoom(
-      db,
+      c.env,
       t.clinicId,
       body.room_code !== undefined ? { code: body.room_code } : { id: body.room_id as number },
     ),
   ]);
   if (!user) throw new ApiError("user_not_found");
   if (!room) throw new ApiError("not_found", { message: "Room not found" });
-  await roomsService.assign(db, t.clinicId, room.id, user.id);
-  const rooms = await roomsOfUser(db, t.clinicId, user.id);
+  await roomsService.assign(c.env, t.clinicId, room.id, user.id);
+  const rooms = await roomsOfUser(c.env, t.clinicId, user.id);
   return c.json(
     { data: rooms.map((x, i) => profileRoomWire(t.clinicCode, x, i)), total_count: rooms.length },
     200,

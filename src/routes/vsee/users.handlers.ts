@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import { getDb } from "../../db";
 import type { Clinic, User } from "../../db/schema";
 import { aliveUsers, markAlive } from "../../kv/alive";
 import { ApiError, invalidField } from "../../lib/errors";
@@ -74,7 +73,7 @@ export const listUsers: AppRouteHandler<typeof listUsersRoute> = async (c) => {
   const limit = q.limit ?? 20;
   const start = q.start ?? 0;
   if (q.account_code && q.account_code !== scope.clinicCode) return c.json({ data: [], total_count: 0 }, 200);
-  const { rows, total } = await searchUsers(getDb(c.env.DB), scope.clinicId, filter, sort, start, limit);
+  const { rows, total } = await searchUsers(c.env, scope.clinicId, filter, sort, start, limit);
   const picked = (fields.includes("id") ? fields : ["id", ...fields]) as ListField[];
   const data = rows.map((u) => {
     const item: Record<string, unknown> = {};
@@ -95,10 +94,7 @@ async function readerOf(
   const caller = c.get("caller") as Caller;
   if (caller.userId === target.id) return "self";
   if (isClinicAdmin(caller)) return "clinic_admin";
-  if (
-    caller.type === PROVIDER_TYPE &&
-    (await shareRoom(getDb(c.env.DB), caller.clinicId, caller.userId, target.id))
-  ) {
+  if (caller.type === PROVIDER_TYPE && (await shareRoom(c.env, caller.clinicId, caller.userId, target.id))) {
     return "provider";
   }
   return null;
@@ -113,7 +109,7 @@ function tenantOf(c: Context<AppEnv>): { clinicId: number; clinicCode: string } 
 
 export const getUserProfile: AppRouteHandler<typeof getUserRoute> = async (c) => {
   const { clinicId, clinicCode } = tenantOf(c);
-  const { user, rooms } = await getUserWithRooms(c.env.DB, clinicId, c.req.valid("param").id);
+  const { user, rooms } = await getUserWithRooms(c.env, clinicId, c.req.valid("param").id);
   if (!user) throw new ApiError("user_not_found");
   const reader = await readerOf(c, user);
   // Access to another user's profile is an audit row, refused or not.

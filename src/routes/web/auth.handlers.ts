@@ -1,5 +1,4 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { getDb } from "../../db";
 import { now } from "../../lib/clock";
 import { safeNext } from "../../lib/redirect";
 import { audit, auditLater } from "../../middleware/audit";
@@ -45,8 +44,10 @@ export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) =>
   if (!live) return invalid("session_ended");
   if (burn) await revokeSessions(c.env, { sessionId: live.id }); // deletes the KV copy (already revoked in D1)
 
-  const db = getDb(c.env.DB);
-  const [user, clinic] = await Promise.all([getUser(db, record.c, record.u), getClinicById(db, record.c)]);
+  const [user, clinic] = await Promise.all([
+    getUser(c.env, record.c, record.u),
+    getClinicById(c.env, record.c),
+  ]);
   if (!user || user.disabled || !clinic || clinic.disabled) return invalid("user_disabled");
   const portal = await startSession(c.env, user, clinic, "portal", [
     audit(c, {

@@ -1,7 +1,6 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { getDb } from "../../db";
 import { clearAlive } from "../../kv/alive";
 import { now } from "../../lib/clock";
 import { randomToken } from "../../lib/crypto";
@@ -214,7 +213,7 @@ export const dashboard: Handler<typeof r.dashboard> = async (c) => {
   const caller = c.get("caller") as Caller;
   const [rooms, user] = await Promise.all([
     waitingRooms(c.env, caller.clinicId, caller.userId),
-    getUser(getDb(c.env.DB), caller.clinicId, caller.userId),
+    getUser(c.env, caller.clinicId, caller.userId),
   ]);
   if (!user || user.disabled) return toLogin(c);
   return page(c, <DashboardView session={await sessionOf(c, caller, displayName(user))} rooms={rooms} />);
@@ -243,10 +242,9 @@ export const dashboardRooms: Handler<typeof r.dashboardRooms> = async (c) => {
 
 export const clinicPage: Handler<typeof r.clinicPage> = async (c) => {
   const caller = c.get("caller") as Caller;
-  const db = getDb(c.env.DB);
   const [rooms, user] = await Promise.all([
-    roomsOfUser(db, caller.clinicId, caller.userId),
-    getUser(db, caller.clinicId, caller.userId),
+    roomsOfUser(c.env, caller.clinicId, caller.userId),
+    getUser(c.env, caller.clinicId, caller.userId),
   ]);
   if (!user || user.disabled) return toLogin(c);
   return page(
