@@ -126,58 +126,6 @@ export function mergePatch(
   return out;
 }
 
-const iso = (t: number) => new Date(t * 1000).toISOString();
-
-/** Drops empty values so that the wire shows only what is set. */
-function present<T extends Record<string, unknown>>(o: T | undefined): Partial<T> | undefined {
-  if (!o) return undefined;
-  const out = Object.fromEntries(
-    Object.entries(o).filter(([, v]) => v !== null && v !== undefined && v !== ""),
-  );
-  return Object.keys(out).length > 0 ? (out as Partial<T>) : undefined;
-}
-
-export function personalDetailsWire(u: User) {
-  const d = u.details as {
-    name?: Record<string, string>;
-    maritalStatus?: string;
-    address?: Record<string, string>;
-    doc_PRCLicenseNo?: number | string;
-    identityImages?: string[];
-  };
-  const name = present({ ...d.name, firstName: u.firstName, lastName: u.lastName }) ?? {};
-  return {
-    id: String(u.id),
-    name: name as Record<string, string>,
-    ...(u.dob ? { dateOfBirth: u.dob } : {}),
-    ...(u.gender ? { sex: u.gender } : {}),
-    ...(d.maritalStatus ? { maritalStatus: d.maritalStatus } : {}),
-    ...(present(d.address) ? { address: present(d.address) as Record<string, string> } : {}),
-    ...(d.doc_PRCLicenseNo !== undefined && d.doc_PRCLicenseNo !== null
-      ? { doc_PRCLicenseNo: d.doc_PRCLicenseNo }
-      : {}),
-    ...(d.identityImages?.length ? { identityImages: d.identityImages } : {}),
-    createdAt: iso(u.createdAt),
-    updatedAt: iso(u.updatedAt),
-  };
-}
-
-export function accountWire(u: User) {
-  return {
-    uid: String(u.id),
-    email: u.email,
-    mobileNo: u.mobileNo,
-    isEmailVerified: u.emailVerified,
-    isMobileNoVerified: u.mobileVerified,
-    isDoctor: u.isDoctor,
-    isDisabled: u.disabled,
-    isFirstLogin: u.isFirstLogin,
-    mfaEnabled: u.mfaEnabled,
-    createdAt: iso(u.createdAt),
-    updatedAt: iso(u.updatedAt),
-  };
-}
-
 // ---------- messages ----------
 
 /** A batch under construction: changes first, then the messages they cause (whose ids the tail yields). */

@@ -39,24 +39,6 @@ export async function verifyApiKey(clinic: Clinic, presented: string): Promise<b
   return safeEqual(await hashApiKey(presented), clinic.apiKeyHash);
 }
 
-export function toWire(c: Clinic) {
-  return {
-    code: c.code,
-    name: c.name,
-    domain: c.domain,
-    portal_base_url: c.portalBaseUrl,
-    sso_enabled: c.ssoEnabled,
-    signup_mode: c.signupMode,
-    eligibility: c.eligibility ?? null,
-    default_heartbeat: c.defaultHeartbeat,
-    settings: c.settings,
-    api_key_prefix: c.apiKeyPrefix,
-    disabled: c.disabled,
-    created: c.createdAt,
-    modified: c.updatedAt,
-  };
-}
-
 // Every API-key request reads its clinic: prepared once, bound per call.
 export async function getClinicByCode(env: Bindings, code: string): Promise<Clinic | undefined> {
   const db = getDb(env.DB);

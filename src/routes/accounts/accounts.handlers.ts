@@ -9,11 +9,12 @@ import { isClinicAdmin } from "../../middleware/auth";
 import { loadClinic } from "../../middleware/tenant";
 import { ACCOUNT_QUERY, findAccounts as find, type Resource } from "../../services/account-find";
 import { setFirstLogin } from "../../services/account-profile";
-import { accountWire, createAccount as create, requireLiveAccount } from "../../services/accounts";
+import { createAccount as create, requireLiveAccount } from "../../services/accounts";
 import { queuedIds } from "../../services/outbox";
 import { splitRoles } from "../../services/sessions";
 import type { AccountCaller, AppEnv } from "../../types";
 import type * as r from "./accounts.routes";
+import { accountWire } from "./wire";
 
 type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 

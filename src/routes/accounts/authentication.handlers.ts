@@ -2,6 +2,7 @@
  * POST /authentication (Feathers' authentication service): the `local` and `jwt` strategies and the
  * account actions, dispatched on `strategy` / `action`; DELETE ends the session.
  */
+
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Clinic } from "../../db/schema";
@@ -14,7 +15,7 @@ import { accountFromToken } from "../../middleware/account-auth";
 import { audit, auditLater, auditSignOut, auditSource } from "../../middleware/audit";
 import { loadClinic } from "../../middleware/tenant";
 import { reissueRefresh, signAccessToken, startAccountSession } from "../../services/account-sessions";
-import { accountWire, requireLiveAccount } from "../../services/accounts";
+import { requireLiveAccount } from "../../services/accounts";
 import { accountLockKey, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
 import { checkSecondFactor } from "../../services/second-factor";
 import { revokeSessions, rotateRefresh } from "../../services/sessions";
@@ -27,6 +28,7 @@ import { changeIdentity, changePassword, checkUniqueIdentity } from "./credentia
 import { setupMfa, verifyMfaSecret } from "./mfa.handlers";
 import { resetPassword, sendPasswordResetEmail } from "./password-reset.handlers";
 import { type ActionName, type AuthenticationInput, authenticationSchemaFor } from "./schemas";
+import { accountWire } from "./wire";
 
 type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 type Body<K> = Extract<AuthenticationInput, K>;

@@ -5,6 +5,7 @@
  * without a token, the account whose `email` / `mobileNo` the body names. Wrong guesses count against the
  * code (it dies after 5) and, without a token, towards the named identity's lockout.
  */
+
 import type { Context } from "hono";
 import type { Clinic, User } from "../../db/schema";
 import { afterResponse } from "../../lib/background";
@@ -15,7 +16,6 @@ import { auditLater } from "../../middleware/audit";
 import { checkRateLimit } from "../../middleware/rate-limit";
 import { APPLIED_CODE_PURPOSES, type AppliedCodePurpose, applyCode } from "../../services/account-codes";
 import {
-  accountWire,
   findAccount,
   type Identity,
   type IdentityKey,
@@ -29,6 +29,7 @@ import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } f
 import { revokeSessions } from "../../services/sessions";
 import type { AppEnv } from "../../types";
 import { type Action, commitCode, SENT, sendCodeLater } from "./action-support";
+import { accountWire } from "./wire";
 
 /** The audit event of each applied code (the field's name, never its value). */
 const CODE_AUDIT: Record<

@@ -5,10 +5,10 @@ import { getQuery, pick } from "../../lib/feathers-query";
 import { loadClinic } from "../../middleware/tenant";
 import { DETAILS_QUERY } from "../../services/account-find";
 import { patchPersonalDetails } from "../../services/account-profile";
-import { personalDetailsWire } from "../../services/accounts";
 import type { AppEnv } from "../../types";
 import { findPage, ownAccount, queryOf } from "./accounts.handlers";
 import type * as r from "./personal-details.routes";
+import { personalDetailsWire } from "./wire";
 
 type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 

@@ -1,7 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { auditFilter, auditWire, listAudit as list } from "../../services/audit";
+import { auditFilter, listAudit as list } from "../../services/audit";
 import { requireClinic } from "../../services/clinics";
 import type { AppEnv } from "../../types";
+import { auditWire } from "../vsee/wire";
 import type * as routes from "./audit.routes";
 
 export const listAudit: RouteHandler<typeof routes.listAudit, AppEnv> = async (c) => {

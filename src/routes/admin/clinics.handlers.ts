@@ -5,23 +5,24 @@ import { forgetCorsCache } from "../../services/cors-origins";
 import { closeClinicSockets, sweepRevoked } from "../../services/sessions";
 import type { AppEnv } from "../../types";
 import type * as routes from "./clinics.routes";
+import { clinicWire } from "./wire";
 
 export const createClinic: RouteHandler<typeof routes.createClinic, AppEnv> = async (c) => {
   const { clinic, apiKey } = await clinics.createClinic(c.env, c.req.valid("json"));
   forgetCorsCache();
   c.set("auditClinicId", clinic.id);
-  return c.json({ clinic: clinics.toWire(clinic), api_key: apiKey }, 201);
+  return c.json({ clinic: clinicWire(clinic), api_key: apiKey }, 201);
 };
 
 export const listClinics: RouteHandler<typeof routes.listClinics, AppEnv> = async (c) => {
   const { start = 0, limit = 50 } = c.req.valid("query");
   const { rows, total } = await clinics.listClinics(c.env, start, limit);
-  return c.json({ data: rows.map(clinics.toWire), total, start, limit }, 200);
+  return c.json({ data: rows.map(clinicWire), total, start, limit }, 200);
 };
 
 export const getClinic: RouteHandler<typeof routes.getClinic, AppEnv> = async (c) => {
   const clinic = await clinics.requireClinic(c.env, c.req.valid("param").code);
-  return c.json({ clinic: clinics.toWire(clinic) }, 200);
+  return c.json({ clinic: clinicWire(clinic) }, 200);
 };
 
 export const patchClinic: RouteHandler<typeof routes.patchClinic, AppEnv> = async (c) => {
@@ -35,10 +36,10 @@ export const patchClinic: RouteHandler<typeof routes.patchClinic, AppEnv> = asyn
     afterResponse(c, () => sweepRevoked(c.env));
     await closeClinicSockets(c.env, clinic.id);
   }
-  return c.json({ clinic: clinics.toWire(clinic) }, 200);
+  return c.json({ clinic: clinicWire(clinic) }, 200);
 };
 
 export const rotateKey: RouteHandler<typeof routes.rotateKey, AppEnv> = async (c) => {
   const { clinic, apiKey } = await clinics.rotateApiKey(c.env, c.req.valid("param").code);
-  return c.json({ clinic: clinics.toWire(clinic), api_key: apiKey }, 200);
+  return c.json({ clinic: clinicWire(clinic), api_key: apiKey }, 200);
 };

@@ -2,9 +2,10 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { Clinic } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
 import { isClinicAdmin } from "../../middleware/auth";
-import { auditFilter, auditWire, listAudit as list } from "../../services/audit";
+import { auditFilter, listAudit as list } from "../../services/audit";
 import type { AppEnv } from "../../types";
 import type * as r from "./audit.routes";
+import { auditWire } from "./wire";
 
 /** The clinic's audit log: its API key and its clinic admins only. */
 export const listAudit: RouteHandler<typeof r.listAudit, AppEnv> = async (c) => {
