@@ -59,6 +59,9 @@ export interface AccountCaller {
   sessionId: string;
 }
 
+/** Who authenticated a route that accepts a user's access token or the clinic's API key. */
+export type Principal = { kind: "user"; caller: Caller } | { kind: "api_key"; clinic: Clinic };
+
 export interface AppEnv {
   Bindings: Bindings;
   Variables: {
@@ -76,3 +79,10 @@ export interface AppEnv {
     auditClinicId?: number;
   };
 }
+
+/**
+ * The env a middleware declares for what it sets (non-optional), e.g. `AppEnvWith<{ caller: Caller }>`: a
+ * route that lists that middleware (`createRoute({ middleware })`) types its handler's context with it
+ * (lib/route-handler.ts).
+ */
+export type AppEnvWith<V extends object> = { Bindings: Bindings; Variables: AppEnv["Variables"] & V };

@@ -9,7 +9,7 @@ import { deliverDue } from "../services/outbox";
 import type { AppEnv } from "../types";
 import { logger } from "./log";
 
-export function afterResponse(c: Context<AppEnv>, work: () => Promise<unknown>): void {
+export function afterResponse<E extends AppEnv>(c: Context<E>, work: () => Promise<unknown>): void {
   const task = work().catch((err) =>
     logger(c.get("requestId")).error("background_failed", {
       error: err instanceof Error ? err.name : "Error",
@@ -24,7 +24,7 @@ export function afterResponse(c: Context<AppEnv>, work: () => Promise<unknown>):
 }
 
 /** The first delivery attempt of the messages a request queued, right after its response. */
-export function deliverSoon(c: Context<AppEnv>, ids: number[]): void {
+export function deliverSoon<E extends AppEnv>(c: Context<E>, ids: number[]): void {
   if (ids.length > 0)
     afterResponse(c, () => deliverDue(c.env, { ids, limit: ids.length, requestId: c.get("requestId") }));
 }

@@ -13,7 +13,7 @@ import { type AuditEntry, type AuditSource, auditFor, auditStatement } from "../
 import type { AppEnv } from "../types";
 import { clientIp } from "./rate-limit";
 
-export function auditSource(c: Context<AppEnv>): AuditSource {
+export function auditSource<E extends AppEnv>(c: Context<E>): AuditSource {
   const ip = clientIp(c.req);
   return {
     ip: ip === "unknown" ? null : ip.slice(0, 64),
@@ -25,8 +25,8 @@ export function auditSource(c: Context<AppEnv>): AuditSource {
 }
 
 /** The audit row as a statement of the flow's own batch (`ifChanged`: only if the previous one changed a row). */
-export function audit(
-  c: Context<AppEnv>,
+export function audit<E extends AppEnv>(
+  c: Context<E>,
   entry: AuditEntry,
   options: { ifChanged?: boolean } = {},
 ): D1PreparedStatement {
@@ -34,8 +34,8 @@ export function audit(
 }
 
 /** The audit row of the user `who` selects, as a statement of the flow's own batch (see auditFor). */
-export function auditUser(
-  c: Context<AppEnv>,
+export function auditUser<E extends AppEnv>(
+  c: Context<E>,
   entry: Pick<AuditEntry, "event" | "outcome" | "details"> & { actor?: "subject" | null },
   who: { sql: string; params: unknown[] },
 ): D1PreparedStatement {
@@ -43,14 +43,14 @@ export function auditUser(
 }
 
 /** The audit row, written after the response. */
-export function auditLater(c: Context<AppEnv>, entry: AuditEntry): void {
+export function auditLater<E extends AppEnv>(c: Context<E>, entry: AuditEntry): void {
   const statement = audit(c, entry);
   afterResponse(c, () => statement.run());
 }
 
 /** A user ended their own sessions (`sessions`: how many). */
-export function auditSignOut(
-  c: Context<AppEnv>,
+export function auditSignOut<E extends AppEnv>(
+  c: Context<E>,
   who: { clinicId: number; userId: number },
   sessions: number,
 ): void {
@@ -65,7 +65,9 @@ export function auditSignOut(
 }
 
 /** Audit rows of a flow that runs in a service (sign-in): this request's source and `auditLater`. */
-export function auditSink(c: Context<AppEnv>): { source: AuditSource; later(entry: AuditEntry): void } {
+export function auditSink<E extends AppEnv>(
+  c: Context<E>,
+): { source: AuditSource; later(entry: AuditEntry): void } {
   return { source: auditSource(c), later: (entry) => auditLater(c, entry) };
 }
 

@@ -34,14 +34,14 @@ const EXPOSED_HEADERS = "ETag, Retry-After, X-Request-Id, Allow";
 const MAX_AGE = "600";
 
 /** The clinic whose origins decide: the one the request was served for. */
-function servedClinic(c: Context<AppEnv>): { code: string; corsOrigins?: string[] } {
+function servedClinic<E extends AppEnv>(c: Context<E>): { code: string; corsOrigins?: string[] } {
   const clinic = c.get("clinic");
   if (clinic) return { code: clinic.code, corsOrigins: clinic.settings.corsOrigins ?? [] };
   const code = c.get("caller")?.clinicCode ?? c.get("account")?.clinicCode ?? clinicCodeOf(c.req, c.env);
   return { code };
 }
 
-function preflight(c: Context<AppEnv>, origin: string, allowed: boolean): Response {
+function preflight<E extends AppEnv>(c: Context<E>, origin: string, allowed: boolean): Response {
   const headers = new Headers({ Vary: "Origin" });
   if (allowed) {
     const requested = (c.req.header("access-control-request-headers") ?? "")

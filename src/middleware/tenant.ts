@@ -3,11 +3,12 @@
  * that carry no header) the deployment's default clinic. Server-to-server routes also present the
  * clinic's API key in `X-ApiKey`.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Clinic } from "../db/schema";
 import { ApiError } from "../lib/errors";
 import { getClinicByCode, verifyApiKey } from "../services/clinics";
-import type { AppEnv } from "../types";
+import type { AppEnv, AppEnvWith } from "../types";
 import { countFailedCredential } from "./rate-limit";
 
 /** The clinic code of this request: X-AccountCode, else the default clinic. */
@@ -30,10 +31,10 @@ export async function loadClinic(c: {
 }
 
 /**
- * Requires `X-AccountCode` + `X-ApiKey` (server-to-server). An unknown clinic and a wrong key answer the
- * same 401, so that the key check does not reveal which clinics exist.
+ * The clinic of `X-AccountCode` + `X-ApiKey` (server-to-server). An unknown clinic and a wrong key answer
+ * the same 401, so that the key check does not reveal which clinics exist.
  */
-export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
+export async function clinicOfApiKey<E extends AppEnv>(c: Context<E>): Promise<Clinic> {
   const code = c.req.header("x-accountcode")?.trim();
   const key = c.req.header("x-apikey")?.trim();
   if (!code || !key)
@@ -45,9 +46,16 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
     throw new ApiError("invalid_api_key");
   }
   if (clinic.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
-  c.set("clinic", clinic);
-  c.set("apiKey", true);
-  await next();
-});
+  return clinic;
+}
 
-const DUMMY = { apiKeyHash: "0".repeat(64) } as Clinic;
+/** Requires the clinic's API key (see clinicOfApiKey); sets `clinic` and `apiKey`. */
+export const requireApiKey = createMiddleware<AppEnvWith<{ clinic: Clinic; apiKey: true }>>(
+  async (c, next) => {
+    c.set("clinic", await clinicOfApiKey(c));
+    c.set("apiKey", true);
+    await next();
+  },
+);
+
+const DUMMY: Pick<Clinic, "apiKeyHash"> = { apiKeyHash: "0".repeat(64) };

@@ -35,7 +35,7 @@ export async function hashApiKey(key: string): Promise<string> {
   return sha256Hex(`clinic-api-key:${key}`);
 }
 
-export async function verifyApiKey(clinic: Clinic, presented: string): Promise<boolean> {
+export async function verifyApiKey(clinic: Pick<Clinic, "apiKeyHash">, presented: string): Promise<boolean> {
   return safeEqual(await hashApiKey(presented), clinic.apiKeyHash);
 }
 

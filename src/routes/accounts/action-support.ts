@@ -26,7 +26,9 @@ export type Action<A extends ActionName> = (
 export const SENT = { sent: true as const };
 
 /** The authenticated caller's account (401 without a valid token). */
-export async function callerAccount(c: Context<AppEnv>): Promise<{ user: User; sessionId: string }> {
+export async function callerAccount<E extends AppEnv>(
+  c: Context<E>,
+): Promise<{ user: User; sessionId: string }> {
   const caller = await optionalAccount(c);
   if (!caller) throw new ApiError("unauthorized", { message: "An access token is required for this action" });
   return {
@@ -42,14 +44,14 @@ const tooManyCodes = () =>
   });
 
 /** An authenticated caller's code: 429 over the cap; the message's first delivery follows the response. */
-export async function commitCode(c: Context<AppEnv>, out: Outgoing): Promise<void> {
+export async function commitCode<E extends AppEnv>(c: Context<E>, out: Outgoing): Promise<void> {
   const ids = await runOutgoing(c.env, out);
   if (ids.length === 0) throw tooManyCodes();
   deliverSoon(c, ids);
 }
 
 /** A code for an identity named without a token, after the response (nothing tells the caller the outcome). */
-export async function sendCodeLater(c: Context<AppEnv>, out: Outgoing): Promise<void> {
+export async function sendCodeLater<E extends AppEnv>(c: Context<E>, out: Outgoing): Promise<void> {
   const ids = await runOutgoing(c.env, out);
   if (ids.length) await deliverDue(c.env, { ids, requestId: c.get("requestId") });
 }

@@ -3,7 +3,6 @@
  * account actions, dispatched on `strategy` / `action`; DELETE ends the session.
  */
 
-import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Clinic } from "../../db/schema";
 import { bearerToken } from "../../lib/bearer";
@@ -11,6 +10,7 @@ import { now } from "../../lib/clock";
 import { ApiError, invalid } from "../../lib/errors";
 import { fieldErrors } from "../../lib/openapi";
 import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { accountFromToken } from "../../middleware/account-auth";
 import { audit, auditLater, auditSignOut, auditSource } from "../../middleware/audit";
 import { loadClinic } from "../../middleware/tenant";
@@ -30,7 +30,6 @@ import { resetPassword, sendPasswordResetEmail } from "./password-reset.handlers
 import { type ActionName, type AuthenticationInput, authenticationSchemaFor } from "./schemas";
 import { accountWire } from "./wire";
 
-type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 type Body<K> = Extract<AuthenticationInput, K>;
 
 const iso = (t: number) => new Date(t * 1000).toISOString();
@@ -47,7 +46,7 @@ export const authenticationHook = (result: { success: boolean; data?: unknown })
   throw invalid(parsed.success ? [{ param: field, message }] : fieldErrors(parsed.error));
 };
 
-export const authenticate: Handler<typeof r.authenticate> = async (c) => {
+export const authenticate: AppRouteHandler<typeof r.authenticate> = async (c) => {
   const b = c.req.valid("json");
   const clinic = await loadClinic(c);
   if ("strategy" in b) {
@@ -90,7 +89,7 @@ const MISSING_MFA = { code: 206 as const, message: "Missing MFA token" as const 
  * wrong TOTP codes count under the account's TOTP lock (services/second-factor.ts), which a right password
  * never clears, only a right code.
  */
-async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "local" }>) {
+async function local<E extends AppEnv>(c: Context<E>, clinic: Clinic, b: Body<{ strategy: "local" }>) {
   const who = b.email !== undefined ? { email: b.email } : { mobileNo: b.mobileNo as string };
   const key = await lockKey("login", who.email ?? who.mobileNo);
   const refused = (method: string, reason: string, subject?: number) =>
@@ -158,7 +157,7 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
  * A fresh access token for the session of a valid one, and the session's refresh token rotated (clients
  * such as the MYCURE SDK store whatever refreshToken this answers, so it must be a usable one).
  */
-async function reauthenticate(c: Context<AppEnv>, b: Body<{ strategy: "jwt" }>) {
+async function reauthenticate<E extends AppEnv>(c: Context<E>, b: Body<{ strategy: "jwt" }>) {
   const caller = await accountFromToken(c, b.accessToken);
   const user = await requireLiveAccount(c.env, caller.clinicId, caller.userId);
   const [refreshToken, access] = await Promise.all([
@@ -184,7 +183,11 @@ async function reauthenticate(c: Context<AppEnv>, b: Body<{ strategy: "jwt" }>) 
 }
 
 /** Rotates the refresh token (services/sessions.ts); reuse of a spent one ends the session. */
-async function refresh(c: Context<AppEnv>, clinic: Clinic, b: Body<{ action: "refreshAccessToken" }>) {
+async function refresh<E extends AppEnv>(
+  c: Context<E>,
+  clinic: Clinic,
+  b: Body<{ action: "refreshAccessToken" }>,
+) {
   // The rotation batch also reads the owner; a disabled user or clinic ends the session (null).
   // Another family's refresh token is refused before it is spent (it keeps working at /api_v3).
   const rotated = await rotateRefresh(c.env, "accounts", b.refreshToken, clinic.id, auditSource(c));
@@ -213,19 +216,19 @@ async function refresh(c: Context<AppEnv>, clinic: Clinic, b: Body<{ action: "re
 
 // ---------- sign out ----------
 
-async function endSession(c: Context<AppEnv>, token: string) {
+async function endSession<E extends AppEnv>(c: Context<E>, token: string) {
   const caller = await accountFromToken(c, token);
   const sessions = await revokeSessions(c.env, { sessionId: caller.sessionId });
   auditSignOut(c, caller, sessions);
   return { uid: String(caller.userId), accessToken: token };
 }
 
-export const logout: Handler<typeof r.logout> = async (c) => {
+export const logout: AppRouteHandler<typeof r.logout> = async (c) => {
   const token = bearerToken(c.req);
   if (!token) throw new ApiError("unauthorized", { message: "An access token is required" });
   return c.json(await endSession(c, token), 200);
 };
 
-export const logoutToken: Handler<typeof r.logoutToken> = async (c) => {
+export const logoutToken: AppRouteHandler<typeof r.logoutToken> = async (c) => {
   return c.json(await endSession(c, c.req.valid("param").accessToken), 200);
 };

@@ -96,8 +96,8 @@ export const applyActionCode: Action<"applyActionCode"> = async (c, clinic, body
  * A new email (or SMS) verification code. For the caller: refused when there is nothing to verify.
  * Without a token, for the account the body names: always `{sent: true}`, the work after the response.
  */
-async function sendVerification(
-  c: Context<AppEnv>,
+async function sendVerification<E extends AppEnv>(
+  c: Context<E>,
   clinic: Clinic,
   key: IdentityKey,
   named: string | undefined,

@@ -28,8 +28,8 @@ type CodeMessage = Omit<Parameters<typeof sendCode>[3], "user" | "name" | "perHo
  * the caller's live account, then the code and its message (`message` decides what and where), 429 over
  * the clinic's codes per hour.
  */
-async function confirmByCode(
-  c: Context<AppEnv>,
+async function confirmByCode<E extends AppEnv>(
+  c: Context<E>,
   clinic: Clinic,
   limitGroup: string,
   message: (user: User) => Promise<CodeMessage>,

@@ -39,8 +39,8 @@ export const verifyMfaSecret: Action<"verifyMFASecret"> = async (c, clinic, body
 };
 
 /** An audit row of a two-factor change by the account itself (after the response). */
-function mfaAudit(
-  c: Context<AppEnv>,
+function mfaAudit<E extends AppEnv>(
+  c: Context<E>,
   clinic: Clinic,
   user: User,
   outcome: "success" | "failure",
@@ -58,8 +58,8 @@ function mfaAudit(
 }
 
 /** A wrong or replayed TOTP code: 401, counted towards the account's lockout. */
-async function checkTotp(
-  c: Context<AppEnv>,
+async function checkTotp<E extends AppEnv>(
+  c: Context<E>,
   clinic: Clinic,
   user: User,
   code: string,

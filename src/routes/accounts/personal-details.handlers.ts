@@ -1,28 +1,25 @@
-import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import { deliverSoon } from "../../lib/background";
 import { ApiError } from "../../lib/errors";
 import { getQuery, pick } from "../../lib/feathers-query";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { loadClinic } from "../../middleware/tenant";
 import { DETAILS_QUERY } from "../../services/account-find";
 import { patchPersonalDetails } from "../../services/account-profile";
-import type { AppEnv } from "../../types";
 import { findPage, ownAccount, queryOf } from "./accounts.handlers";
 import type * as r from "./personal-details.routes";
 import { personalDetailsWire } from "./wire";
 
-type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
-
-export const findDetails: Handler<typeof r.findDetails> = async (c) => {
+export const findDetails: AppRouteHandler<typeof r.findDetails> = async (c) => {
   return c.json(await findPage(c, "personal-details", DETAILS_QUERY, personalDetailsWire, "id"), 200);
 };
 
-export const getDetails: Handler<typeof r.getDetails> = async (c) => {
+export const getDetails: AppRouteHandler<typeof r.getDetails> = async (c) => {
   const { select } = getQuery(DETAILS_QUERY, queryOf(c));
   return c.json(pick(personalDetailsWire(await ownAccount(c, c.req.valid("param").id)), "id", select), 200);
 };
 
 /** The patch is merged into the stored details in one UPDATE (services/account-profile.ts). */
-export const patchDetails: Handler<typeof r.patchDetails> = async (c) => {
+export const patchDetails: AppRouteHandler<typeof r.patchDetails> = async (c) => {
   const user = await ownAccount(c, c.req.valid("param").id);
   const { updated, queued } = await patchPersonalDetails(c.env, user, c.req.valid("json"), () =>
     loadClinic(c),

@@ -1,11 +1,8 @@
-import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { loadClinic } from "../../middleware/tenant";
 import { addToWaitlist, entryByInvitation } from "../../services/invitations";
-import type { AppEnv } from "../../types";
 import type * as r from "./waitlist.routes";
-
-type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
 const entryWire = (e: {
   email: string | null;
@@ -18,7 +15,7 @@ const entryWire = (e: {
 });
 
 /** Answers with what was submitted, whether or not the email was already waiting (no enumeration). */
-export const createEntry: Handler<typeof r.createEntry> = async (c) => {
+export const createEntry: AppRouteHandler<typeof r.createEntry> = async (c) => {
   const clinic = await loadClinic(c);
   const b = c.req.valid("json");
   const personalDetails = (b.personalDetails ?? {}) as Record<string, unknown>;
@@ -26,7 +23,7 @@ export const createEntry: Handler<typeof r.createEntry> = async (c) => {
   return c.json(entryWire({ email: b.email, mobileNo: b.mobileNo, personalDetails }), 201);
 };
 
-export const getEntry: Handler<typeof r.getEntry> = async (c) => {
+export const getEntry: AppRouteHandler<typeof r.getEntry> = async (c) => {
   const clinic = await loadClinic(c);
   const entry = await entryByInvitation(c.env, clinic.id, c.req.valid("param").inviteCode);
   if (!entry) throw new ApiError("invitation_not_found");

@@ -1,11 +1,10 @@
-import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { auditFilter, listAudit as list } from "../../services/audit";
 import { requireClinic } from "../../services/clinics";
-import type { AppEnv } from "../../types";
 import { auditWire } from "../vsee/wire";
 import type * as routes from "./audit.routes";
 
-export const listAudit: RouteHandler<typeof routes.listAudit, AppEnv> = async (c) => {
+export const listAudit: AppRouteHandler<typeof routes.listAudit> = async (c) => {
   const q = c.req.valid("query");
   const clinicId = q.clinic ? (await requireClinic(c.env, q.clinic)).id : undefined;
   const filter = auditFilter(q, clinicId, 50);

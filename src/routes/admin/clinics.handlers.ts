@@ -1,31 +1,30 @@
-import type { RouteHandler } from "@hono/zod-openapi";
 import { afterResponse } from "../../lib/background";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import * as clinics from "../../services/clinics";
 import { forgetCorsCache } from "../../services/cors-origins";
 import { closeClinicSockets, sweepRevoked } from "../../services/sessions";
-import type { AppEnv } from "../../types";
 import type * as routes from "./clinics.routes";
 import { clinicWire } from "./wire";
 
-export const createClinic: RouteHandler<typeof routes.createClinic, AppEnv> = async (c) => {
+export const createClinic: AppRouteHandler<typeof routes.createClinic> = async (c) => {
   const { clinic, apiKey } = await clinics.createClinic(c.env, c.req.valid("json"));
   forgetCorsCache();
   c.set("auditClinicId", clinic.id);
   return c.json({ clinic: clinicWire(clinic), api_key: apiKey }, 201);
 };
 
-export const listClinics: RouteHandler<typeof routes.listClinics, AppEnv> = async (c) => {
+export const listClinics: AppRouteHandler<typeof routes.listClinics> = async (c) => {
   const { start = 0, limit = 50 } = c.req.valid("query");
   const { rows, total } = await clinics.listClinics(c.env, start, limit);
   return c.json({ data: rows.map(clinicWire), total, start, limit }, 200);
 };
 
-export const getClinic: RouteHandler<typeof routes.getClinic, AppEnv> = async (c) => {
+export const getClinic: AppRouteHandler<typeof routes.getClinic> = async (c) => {
   const clinic = await clinics.requireClinic(c.env, c.req.valid("param").code);
   return c.json({ clinic: clinicWire(clinic) }, 200);
 };
 
-export const patchClinic: RouteHandler<typeof routes.patchClinic, AppEnv> = async (c) => {
+export const patchClinic: AppRouteHandler<typeof routes.patchClinic> = async (c) => {
   const patch = c.req.valid("json");
   const clinic = await clinics.updateClinic(c.env, c.req.valid("param").code, patch);
   forgetCorsCache();
@@ -39,7 +38,7 @@ export const patchClinic: RouteHandler<typeof routes.patchClinic, AppEnv> = asyn
   return c.json({ clinic: clinicWire(clinic) }, 200);
 };
 
-export const rotateKey: RouteHandler<typeof routes.rotateKey, AppEnv> = async (c) => {
+export const rotateKey: AppRouteHandler<typeof routes.rotateKey> = async (c) => {
   const { clinic, apiKey } = await clinics.rotateApiKey(c.env, c.req.valid("param").code);
   return c.json({ clinic: clinicWire(clinic), api_key: apiKey }, 200);
 };

@@ -1,12 +1,11 @@
-import type { RouteHandler } from "@hono/zod-openapi";
 import { clearAlive } from "../../kv/alive";
 import { ApiError } from "../../lib/errors";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { requireClinic } from "../../services/clinics";
 import { patchUserRights, type UserPatch } from "../../services/user-rights";
-import type { AppEnv } from "../../types";
 import type * as routes from "./users.routes";
 
-export const patchUser: RouteHandler<typeof routes.patchUser, AppEnv> = async (c) => {
+export const patchUser: AppRouteHandler<typeof routes.patchUser> = async (c) => {
   const { code, id } = c.req.valid("param");
   const b = c.req.valid("json");
   const clinic = await requireClinic(c.env, code);

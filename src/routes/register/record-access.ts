@@ -24,7 +24,7 @@ import {
   recordContext,
   recordOf,
 } from "../../services/care";
-import type { AppEnv, Caller } from "../../types";
+import type { AppEnv, AppEnvWith, Caller, Principal } from "../../types";
 import { etag } from "./wire";
 
 /** The group recorded for clinic admins (and the clinic's server) in histories and access logs. */
@@ -56,14 +56,17 @@ export function patientIdOf(raw: string): number {
 }
 
 /** The caller's access to a patient's record (the clinic's API key counts as the clinic's server). */
-export async function openPatientRecord(c: Context<AppEnv>, patientId: number): Promise<OpenRecord> {
-  const caller = c.get("caller") ?? null;
-  if (!caller) {
-    const clinic = c.get("clinic");
-    if (!clinic || !c.get("apiKey")) throw new ApiError("unauthorized");
+export async function openPatientRecord<E extends AppEnvWith<{ principal: Principal }>>(
+  c: Context<E>,
+  patientId: number,
+): Promise<OpenRecord> {
+  const principal: Principal = c.get("principal");
+  if (principal.kind === "api_key") {
+    const { clinic } = principal;
     const ctx = await recordContext(c.env, clinic.id, patientId, 0);
     return opened(c, clinic.id, patientId, null, ctx, accessOf(ctx, patientId, "server"));
   }
+  const { caller } = principal;
   const ctx = await recordContext(c.env, caller.clinicId, patientId, caller.userId);
   const access = accessOf(ctx, patientId, {
     userId: caller.userId,
@@ -73,8 +76,8 @@ export async function openPatientRecord(c: Context<AppEnv>, patientId: number): 
   return opened(c, caller.clinicId, patientId, caller, ctx, access);
 }
 
-export function opened(
-  c: Context<AppEnv>,
+export function opened<E extends AppEnv>(
+  c: Context<E>,
   clinicId: number,
   patientId: number | null,
   caller: Caller | null,
@@ -135,8 +138,8 @@ export function written(result: WriteResult): CareState {
  * After the response: the clinic's audit row of a non-patient access (who, group, which fields, read or
  * write; never values), and a per-patient record's new version for lists.
  */
-export function afterAccess(
-  c: Context<AppEnv>,
+export function afterAccess<E extends AppEnv>(
+  c: Context<E>,
   rec: OpenRecord,
   action: "read" | "write" | "reset" | "live",
   fields: readonly CareField[],

@@ -1,4 +1,3 @@
-import type { Context } from "hono";
 import type { User, users } from "../../db/schema";
 import { afterResponse } from "../../lib/background";
 import { now } from "../../lib/clock";
@@ -11,7 +10,7 @@ import { fileOwner } from "../../services/files";
 import { authorizePasswordChange, updateProfile } from "../../services/profile";
 import { finishRevocation, sweepRevoked, updateAccess } from "../../services/sessions";
 import { getUser, STATUS_ACTIVE } from "../../services/users";
-import type { AppEnv, Caller } from "../../types";
+import type { Bindings, Caller } from "../../types";
 import type { getMe as getMeRoute, postMe as postMeRoute } from "./users.routes";
 import { photoOf, userWire } from "./wire";
 
@@ -34,25 +33,23 @@ const PROFILE_COLUMNS = {
 
 const NOT_YOUR_PHOTO = "is not a file id of yours (upload it with POST /files)";
 
-async function me(c: Context<AppEnv>): Promise<User> {
-  const caller = c.get("caller") as Caller;
-  const user = await getUser(c.env, caller.clinicId, caller.userId);
+/** The caller's own user (401 when it is gone or disabled). */
+async function me(env: Bindings, caller: Caller): Promise<User> {
+  const user = await getUser(env, caller.clinicId, caller.userId);
   if (!user || user.disabled) throw new ApiError("invalid_token");
   return user;
 }
 
 export const getMe: AppRouteHandler<typeof getMeRoute> = async (c) => {
-  const user = await me(c);
-  return c.json(
-    { data: userWire((c.get("caller") as Caller).clinicCode, user, await photoOf(c, user)) },
-    200,
-  );
+  const caller = c.get("caller");
+  const user = await me(c.env, caller);
+  return c.json({ data: userWire(caller.clinicCode, user, await photoOf(c, user)) }, 200);
 };
 
 export const postMe: AppRouteHandler<typeof postMeRoute> = async (c) => {
-  const caller = c.get("caller") as Caller;
+  const caller = c.get("caller");
   const body = c.req.valid("json");
-  const user = await me(c);
+  const user = await me(c.env, caller);
   const set: Partial<typeof users.$inferInsert> = { updatedAt: now() };
 
   const passwordAudit = (outcome: "success" | "failure", details: Record<string, string>) =>

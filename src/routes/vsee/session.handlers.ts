@@ -5,7 +5,6 @@ import { clinicCodeOf } from "../../middleware/tenant";
 import { rotateRefresh } from "../../services/sessions";
 import { signIn } from "../../services/sign-in";
 import { signOut } from "../../services/sign-out";
-import type { Caller } from "../../types";
 import type { login as loginRoute, logout as logoutRoute, refresh as refreshRoute } from "./users.routes";
 import { photoOf, refreshUserWire, refreshWire, userWire } from "./wire";
 
@@ -36,7 +35,7 @@ export const login: AppRouteHandler<typeof loginRoute> = async (c) => {
 };
 
 export const logout: AppRouteHandler<typeof logoutRoute> = async (c) => {
-  const caller = c.get("caller") as Caller;
+  const caller = c.get("caller");
   const sessions = await signOut(c.env, caller, c.req.valid("json").tokens);
   auditSignOut(c, caller, sessions);
   return c.json({ data: true as const }, 200);

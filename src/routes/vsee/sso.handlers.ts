@@ -1,4 +1,3 @@
-import type { Clinic } from "../../db/schema";
 import type { AppRouteHandler } from "../../lib/route-handler";
 import { auditSink } from "../../middleware/audit";
 import { ssoSignIn } from "../../services/sso";
@@ -7,7 +6,7 @@ import type { sso as ssoRoute } from "./users.routes";
 import { ssoWire } from "./wire";
 
 export const sso: AppRouteHandler<typeof ssoRoute> = async (c) => {
-  const clinic = c.get("clinic") as Clinic;
+  const clinic = c.get("clinic");
   const body = c.req.valid("json");
   const code = body.type === USER_TYPES.guest ? generatedId() : (body.code as string);
   const { user, tokens } = await ssoSignIn(

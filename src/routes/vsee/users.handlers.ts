@@ -1,13 +1,12 @@
-import type { Context } from "hono";
-import type { Clinic, User } from "../../db/schema";
+import type { User } from "../../db/schema";
 import { aliveUsers, markAlive } from "../../kv/alive";
 import { ApiError, invalidField } from "../../lib/errors";
 import type { AppRouteHandler } from "../../lib/route-handler";
 import { auditLater } from "../../middleware/audit";
-import { isClinicAdmin, PROVIDER_TYPE } from "../../middleware/auth";
+import { isClinicAdmin, PROVIDER_TYPE, tenantOf, userOf } from "../../middleware/auth";
 import { SORTABLE, type SortKey, searchUsers, type UserFilter } from "../../services/user-search";
 import { getUserWithRooms, shareRoom, USER_TYPES } from "../../services/users";
-import type { AppEnv, Caller } from "../../types";
+import type { Bindings, Principal } from "../../types";
 import type {
   alive as aliveRoute,
   getUser as getUserRoute,
@@ -16,19 +15,16 @@ import type {
 import { DEFAULT_LIST_FIELDS, LIST_FIELDS, type ListField, photoOf, profileWire } from "./wire";
 
 export const alive: AppRouteHandler<typeof aliveRoute> = async (c) => {
-  const caller = c.get("caller") as Caller;
+  const caller = c.get("caller");
   const heartbeat = c.req.valid("json").heartbeat ?? caller.heartbeat;
   const state = await markAlive(c.env.KV, caller.clinicId, caller.userId, heartbeat);
   return c.json({ data: { last_connected: state.lastConnected, heartbeat } }, 200);
 };
 
 /** Who may list users: the API key and clinic admins (everybody), providers (their rooms' users). */
-function listScope(c: Context<AppEnv>): { clinicId: number; clinicCode: string; inRoomsOf?: number } {
-  if (c.get("apiKey")) {
-    const clinic = c.get("clinic") as Clinic;
-    return { clinicId: clinic.id, clinicCode: clinic.code };
-  }
-  const caller = c.get("caller") as Caller;
+function listScope(principal: Principal): { clinicId: number; clinicCode: string; inRoomsOf?: number } {
+  if (principal.kind === "api_key") return tenantOf(principal);
+  const { caller } = principal;
   if (isClinicAdmin(caller)) return { clinicId: caller.clinicId, clinicCode: caller.clinicCode };
   if (caller.type === PROVIDER_TYPE) {
     return { clinicId: caller.clinicId, clinicCode: caller.clinicCode, inRoomsOf: caller.userId };
@@ -37,7 +33,8 @@ function listScope(c: Context<AppEnv>): { clinicId: number; clinicCode: string; 
 }
 
 export const listUsers: AppRouteHandler<typeof listUsersRoute> = async (c) => {
-  const scope = listScope(c);
+  const principal = c.get("principal");
+  const scope = listScope(principal);
   const q = c.req.valid("query");
   const fields = (q.fields ?? DEFAULT_LIST_FIELDS) as string[];
   const unknown = fields.filter((f) => !Object.hasOwn(LIST_FIELDS, f));
@@ -48,7 +45,7 @@ export const listUsers: AppRouteHandler<typeof listUsersRoute> = async (c) => {
     if (!Object.hasOwn(SORTABLE, key)) throw invalidField("sort", `cannot sort by ${key}`);
     sort = { key: key as SortKey, dir: dir.toLowerCase() as "asc" | "desc" };
   }
-  const caller = c.get("caller");
+  const caller = userOf(principal);
   const filter: UserFilter = {
     ids: q.id,
     types: q.type,
@@ -87,38 +84,33 @@ export const listUsers: AppRouteHandler<typeof listUsersRoute> = async (c) => {
 
 /** Why the request may read `target`'s profile (self, the API key, clinic admins, providers sharing a room), or null. */
 async function readerOf(
-  c: Context<AppEnv>,
+  env: Bindings,
+  principal: Principal,
   target: User,
 ): Promise<"self" | "api_key" | "clinic_admin" | "provider" | null> {
-  if (c.get("apiKey")) return "api_key";
-  const caller = c.get("caller") as Caller;
+  if (principal.kind === "api_key") return "api_key";
+  const { caller } = principal;
   if (caller.userId === target.id) return "self";
   if (isClinicAdmin(caller)) return "clinic_admin";
-  if (caller.type === PROVIDER_TYPE && (await shareRoom(c.env, caller.clinicId, caller.userId, target.id))) {
+  if (caller.type === PROVIDER_TYPE && (await shareRoom(env, caller.clinicId, caller.userId, target.id))) {
     return "provider";
   }
   return null;
 }
 
-function tenantOf(c: Context<AppEnv>): { clinicId: number; clinicCode: string } {
-  const caller = c.get("caller");
-  if (caller) return { clinicId: caller.clinicId, clinicCode: caller.clinicCode };
-  const clinic = c.get("clinic") as Clinic;
-  return { clinicId: clinic.id, clinicCode: clinic.code };
-}
-
 export const getUserProfile: AppRouteHandler<typeof getUserRoute> = async (c) => {
-  const { clinicId, clinicCode } = tenantOf(c);
+  const principal = c.get("principal");
+  const { clinicId, clinicCode } = tenantOf(principal);
   const { user, rooms } = await getUserWithRooms(c.env, clinicId, c.req.valid("param").id);
   if (!user) throw new ApiError("user_not_found");
-  const reader = await readerOf(c, user);
+  const reader = await readerOf(c.env, principal, user);
   // Access to another user's profile is an audit row, refused or not.
   if (reader !== "self") {
     auditLater(c, {
       event: "profile_access",
       outcome: reader ? "success" : "failure",
       clinic: clinicId,
-      actorUserId: c.get("caller")?.userId ?? null,
+      actorUserId: userOf(principal)?.userId ?? null,
       subjectUserId: user.id,
       details: { via: reader ?? "denied" },
     });
