@@ -20,7 +20,7 @@ import { securityHeaders } from "./middleware/security-headers";
 import { accountsFamily } from "./routes/accounts";
 import { admin } from "./routes/admin";
 import { docs } from "./routes/docs";
-import { register } from "./routes/register";
+import { registerFamily } from "./routes/register";
 import { vsee } from "./routes/vsee";
 import { web } from "./routes/web";
 import { errorPage, PAGE_PATHS } from "./routes/web/guard";
@@ -104,7 +104,7 @@ export function createApp() {
     .route("/admin", admin)
     .route("/api_v3", vsee)
     .route("/", web)
-    .route("/", register)
+    .route("/", registerFamily)
     .route("/", accountsFamily);
 
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {

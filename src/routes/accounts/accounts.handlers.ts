@@ -14,7 +14,12 @@ import { queuedIds } from "../../services/outbox";
 import { splitRoles } from "../../services/sessions";
 import type { AccountCaller, AppEnv, AppEnvWith } from "../../types";
 
-import type * as r from "./accounts.routes";
+import type {
+  createAccount as createAccountRoute,
+  findAccounts as findAccountsRoute,
+  getAccount as getAccountRoute,
+  patchAccount as patchAccountRoute,
+} from "./accounts.routes";
 import { accountWire } from "./wire";
 
 type AccountEnv = AppEnvWith<{ account: AccountCaller }>;
@@ -60,23 +65,23 @@ export async function findPage<
   return { total, limit: q.limit, skip: q.skip, data: rows.map((u) => pick(wire(u), idField, q.select)) };
 }
 
-export const findAccounts: AppRouteHandler<typeof r.findAccounts> = async (c) => {
+export const findAccounts: AppRouteHandler<typeof findAccountsRoute> = async (c) => {
   return c.json(await findPage(c, "accounts", ACCOUNT_QUERY, accountWire, "uid"), 200);
 };
 
-export const createAccount: AppRouteHandler<typeof r.createAccount> = async (c) => {
+export const createAccount: AppRouteHandler<typeof createAccountRoute> = async (c) => {
   const clinic = await loadClinic(c);
   const { user, results, messageCount } = await create(c.env, clinic, c.req.valid("json"), auditSource(c));
   deliverSoon(c, queuedIds(results.slice(results.length - messageCount)));
   return c.json(accountWire(user), 201);
 };
 
-export const getAccount: AppRouteHandler<typeof r.getAccount> = async (c) => {
+export const getAccount: AppRouteHandler<typeof getAccountRoute> = async (c) => {
   const { select } = getQuery(ACCOUNT_QUERY, queryOf(c));
   return c.json(pick(accountWire(await ownAccount(c, c.req.valid("param").uid)), "uid", select), 200);
 };
 
-export const patchAccount: AppRouteHandler<typeof r.patchAccount> = async (c) => {
+export const patchAccount: AppRouteHandler<typeof patchAccountRoute> = async (c) => {
   const user = await ownAccount(c, c.req.valid("param").uid);
   const { isFirstLogin } = c.req.valid("json");
   if (isFirstLogin === undefined) return c.json(accountWire(user), 200);

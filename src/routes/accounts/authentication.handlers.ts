@@ -22,7 +22,11 @@ import { revokeSessions, rotateRefresh } from "../../services/sessions";
 import { lastLoginStatement, rehashStatement, signInLookup } from "../../services/users";
 import type { AppEnv } from "../../types";
 import type { Action, BodyOf } from "./action-support";
-import type * as r from "./authentication.routes";
+import type {
+  authenticate as authenticateRoute,
+  logout as logoutRoute,
+  logoutToken as logoutTokenRoute,
+} from "./authentication.routes";
 import { applyActionCode, sendVerificationEmail, sendVerificationSms } from "./codes.handlers";
 import { changeIdentity, changePassword, checkUniqueIdentity } from "./credentials.handlers";
 import { setupMfa, verifyMfaSecret } from "./mfa.handlers";
@@ -46,17 +50,17 @@ export const authenticationHook = (result: { success: boolean; data?: unknown })
   throw invalid(parsed.success ? [{ param: field, message }] : fieldErrors(parsed.error));
 };
 
-export const authenticate: AppRouteHandler<typeof r.authenticate> = async (c) => {
-  const b = c.req.valid("json");
+export const authenticate: AppRouteHandler<typeof authenticateRoute> = async (c) => {
+  const body = c.req.valid("json");
   const clinic = await loadClinic(c);
-  if ("strategy" in b) {
-    if (b.strategy === "local") {
-      const result = await local(c, clinic, b);
+  if ("strategy" in body) {
+    if (body.strategy === "local") {
+      const result = await local(c, clinic, body);
       return "code" in result ? c.json(result, 206) : c.json(result, 201);
     }
-    return c.json(await reauthenticate(c, b), 201);
+    return c.json(await reauthenticate(c, body), 201);
   }
-  return c.json(await runAction(c, clinic, b), 201);
+  return c.json(await runAction(c, clinic, body), 201);
 };
 
 /** The account actions, by the `action` of the body (their handlers: *.handlers.ts of this folder). */
@@ -89,8 +93,8 @@ const MISSING_MFA = { code: 206 as const, message: "Missing MFA token" as const 
  * wrong TOTP codes count under the account's TOTP lock (services/second-factor.ts), which a right password
  * never clears, only a right code.
  */
-async function local<E extends AppEnv>(c: Context<E>, clinic: Clinic, b: Body<{ strategy: "local" }>) {
-  const who = b.email !== undefined ? { email: b.email } : { mobileNo: b.mobileNo as string };
+async function local<E extends AppEnv>(c: Context<E>, clinic: Clinic, body: Body<{ strategy: "local" }>) {
+  const who = body.email !== undefined ? { email: body.email } : { mobileNo: body.mobileNo as string };
   const key = await lockKey("login", who.email ?? who.mobileNo);
   const refused = (method: string, reason: string, subject?: number) =>
     auditLater(c, {
@@ -107,7 +111,7 @@ async function local<E extends AppEnv>(c: Context<E>, clinic: Clinic, b: Body<{ 
     throw lockedError(found.lockedUntil);
   }
   const user = found.user;
-  const ok = await verifyPassword(b.password, user?.passwordHash);
+  const ok = await verifyPassword(body.password, user?.passwordHash);
   // A known account's failures count under the account (its email and mobile number together).
   const failureKey = user ? accountLockKey(user.id) : key;
   const fail = async (error: ApiError, method: string) => {
@@ -119,7 +123,7 @@ async function local<E extends AppEnv>(c: Context<E>, clinic: Clinic, b: Body<{ 
     return fail(new ApiError("invalid_credentials", { message: "Invalid login" }), "password");
   const extra: D1PreparedStatement[] = [];
   if (user.mfaEnabled) {
-    const second = await checkSecondFactor(c.env, clinic, user, b.totpToken);
+    const second = await checkSecondFactor(c.env, clinic, user, body.totpToken);
     if (!second.ok && second.reason === "missing") return MISSING_MFA;
     if (!second.ok) {
       refused("totp", second.reason === "locked" ? "locked" : "invalid", user.id);
@@ -141,7 +145,7 @@ async function local<E extends AppEnv>(c: Context<E>, clinic: Clinic, b: Body<{ 
     }),
   );
   if (user.passwordHash && needsRehash(user.passwordHash)) {
-    extra.push(rehashStatement(c.env.DB, user.id, await hashPassword(b.password)));
+    extra.push(rehashStatement(c.env.DB, user.id, await hashPassword(body.password)));
   }
   const session = await startAccountSession(c.env, user, clinic, extra);
   return {
@@ -157,8 +161,8 @@ async function local<E extends AppEnv>(c: Context<E>, clinic: Clinic, b: Body<{ 
  * A fresh access token for the session of a valid one, and the session's refresh token rotated (clients
  * such as the MYCURE SDK store whatever refreshToken this answers, so it must be a usable one).
  */
-async function reauthenticate<E extends AppEnv>(c: Context<E>, b: Body<{ strategy: "jwt" }>) {
-  const caller = await accountFromToken(c, b.accessToken);
+async function reauthenticate<E extends AppEnv>(c: Context<E>, body: Body<{ strategy: "jwt" }>) {
+  const caller = await accountFromToken(c, body.accessToken);
   const user = await requireLiveAccount(c.env, caller.clinicId, caller.userId);
   const [refreshToken, access] = await Promise.all([
     reissueRefresh(c.env, caller),
@@ -186,11 +190,11 @@ async function reauthenticate<E extends AppEnv>(c: Context<E>, b: Body<{ strateg
 async function refresh<E extends AppEnv>(
   c: Context<E>,
   clinic: Clinic,
-  b: Body<{ action: "refreshAccessToken" }>,
+  body: Body<{ action: "refreshAccessToken" }>,
 ) {
   // The rotation batch also reads the owner; a disabled user or clinic ends the session (null).
   // Another family's refresh token is refused before it is spent (it keeps working at /api_v3).
-  const rotated = await rotateRefresh(c.env, "accounts", b.refreshToken, clinic.id, auditSource(c));
+  const rotated = await rotateRefresh(c.env, "accounts", body.refreshToken, clinic.id, auditSource(c));
   const refused = new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
   const failed = (reason: string, subject?: number) =>
     auditLater(c, {
@@ -223,12 +227,12 @@ async function endSession<E extends AppEnv>(c: Context<E>, token: string) {
   return { uid: String(caller.userId), accessToken: token };
 }
 
-export const logout: AppRouteHandler<typeof r.logout> = async (c) => {
+export const logout: AppRouteHandler<typeof logoutRoute> = async (c) => {
   const token = bearerToken(c.req);
   if (!token) throw new ApiError("unauthorized", { message: "An access token is required" });
   return c.json(await endSession(c, token), 200);
 };
 
-export const logoutToken: AppRouteHandler<typeof r.logoutToken> = async (c) => {
+export const logoutToken: AppRouteHandler<typeof logoutTokenRoute> = async (c) => {
   return c.json(await endSession(c, c.req.valid("param").accessToken), 200);
 };

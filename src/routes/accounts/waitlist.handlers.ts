@@ -2,7 +2,7 @@ import { ApiError } from "../../lib/errors";
 import type { AppRouteHandler } from "../../lib/route-handler";
 import { loadClinic } from "../../middleware/tenant";
 import { addToWaitlist, entryByInvitation } from "../../services/invitations";
-import type * as r from "./waitlist.routes";
+import type { createEntry as createEntryRoute, getEntry as getEntryRoute } from "./waitlist.routes";
 
 const entryWire = (e: {
   email: string | null;
@@ -15,15 +15,15 @@ const entryWire = (e: {
 });
 
 /** Answers with what was submitted, whether or not the email was already waiting (no enumeration). */
-export const createEntry: AppRouteHandler<typeof r.createEntry> = async (c) => {
+export const createEntry: AppRouteHandler<typeof createEntryRoute> = async (c) => {
   const clinic = await loadClinic(c);
-  const b = c.req.valid("json");
-  const personalDetails = (b.personalDetails ?? {}) as Record<string, unknown>;
-  await addToWaitlist(c.env, clinic.id, { email: b.email, mobileNo: b.mobileNo, personalDetails });
-  return c.json(entryWire({ email: b.email, mobileNo: b.mobileNo, personalDetails }), 201);
+  const body = c.req.valid("json");
+  const personalDetails = (body.personalDetails ?? {}) as Record<string, unknown>;
+  await addToWaitlist(c.env, clinic.id, { email: body.email, mobileNo: body.mobileNo, personalDetails });
+  return c.json(entryWire({ email: body.email, mobileNo: body.mobileNo, personalDetails }), 201);
 };
 
-export const getEntry: AppRouteHandler<typeof r.getEntry> = async (c) => {
+export const getEntry: AppRouteHandler<typeof getEntryRoute> = async (c) => {
   const clinic = await loadClinic(c);
   const entry = await entryByInvitation(c.env, clinic.id, c.req.valid("param").inviteCode);
   if (!entry) throw new ApiError("invitation_not_found");

@@ -4,7 +4,11 @@ import type { AppRouteHandler } from "../../lib/route-handler";
 import * as clinics from "../../services/clinics";
 import * as invitations from "../../services/invitations";
 import { listOutbox as list, queuedIds } from "../../services/outbox";
-import type * as routes from "./accounts.routes";
+import type {
+  approveEntry as approveEntryRoute,
+  listOutbox as listOutboxRoute,
+  listWaitlist as listWaitlistRoute,
+} from "./accounts.routes";
 
 const entryWire = (e: typeof waitlist.$inferSelect) => ({
   id: e.id,
@@ -16,14 +20,14 @@ const entryWire = (e: typeof waitlist.$inferSelect) => ({
   approved: e.approvedAt,
 });
 
-export const listWaitlist: AppRouteHandler<typeof routes.listWaitlist> = async (c) => {
+export const listWaitlist: AppRouteHandler<typeof listWaitlistRoute> = async (c) => {
   const clinic = await clinics.requireClinic(c.env, c.req.valid("param").code);
   const { status, start = 0, limit = 50 } = c.req.valid("query");
   const { rows, total } = await invitations.listWaitlist(c.env, clinic.id, { status, start, limit });
   return c.json({ data: rows.map(entryWire), total, start, limit }, 200);
 };
 
-export const approveEntry: AppRouteHandler<typeof routes.approveEntry> = async (c) => {
+export const approveEntry: AppRouteHandler<typeof approveEntryRoute> = async (c) => {
   const { code, id } = c.req.valid("param");
   const clinic = await clinics.requireClinic(c.env, code);
   const { entry, expiresAt, results } = await invitations.approveEntry(c.env, clinic, id);
@@ -31,7 +35,7 @@ export const approveEntry: AppRouteHandler<typeof routes.approveEntry> = async (
   return c.json({ entry: entryWire(entry), invitation_expires: expiresAt }, 200);
 };
 
-export const listOutbox: AppRouteHandler<typeof routes.listOutbox> = async (c) => {
+export const listOutbox: AppRouteHandler<typeof listOutboxRoute> = async (c) => {
   const { clinic: code, status, start = 0, limit = 50 } = c.req.valid("query");
   const clinicId = code ? (await clinics.requireClinic(c.env, code)).id : undefined;
   const { rows, total } = await list(c.env, { clinicId, status, start, limit });

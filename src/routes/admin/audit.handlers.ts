@@ -2,9 +2,9 @@ import type { AppRouteHandler } from "../../lib/route-handler";
 import { auditFilter, listAudit as list } from "../../services/audit";
 import { requireClinic } from "../../services/clinics";
 import { auditWire } from "../vsee/wire";
-import type * as routes from "./audit.routes";
+import type { listAudit as listAuditRoute } from "./audit.routes";
 
-export const listAudit: AppRouteHandler<typeof routes.listAudit> = async (c) => {
+export const listAudit: AppRouteHandler<typeof listAuditRoute> = async (c) => {
   const q = c.req.valid("query");
   const clinicId = q.clinic ? (await requireClinic(c.env, q.clinic)).id : undefined;
   const filter = auditFilter(q, clinicId, 50);

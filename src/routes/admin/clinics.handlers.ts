@@ -3,28 +3,34 @@ import type { AppRouteHandler } from "../../lib/route-handler";
 import * as clinics from "../../services/clinics";
 import { forgetCorsCache } from "../../services/cors-origins";
 import { closeClinicSockets, sweepRevoked } from "../../services/sessions";
-import type * as routes from "./clinics.routes";
+import type {
+  createClinic as createClinicRoute,
+  getClinic as getClinicRoute,
+  listClinics as listClinicsRoute,
+  patchClinic as patchClinicRoute,
+  rotateKey as rotateKeyRoute,
+} from "./clinics.routes";
 import { clinicWire } from "./wire";
 
-export const createClinic: AppRouteHandler<typeof routes.createClinic> = async (c) => {
+export const createClinic: AppRouteHandler<typeof createClinicRoute> = async (c) => {
   const { clinic, apiKey } = await clinics.createClinic(c.env, c.req.valid("json"));
   forgetCorsCache();
   c.set("auditClinicId", clinic.id);
   return c.json({ clinic: clinicWire(clinic), api_key: apiKey }, 201);
 };
 
-export const listClinics: AppRouteHandler<typeof routes.listClinics> = async (c) => {
+export const listClinics: AppRouteHandler<typeof listClinicsRoute> = async (c) => {
   const { start = 0, limit = 50 } = c.req.valid("query");
   const { rows, total } = await clinics.listClinics(c.env, start, limit);
   return c.json({ data: rows.map(clinicWire), total, start, limit }, 200);
 };
 
-export const getClinic: AppRouteHandler<typeof routes.getClinic> = async (c) => {
+export const getClinic: AppRouteHandler<typeof getClinicRoute> = async (c) => {
   const clinic = await clinics.requireClinic(c.env, c.req.valid("param").code);
   return c.json({ clinic: clinicWire(clinic) }, 200);
 };
 
-export const patchClinic: AppRouteHandler<typeof routes.patchClinic> = async (c) => {
+export const patchClinic: AppRouteHandler<typeof patchClinicRoute> = async (c) => {
   const patch = c.req.valid("json");
   const clinic = await clinics.updateClinic(c.env, c.req.valid("param").code, patch);
   forgetCorsCache();
@@ -38,7 +44,7 @@ export const patchClinic: AppRouteHandler<typeof routes.patchClinic> = async (c)
   return c.json({ clinic: clinicWire(clinic) }, 200);
 };
 
-export const rotateKey: AppRouteHandler<typeof routes.rotateKey> = async (c) => {
+export const rotateKey: AppRouteHandler<typeof rotateKeyRoute> = async (c) => {
   const { clinic, apiKey } = await clinics.rotateApiKey(c.env, c.req.valid("param").code);
   return c.json({ clinic: clinicWire(clinic), api_key: apiKey }, 200);
 };

@@ -27,7 +27,18 @@ import {
   writableFields,
   written,
 } from "./record-access";
-import type * as r from "./records.routes";
+import type {
+  accessLog as accessLogRoute,
+  addMember as addMemberRoute,
+  deleteRecord as deleteRecordRoute,
+  getRecord as getRecordRoute,
+  listMembers as listMembersRoute,
+  listRecords as listRecordsRoute,
+  putRecord as putRecordRoute,
+  recordHistory as recordHistoryRoute,
+  recordLive as recordLiveRoute,
+  removeMember as removeMemberRoute,
+} from "./records.routes";
 import { etag, historyWire, isoSeconds, versionCondition } from "./wire";
 
 const open = <E extends AppEnvWith<{ principal: Principal }>>(c: Context<E>, raw: string) =>
@@ -39,7 +50,7 @@ const nameOf = (firstName: string, lastName: string) => ({
   givenName: firstName,
 });
 
-export const listRecords: AppRouteHandler<typeof r.listRecords> = async (c) => {
+export const listRecords: AppRouteHandler<typeof listRecordsRoute> = async (c) => {
   const caller = c.get("caller");
   const kind =
     caller.group === "patients"
@@ -75,14 +86,14 @@ export const listRecords: AppRouteHandler<typeof r.listRecords> = async (c) => {
   );
 };
 
-export const getRecord: AppRouteHandler<typeof r.getRecord> = async (c) => {
+export const getRecord: AppRouteHandler<typeof getRecordRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   const state = viewed(await rec.stub.view({ ...rec.actor, fields: rec.fields }));
   afterAccess(c, rec, "read", rec.fields);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const putRecord: AppRouteHandler<typeof r.putRecord> = async (c) => {
+export const putRecord: AppRouteHandler<typeof putRecordRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   const body = c.req.valid("json");
   const fields = writableFields(rec.access.group, body);
@@ -92,7 +103,7 @@ export const putRecord: AppRouteHandler<typeof r.putRecord> = async (c) => {
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const deleteRecord: AppRouteHandler<typeof r.deleteRecord> = async (c) => {
+export const deleteRecord: AppRouteHandler<typeof deleteRecordRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   if (rec.access.kind !== "admin" && rec.access.group !== "physicians") {
     throw new ApiError("forbidden", {
@@ -105,14 +116,14 @@ export const deleteRecord: AppRouteHandler<typeof r.deleteRecord> = async (c) =>
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const recordHistory: AppRouteHandler<typeof r.recordHistory> = async (c) => {
+export const recordHistory: AppRouteHandler<typeof recordHistoryRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   const { limit = 20, before } = c.req.valid("query");
   const page = await rec.stub.history(limit, before);
   return c.json({ entries: page.entries.map(historyWire), next_before: page.nextBefore }, 200);
 };
 
-export const recordLive: AppRouteHandler<typeof r.recordLive> = async (c) => {
+export const recordLive: AppRouteHandler<typeof recordLiveRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   requireKind(rec, ["patient", "member"], "Only the patient and their care team can follow the record live");
   return openLive(c, rec, recordName(rec.clinicId, rec.patientId));
@@ -131,13 +142,13 @@ function memberWire(m: Member) {
 const TEAM_MANAGERS: OpenRecord["access"]["kind"][] = ["patient", "admin", "server"];
 const MANAGERS_ONLY = "Only the patient, clinic admins and the clinic's server manage a care team";
 
-export const listMembers: AppRouteHandler<typeof r.listMembers> = async (c) => {
+export const listMembers: AppRouteHandler<typeof listMembersRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   const members = await listTeam(c.env, rec.clinicId, rec.patientId as number);
   return c.json({ patient_id: String(rec.patientId), members: members.map(memberWire) }, 200);
 };
 
-export const addMember: AppRouteHandler<typeof r.addMember> = async (c) => {
+export const addMember: AppRouteHandler<typeof addMemberRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   requireKind(rec, TEAM_MANAGERS, MANAGERS_ONLY);
   const body = c.req.valid("json");
@@ -166,7 +177,7 @@ export const addMember: AppRouteHandler<typeof r.addMember> = async (c) => {
   return c.json({ member: memberWire(member), added }, 200);
 };
 
-export const removeMember: AppRouteHandler<typeof r.removeMember> = async (c) => {
+export const removeMember: AppRouteHandler<typeof removeMemberRoute> = async (c) => {
   const { patientId, userId } = c.req.valid("param");
   const rec = await open(c, patientId);
   requireKind(rec, TEAM_MANAGERS, MANAGERS_ONLY);
@@ -204,7 +215,7 @@ function accessWire(e: AccessEntry) {
   };
 }
 
-export const accessLog: AppRouteHandler<typeof r.accessLog> = async (c) => {
+export const accessLog: AppRouteHandler<typeof accessLogRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   requireKind(rec, ["patient", "admin"], "Only the patient and clinic admins read the access log");
   const { limit = 20, before } = c.req.valid("query");

@@ -30,7 +30,13 @@ import {
   writableFields,
   written,
 } from "./record-access";
-import type * as r from "./state.routes";
+import type {
+  deleteState as deleteStateRoute,
+  getState as getStateRoute,
+  history as historyRoute,
+  live as liveRoute,
+  putState as putStateRoute,
+} from "./state.routes";
 import { etag, historyWire, versionCondition } from "./wire";
 
 /** The patient named by `?patient=` or `X-Patient-Id`, if any. */
@@ -75,14 +81,14 @@ async function stateRecord<E extends AppEnvWith<{ caller: Caller; principal: Pri
   return openPatientRecord(c, await onlyTeam(c.env, caller.clinicId, caller.userId));
 }
 
-export const getState: AppRouteHandler<typeof r.getState> = async (c) => {
+export const getState: AppRouteHandler<typeof getStateRoute> = async (c) => {
   const rec = await stateRecord(c);
   const state = viewed(await rec.stub.view({ ...rec.actor, fields: rec.fields }));
   afterAccess(c, rec, "read", rec.fields);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const putState: AppRouteHandler<typeof r.putState> = async (c) => {
+export const putState: AppRouteHandler<typeof putStateRoute> = async (c) => {
   const rec = await stateRecord(c);
   const body = c.req.valid("json");
   const fields = writableFields(rec.access.group, body);
@@ -94,7 +100,7 @@ export const putState: AppRouteHandler<typeof r.putState> = async (c) => {
 
 const RESET_REFUSAL = "Only clinic admins and physicians can reset the care record";
 
-export const deleteState: AppRouteHandler<typeof r.deleteState> = async (c) => {
+export const deleteState: AppRouteHandler<typeof deleteStateRoute> = async (c) => {
   const rec = await stateRecord(c, RESET_REFUSAL);
   if (rec.access.kind !== "admin" && rec.access.group !== "physicians") {
     throw new ApiError("forbidden", { message: RESET_REFUSAL });
@@ -105,7 +111,7 @@ export const deleteState: AppRouteHandler<typeof r.deleteState> = async (c) => {
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const history: AppRouteHandler<typeof r.history> = async (c) => {
+export const history: AppRouteHandler<typeof historyRoute> = async (c) => {
   const rec = await stateRecord(
     c,
     "Only patients, physicians, insurers and clinic admins can read the care record's history",
@@ -115,7 +121,7 @@ export const history: AppRouteHandler<typeof r.history> = async (c) => {
   return c.json({ entries: page.entries.map(historyWire), next_before: page.nextBefore }, 200);
 };
 
-export const live: AppRouteHandler<typeof r.live> = async (c) => {
+export const live: AppRouteHandler<typeof liveRoute> = async (c) => {
   const rec = await stateRecord(c);
   if (rec.access.kind === "admin") {
     throw new ApiError("forbidden", {

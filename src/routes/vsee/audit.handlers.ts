@@ -2,11 +2,11 @@ import { ApiError } from "../../lib/errors";
 import type { AppRouteHandler } from "../../lib/route-handler";
 import { isClinicAdmin, tenantOf } from "../../middleware/auth";
 import { auditFilter, listAudit as list } from "../../services/audit";
-import type * as r from "./audit.routes";
+import type { listAudit as listAuditRoute } from "./audit.routes";
 import { auditWire } from "./wire";
 
 /** The clinic's audit log: its API key and its clinic admins only. */
-export const listAudit: AppRouteHandler<typeof r.listAudit> = async (c) => {
+export const listAudit: AppRouteHandler<typeof listAuditRoute> = async (c) => {
   const principal = c.get("principal");
   if (principal.kind === "user" && !isClinicAdmin(principal.caller))
     throw new ApiError("forbidden", { message: "Only clinic admins can read the audit log" });

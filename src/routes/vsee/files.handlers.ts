@@ -2,7 +2,7 @@ import { cappedBytes, parseMultipart } from "../../lib/body";
 import { ApiError, invalidField } from "../../lib/errors";
 import type { AppRouteHandler } from "../../lib/route-handler";
 import { checkAuthCode, fileUrl, getFile, MAX_FILE_BYTES, putFile, sniffImage } from "../../services/files";
-import type * as r from "./files.routes";
+import type { getFile as getFileRoute, uploadFile as uploadFileRoute } from "./files.routes";
 import { MAX_UPLOAD_BYTES } from "./files.routes";
 
 /**
@@ -23,7 +23,7 @@ async function uploadedBytes(req: Request): Promise<Uint8Array> {
   return new Uint8Array(await file.arrayBuffer());
 }
 
-export const uploadFile: AppRouteHandler<typeof r.uploadFile> = async (c) => {
+export const uploadFile: AppRouteHandler<typeof uploadFileRoute> = async (c) => {
   const caller = c.get("caller");
   const bytes = await uploadedBytes(c.req.raw);
   if (bytes.byteLength > MAX_FILE_BYTES)
@@ -35,7 +35,7 @@ export const uploadFile: AppRouteHandler<typeof r.uploadFile> = async (c) => {
   return c.json({ data: { id, url, type, size: bytes.byteLength } }, 200);
 };
 
-export const downloadFile: AppRouteHandler<typeof r.getFile> = async (c) => {
+export const downloadFile: AppRouteHandler<typeof getFileRoute> = async (c) => {
   const { id } = c.req.valid("param");
   const { auth_code } = c.req.valid("query");
   // A wrong auth_code and a missing file answer the same 404.

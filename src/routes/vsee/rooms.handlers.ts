@@ -7,8 +7,13 @@ import { fileUrl } from "../../services/files";
 import * as roomsService from "../../services/rooms";
 import { getUser, roomsOfUser } from "../../services/users";
 import type { Bindings, Caller, Principal } from "../../types";
-import type * as r from "./rooms.routes";
-import type * as u from "./users.routes";
+import type {
+  createRoom as createRoomRoute,
+  getRoom as getRoomRoute,
+  listRooms as listRoomsRoute,
+  roomProviders as roomProvidersRoute,
+} from "./rooms.routes";
+import type { assignRoom as assignRoomRoute } from "./users.routes";
 import { DEFAULT_LIST_FIELDS, LIST_FIELDS, profileRoomWire, publicProviderWire, roomWire } from "./wire";
 
 interface Tenant {
@@ -44,7 +49,7 @@ async function visibleRoom(env: Bindings, t: Tenant, code: string) {
   return room;
 }
 
-export const createRoom: AppRouteHandler<typeof r.createRoom> = async (c) => {
+export const createRoom: AppRouteHandler<typeof createRoomRoute> = async (c) => {
   const t = tenant(c.get("principal"));
   requireManager(t);
   const clinic = t.clinic ?? (await getClinicById(c.env, t.clinicId));
@@ -53,7 +58,7 @@ export const createRoom: AppRouteHandler<typeof r.createRoom> = async (c) => {
   return c.json({ data: roomWire(room) }, 200);
 };
 
-export const listRooms: AppRouteHandler<typeof r.listRooms> = async (c) => {
+export const listRooms: AppRouteHandler<typeof listRoomsRoute> = async (c) => {
   const t = tenant(c.get("principal"));
   const { page = 1, limit = 20 } = c.req.valid("query");
   const { rows, total } = await roomsService.listRooms(
@@ -66,12 +71,12 @@ export const listRooms: AppRouteHandler<typeof r.listRooms> = async (c) => {
   return c.json({ data: rows.map(roomWire), total_count: total }, 200);
 };
 
-export const getRoom: AppRouteHandler<typeof r.getRoom> = async (c) => {
+export const getRoom: AppRouteHandler<typeof getRoomRoute> = async (c) => {
   const room = await visibleRoom(c.env, tenant(c.get("principal")), c.req.valid("param").code);
   return c.json({ data: roomWire(room) }, 200);
 };
 
-export const roomProviders: AppRouteHandler<typeof r.roomProviders> = async (c) => {
+export const roomProviders: AppRouteHandler<typeof roomProvidersRoute> = async (c) => {
   const t = tenant(c.get("principal"));
   const room = await visibleRoom(c.env, t, c.req.valid("param").code);
   const { page = 1, limit = 20 } = c.req.valid("query");
@@ -89,7 +94,7 @@ export const roomProviders: AppRouteHandler<typeof r.roomProviders> = async (c) 
   return c.json({ data, total_count: total }, 200);
 };
 
-export const assignRoom: AppRouteHandler<typeof u.assignRoom> = async (c) => {
+export const assignRoom: AppRouteHandler<typeof assignRoomRoute> = async (c) => {
   const t = tenant(c.get("principal"));
   requireManager(t);
   const userId = c.req.valid("param").id;
