@@ -135,7 +135,8 @@ describe("a CareRecord restarted between two writes", () => {
             const res = await write(path, who, { [field]: value });
             answered += 1;
             if (answered === 8) {
-              aborted = runInDurableObject(stub(), (_o: CareRecord, ctx) => ctx.abort("test restart")).catch(
+              aborted = runInDurableObject(stub(), (_o: CareRecord, ctx) => ctx.abort("test restart")).then(
+                () => "returned",
                 () => "aborted",
               );
             }
