@@ -148,6 +148,7 @@ export function workerdPids() {
 /** A DevTools protocol session with an isolate (workerd's inspector). */
 export async function inspector(url) {
   const ws = new WebSocket(url);
+  ws.binaryType = "arraybuffer";
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
     ws.onerror = () => reject(new Error(`cannot reach the inspector at ${url}`));
@@ -155,7 +156,7 @@ export async function inspector(url) {
   let next = 0;
   const pending = new Map();
   ws.onmessage = (e) => {
-    const msg = JSON.parse(String(e.data));
+    const msg = JSON.parse(typeof e.data === "string" ? e.data : Buffer.from(e.data).toString("utf8"));
     const p = pending.get(msg.id);
     if (!p) return;
     pending.delete(msg.id);
