@@ -98,13 +98,16 @@ process.exit(exitCode);
 async function soak() {
   // ---------- requests, their statuses and latencies ----------
 
-  const routes = new Map(); // route → { statuses: {status: n}, ms: [] }
+  // route → { statuses: {status: n}, ms: [] }: the load's requests, and the setup's and the checks' apart.
+  const routes = new Map();
+  const others = new Map();
+  let phase = "setup";
   const unexpected = []; // { route, status, expected, body }
-  let requests = 0;
+  let requests = 0; // of the load
 
   /** One request; `expect` lists the statuses the scenario expects (anything else is an invariant failure). */
   async function send(route, method, path, { headers = {}, body, expect = [200] } = {}) {
-    requests++;
+    if (phase === "load") requests++;
     const t0 = performance.now();
     let status = 0;
     let text = "";
@@ -123,8 +126,9 @@ async function soak() {
       text = String(e?.cause?.code ?? e?.message ?? e);
     }
     const ms = performance.now() - t0;
-    const r = routes.get(route) ?? { statuses: {}, ms: [] };
-    routes.set(route, r);
+    const map = phase === "load" ? routes : others;
+    const r = map.get(route) ?? { statuses: {}, ms: [] };
+    map.set(route, r);
     r.statuses[status] = (r.statuses[status] ?? 0) + 1;
     r.ms.push(ms);
     if (!expect.includes(status))
@@ -798,6 +802,7 @@ async function soak() {
   await sampleHeap("start");
   await sleep(2000); // the snapshot's own work settles before the load starts
   loadStart = performance.now();
+  phase = "load";
   log(
     `load: ${LOAD_SECONDS} s at ${RATE} actions/s + ${ONLINE} patients' heartbeats every ${HEARTBEAT_EVERY} s; ${sockets.length} live sockets`,
   );
@@ -843,6 +848,7 @@ async function soak() {
   }
   log(`arrivals stopped; waiting for ${running.size} actions`);
   await Promise.all([...running]);
+  phase = "check";
   log("answered; reading the records");
   const loadSeconds = (performance.now() - loadStart) / 1000;
   // The sockets' last messages: every record's final version reaches its open sockets.
@@ -872,7 +878,7 @@ async function soak() {
   const check = (name, ok, detail = "") => checks.push({ name, ok: Boolean(ok), detail });
 
   // Statuses.
-  const fivexx = [...routes].flatMap(([route, r]) =>
+  const fivexx = [...routes, ...others].flatMap(([route, r]) =>
     Object.entries(r.statuses).flatMap(([s, n]) => (Number(s) >= 500 ? [`${route} ${s} ×${n}`] : [])),
   );
   check("no response 500-599", fivexx.length === 0, fivexx.join("; "));
@@ -1199,7 +1205,12 @@ async function soak() {
   console.log(
     `${requests} requests (${report.totals.requestsPerSecond}/s), ${actions} actions, ${shed} shed; statuses ${JSON.stringify(statusTotals)}; p50 ${report.totals.p50} ms, p99 ${report.totals.p99} ms`,
   );
-  console.log(`heap (after GC) ${heap.map((h) => `${h.usedMiB}`).join(" → ")} MiB\n`);
+  console.log(
+    `isolate heap: ${heap[0].usedMiB} MiB at the start (after GC), ${heap
+      .filter((h) => h.phase === "load")
+      .map((h) => h.usedMiB)
+      .join(" → ")} under load, ${heap.at(-1).usedMiB} MiB at the end (after GC)\n`,
+  );
   console.log(
     `${"route".padEnd(44)} ${pad("requests", 8)} ${pad("p50 ms", 7)} ${pad("p99 ms", 7)}  statuses`,
   );
