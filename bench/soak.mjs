@@ -85,12 +85,17 @@ const { mf, base, db, firstAnswerMs } = await serve({
 });
 log(`serving on ${base} (first answer after ${firstAnswerMs} ms)`);
 const sockets = [];
+let disposed;
+const stopServer = () => {
+  disposed ??= mf.dispose();
+  return disposed;
+};
 let exitCode = 0;
 try {
   exitCode = await soak();
 } finally {
   for (const s of sockets) s.ws.close();
-  await mf.dispose();
+  await stopServer();
   rmSync(join(work, "state"), { recursive: true, force: true });
 }
 process.exit(exitCode);
@@ -891,98 +896,6 @@ async function soak() {
       .join(" | "),
   );
 
-  // Care records: every acknowledged write in the record and its history, versions strictly increasing,
-  // no field lost; every socket saw every version after it connected.
-  const recordProblems = [];
-  let acknowledged = 0;
-  for (const rec of records) {
-    const { state, history } = finals.get(rec);
-    const byVersion = new Map(history.map((h) => [h.version, h]));
-    const versions = history.map((h) => h.version);
-    const sorted = [...versions].sort((a, b) => a - b);
-    if (
-      new Set(versions).size !== versions.length ||
-      sorted.some((v, i) => v !== i + 1) ||
-      (sorted.at(-1) ?? 0) !== state.version
-    )
-      recordProblems.push(
-        `record ${rec.id}: history versions ${sorted.slice(0, 5).join(",")}… are not 1..${state.version}`,
-      );
-    const writes = [...rec.writes].sort((a, b) => a.version - b.version);
-    acknowledged += writes.length;
-    if (writes.length !== history.length)
-      recordProblems.push(
-        `record ${rec.id}: ${writes.length} acknowledged writes, ${history.length} history entries`,
-      );
-    // The state at each version, rebuilt from the acknowledged writes alone.
-    const at = new Map([[0, { version: 0 }]]);
-    let current = { version: 0 };
-    for (const w of writes) {
-      const h = byVersion.get(w.version);
-      if (h?.fields.length !== 1 || h.fields[0] !== w.field)
-        recordProblems.push(`record ${rec.id}: write v${w.version} (${w.field}) not in the history as such`);
-      current = { ...current, [w.field]: w.value, version: w.version };
-      at.set(w.version, current);
-      if (JSON.stringify(sortKeys(w.state)) !== JSON.stringify(sortKeys(current)))
-        recordProblems.push(
-          `record ${rec.id}: the answer of v${w.version} is not the state rebuilt from the writes`,
-        );
-    }
-    if (JSON.stringify(sortKeys(state)) !== JSON.stringify(sortKeys(current)))
-      recordProblems.push(
-        `record ${rec.id}: stored state ${JSON.stringify(state).slice(0, 120)} lost a field`,
-      );
-    for (const s of sockets.filter((x) => x.rec === rec)) {
-      const seen = s.states.map((x) => x.version);
-      const from = seen[0];
-      if (from === undefined) {
-        if (!s.closed || ![4001, 4003, 4004].includes(s.closed.code))
-          recordProblems.push(
-            `record ${rec.id}: socket (${s.label}) received nothing (${JSON.stringify(s.closed)})`,
-          );
-        continue;
-      }
-      const expected = Array.from({ length: state.version - from + 1 }, (_, i) => from + i);
-      const documentedClose = s.closed && [4001, 4003, 4004].includes(s.closed.code);
-      const complete = documentedClose
-        ? seen.every((v, i) => v === expected[i])
-        : JSON.stringify(seen) === JSON.stringify(expected);
-      if (!complete)
-        recordProblems.push(
-          `record ${rec.id}: socket (${s.label}) saw ${seen.length} versions ${from}..${seen.at(-1)}, expected ${from}..${state.version}${s.closed ? ` (closed ${s.closed.code})` : ""}`,
-        );
-      for (const st of s.states) {
-        const want = at.get(st.version);
-        if (want && JSON.stringify(sortKeys(st)) !== JSON.stringify(sortKeys(want)))
-          recordProblems.push(
-            `record ${rec.id}: socket (${s.label}) v${st.version} differs from the written state`,
-          );
-      }
-    }
-  }
-  check(
-    "care records: every acknowledged write in the record and its history, versions 1..n, no field lost",
-    recordProblems.filter((p) => !p.includes("socket")).length === 0,
-    recordProblems
-      .filter((p) => !p.includes("socket"))
-      .slice(0, 5)
-      .join(" | "),
-  );
-  check(
-    "live sockets: every version after connecting (or a documented close)",
-    recordProblems.filter((p) => p.includes("socket")).length === 0,
-    recordProblems
-      .filter((p) => p.includes("socket"))
-      .slice(0, 5)
-      .join(" | "),
-  );
-  const endedOk = ending.every((e) => e.socket.closed?.code === 4003);
-  check(
-    "sockets of a session signed out mid-run closed with 4003",
-    endedOk,
-    ending.map((e) => JSON.stringify(e.socket.closed)).join(" "),
-  );
-
   // Refresh tokens: none accepted twice (client and store), every reuse revoked its family.
   const chains = await db
     .prepare(
@@ -1115,6 +1028,103 @@ async function soak() {
     `the search index matches the users table (${fts.users} users, ${fts.indexed} indexed)`,
     fts.users === fts.indexed && fts.stale === 0,
     `${fts.stale} rows stale or missing`,
+  );
+
+  // The server stops here: workerd reports a close it initiated (4003 on a sign-out) to a Node client only
+  // when the connection ends, so the sockets' close codes are read once it has been disposed.
+  await stopServer();
+  for (let i = 0; i < 200 && sockets.some((x) => !x.closed); i++) await sleep(10);
+
+  // Care records: every acknowledged write in the record and its history, versions strictly increasing,
+  // no field lost; every socket saw every version after it connected.
+  const recordProblems = [];
+  let acknowledged = 0;
+  for (const rec of records) {
+    const { state, history } = finals.get(rec);
+    const byVersion = new Map(history.map((h) => [h.version, h]));
+    const versions = history.map((h) => h.version);
+    const sorted = [...versions].sort((a, b) => a - b);
+    if (
+      new Set(versions).size !== versions.length ||
+      sorted.some((v, i) => v !== i + 1) ||
+      (sorted.at(-1) ?? 0) !== state.version
+    )
+      recordProblems.push(
+        `record ${rec.id}: history versions ${sorted.slice(0, 5).join(",")}… are not 1..${state.version}`,
+      );
+    const writes = [...rec.writes].sort((a, b) => a.version - b.version);
+    acknowledged += writes.length;
+    if (writes.length !== history.length)
+      recordProblems.push(
+        `record ${rec.id}: ${writes.length} acknowledged writes, ${history.length} history entries`,
+      );
+    // The state at each version, rebuilt from the acknowledged writes alone.
+    const at = new Map([[0, { version: 0 }]]);
+    let current = { version: 0 };
+    for (const w of writes) {
+      const h = byVersion.get(w.version);
+      if (h?.fields.length !== 1 || h.fields[0] !== w.field)
+        recordProblems.push(`record ${rec.id}: write v${w.version} (${w.field}) not in the history as such`);
+      current = { ...current, [w.field]: w.value, version: w.version };
+      at.set(w.version, current);
+      if (JSON.stringify(sortKeys(w.state)) !== JSON.stringify(sortKeys(current)))
+        recordProblems.push(
+          `record ${rec.id}: the answer of v${w.version} is not the state rebuilt from the writes`,
+        );
+    }
+    if (JSON.stringify(sortKeys(state)) !== JSON.stringify(sortKeys(current)))
+      recordProblems.push(
+        `record ${rec.id}: stored state ${JSON.stringify(state).slice(0, 120)} lost a field`,
+      );
+    for (const s of sockets.filter((x) => x.rec === rec)) {
+      const seen = s.states.map((x) => x.version);
+      const from = seen[0];
+      if (from === undefined) {
+        if (!s.closed || ![4001, 4003, 4004].includes(s.closed.code))
+          recordProblems.push(
+            `record ${rec.id}: socket (${s.label}) received nothing (${JSON.stringify(s.closed)})`,
+          );
+        continue;
+      }
+      const expected = Array.from({ length: state.version - from + 1 }, (_, i) => from + i);
+      const documentedClose = s.closed && [4001, 4003, 4004].includes(s.closed.code);
+      const complete = documentedClose
+        ? seen.every((v, i) => v === expected[i])
+        : JSON.stringify(seen) === JSON.stringify(expected);
+      if (!complete)
+        recordProblems.push(
+          `record ${rec.id}: socket (${s.label}) saw ${seen.length} versions ${from}..${seen.at(-1)}, expected ${from}..${state.version}${s.closed ? ` (closed ${s.closed.code})` : ""}`,
+        );
+      for (const st of s.states) {
+        const want = at.get(st.version);
+        if (want && JSON.stringify(sortKeys(st)) !== JSON.stringify(sortKeys(want)))
+          recordProblems.push(
+            `record ${rec.id}: socket (${s.label}) v${st.version} differs from the written state`,
+          );
+      }
+    }
+  }
+  check(
+    "care records: every acknowledged write in the record and its history, versions 1..n, no field lost",
+    recordProblems.filter((p) => !p.includes("socket")).length === 0,
+    recordProblems
+      .filter((p) => !p.includes("socket"))
+      .slice(0, 5)
+      .join(" | "),
+  );
+  check(
+    "live sockets: every version after connecting (or a documented close)",
+    recordProblems.filter((p) => p.includes("socket")).length === 0,
+    recordProblems
+      .filter((p) => p.includes("socket"))
+      .slice(0, 5)
+      .join(" | "),
+  );
+  const endedOk = ending.every((e) => e.socket.closed?.code === 4003);
+  check(
+    "sockets of a session signed out mid-run closed with 4003",
+    endedOk,
+    ending.map((e) => JSON.stringify(e.socket.closed)).join(" "),
   );
 
   // Memory: the isolate's heap after a forced GC, at the start, during and at the end of the load.
