@@ -866,8 +866,8 @@ async function soak() {
     const waiting = sockets.filter(
       (s) =>
         !s.closed &&
-        (ending.some((e) => e.socket === s) ||
-          (s.states.at(-1)?.version ?? -1) < finals.get(s.rec).state.version),
+        !ending.some((e) => e.socket === s) &&
+        (s.states.at(-1)?.version ?? -1) < finals.get(s.rec).state.version,
     );
     if (!waiting.length) break;
     await sleep(10);
