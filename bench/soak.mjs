@@ -812,7 +812,7 @@ async function soak() {
     `load: ${LOAD_SECONDS} s at ${RATE} actions/s + ${ONLINE} patients' heartbeats every ${HEARTBEAT_EVERY} s; ${sockets.length} live sockets`,
   );
   const nextBeat = online.map((_, i) => (i * HEARTBEAT_EVERY * 1000) / online.length);
-  let started_ = 0;
+  let arrivals = 0;
   let lateSocketsOpen = false;
   let signedOutSockets = false;
   let nextHeap = HEAP_EVERY * 1000;
@@ -820,8 +820,8 @@ async function soak() {
     const t = performance.now() - loadStart;
     if (t >= LOAD_SECONDS * 1000) break;
     const due = Math.floor((t / 1000) * RATE);
-    while (started_ < due) {
-      started_++;
+    while (arrivals < due) {
+      arrivals++;
       launch(actionOf(chooseAction()));
     }
     for (let i = 0; i < online.length; i++) {
