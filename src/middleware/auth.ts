@@ -57,7 +57,7 @@ export const vseeAuth = (options: { apiKey?: boolean; cookie?: boolean } = {}) =
       });
     }
     const record = await resolveAccess(c.env, token);
-    if (!record || (code && code !== record.cc)) throw new ApiError("invalid_token");
+    if (!record || (code && code !== record.clinicCode)) throw new ApiError("invalid_token");
     c.set("caller", callerOf(record));
     await next();
   });

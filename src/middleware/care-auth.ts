@@ -104,7 +104,7 @@ export const careAuth = (options: { live?: boolean; apiKey?: boolean } = {}) =>
     }
     const record = await resolveAccess(c.env, token);
     const clinicCode = (options.live && c.req.query("accountCode")?.trim()) || clinicCodeOf(c.req, c.env);
-    if (!record || record.cc !== clinicCode) throw new ApiError("invalid_token");
+    if (!record || record.clinicCode !== clinicCode) throw new ApiError("invalid_token");
     c.set("caller", callerOf(record));
     await next();
   });
@@ -127,6 +127,6 @@ export async function registrationProof(c: Context<AppEnv>, clinic: Clinic): Pro
   const token = presentedToken(c.req);
   if (!token) return { apiKey: false };
   const record = await resolveAccess(c.env, token);
-  if (!record || record.cc !== clinic.code) throw new ApiError("invalid_token");
-  return { apiKey: false, userId: record.u };
+  if (!record || record.clinicCode !== clinic.code) throw new ApiError("invalid_token");
+  return { apiKey: false, userId: record.userId };
 }

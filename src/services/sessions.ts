@@ -10,7 +10,8 @@
 
 import { mapRow } from "../db/rows";
 import { type User, users } from "../db/schema";
-import { kvKeys, kvTtl } from "../kv/keys";
+import { type AccessRecord, deleteAccess, getAccess, patchAccess, putAccess } from "../kv/access";
+import { deleteJwtSession } from "../kv/jwt-sessions";
 import { now } from "../lib/clock";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import type { Bindings, Caller } from "../types";
@@ -21,32 +22,6 @@ export const ACCESS_TTL = 24 * 3600;
 export const REFRESH_TTL = 30 * 24 * 3600;
 
 export type SessionKind = "vsee" | "accounts" | "portal" | "register";
-
-/** The KV value of an access token. Short keys: it is read on every authenticated request. */
-export interface AccessRecord {
-  /** user id */
-  u: number;
-  /** clinic id */
-  c: number;
-  /** clinic code */
-  cc: string;
-  /** user type */
-  t: number;
-  /** roles */
-  r: string[];
-  /** session id */
-  s: string;
-  /** expires at (unix s) */
-  e: number;
-  /** issued at */
-  i: number;
-  /** signed in with an emailed code: may set a new password without the old one */
-  m?: "code";
-  /** the clinic's default heartbeat (seconds) */
-  h: number;
-  /** the user's group (register family: patients | physicians | insurers), when it has one */
-  g?: string;
-}
 
 export interface SessionUser {
   id: number;
@@ -86,17 +61,17 @@ function accessRecord(
   via?: "code",
 ): AccessRecord {
   return {
-    u: user.id,
-    c: user.clinicId,
-    cc: clinic.code,
-    h: clinic.defaultHeartbeat,
-    t: user.type,
-    r: splitRoles(user.roles),
-    s: sessionId,
-    e: t + ACCESS_TTL,
-    i: t,
-    ...(via ? { m: via } : {}),
-    ...(user.groupName ? { g: user.groupName } : {}),
+    userId: user.id,
+    clinicId: user.clinicId,
+    clinicCode: clinic.code,
+    heartbeat: clinic.defaultHeartbeat,
+    type: user.type,
+    roles: splitRoles(user.roles),
+    sessionId,
+    expiresAt: t + ACCESS_TTL,
+    issuedAt: t,
+    ...(via ? { via } : {}),
+    ...(user.groupName ? { group: user.groupName } : {}),
   };
 }
 
@@ -158,10 +133,7 @@ export class PendingSession {
     const [accessHash] = await this.#hashes;
     const t = this.created;
     if (this.withAccess) {
-      const record = accessRecord(user, clinic, this.sessionId, t, via);
-      await env.KV.put(kvKeys.access(accessHash), JSON.stringify(record), {
-        expirationTtl: kvTtl(record.e, t),
-      });
+      await putAccess(env.KV, accessHash, accessRecord(user, clinic, this.sessionId, t, via));
     }
     return {
       sessionId: this.sessionId,
@@ -193,26 +165,14 @@ export async function resolveAccess(
 ): Promise<(AccessRecord & { hash: string }) | null> {
   if (!/^[0-9a-f]{32}$/.test(token)) return null;
   const hash = await hashToken(token);
-  const record = await env.KV.get<AccessRecord>(kvKeys.access(hash), "json");
-  if (!record || record.e <= now()) return null;
-  return { ...record, hash };
+  const record = await getAccess(env.KV, hash);
+  return record ? { ...record, hash } : null;
 }
 
 /** The caller an access record names (what the auth middlewares put in the context). */
 export function callerOf(record: AccessRecord & { hash: string }): Caller {
-  return {
-    userId: record.u,
-    clinicId: record.c,
-    clinicCode: record.cc,
-    type: record.t,
-    roles: record.r,
-    sessionId: record.s,
-    tokenHash: record.hash,
-    heartbeat: record.h ?? 300,
-    expiresAt: record.e,
-    ...(record.m ? { via: record.m } : {}),
-    ...(record.g ? { group: record.g } : {}),
-  };
+  const { hash, issuedAt: _issuedAt, ...named } = record;
+  return { ...named, tokenHash: hash };
 }
 
 export interface Rotated {
@@ -322,13 +282,9 @@ export async function rotateRefresh(
   }
   const sessionClinic = { code: String(raw.clinic_code), defaultHeartbeat: Number(raw.clinic_heartbeat) };
   const tasks: Promise<unknown>[] = [];
-  if (prev?.access_hash) tasks.push(env.KV.delete(kvKeys.access(prev.access_hash)));
-  if (kind !== "accounts") {
-    const record = accessRecord(user, sessionClinic, row.session_id, t);
-    tasks.push(
-      env.KV.put(kvKeys.access(accessHash), JSON.stringify(record), { expirationTtl: kvTtl(record.e, t) }),
-    );
-  }
+  if (prev?.access_hash) tasks.push(deleteAccess(env.KV, prev.access_hash));
+  if (kind !== "accounts")
+    tasks.push(putAccess(env.KV, accessHash, accessRecord(user, sessionClinic, row.session_id, t)));
   try {
     await Promise.all(tasks);
   } catch (err) {
@@ -518,8 +474,8 @@ interface SessionKeys {
 async function deleteSessionKeys(env: Bindings, rows: SessionKeys[]): Promise<void> {
   await Promise.all(
     rows.flatMap((r) => [
-      r.access_hash ? env.KV.delete(kvKeys.access(r.access_hash)) : null,
-      r.kind === "accounts" ? env.KV.delete(kvKeys.jwtSession(r.id)) : null,
+      r.access_hash ? deleteAccess(env.KV, r.access_hash) : null,
+      r.kind === "accounts" ? deleteJwtSession(env.KV, r.id) : null,
     ]),
   );
 }
@@ -587,12 +543,7 @@ export async function sweepRevoked(env: Bindings, limit = SWEEP_CHUNK): Promise<
 
 export const SWEEP_CHUNK = 500;
 
-/** Rewrites the current access record (e.g. to drop the emailed-code privilege after a password is set). */
-export async function updateAccess(env: Bindings, hash: string, patch: Partial<AccessRecord>): Promise<void> {
-  const key = kvKeys.access(hash);
-  const record = await env.KV.get<AccessRecord>(key, "json");
-  if (!record) return;
-  const next = { ...record, ...patch };
-  if (patch.m === undefined) delete next.m;
-  await env.KV.put(key, JSON.stringify(next), { expirationTtl: kvTtl(next.e, now()) });
+/** Drops the emailed-code privilege of the caller's access token (its password is set now). */
+export async function endCodePrivilege(env: Bindings, tokenHash: string): Promise<void> {
+  await patchAccess(env.KV, tokenHash, { via: null });
 }
