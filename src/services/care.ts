@@ -15,18 +15,13 @@
  */
 import type { ClinicSettings } from "../db/schema";
 import type { CareRecord } from "../durable-objects/care-record";
+import { CARE_FIELDS, type CareField } from "../durable-objects/care-record";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import type { Bindings } from "../types";
 import { SUBTYPE_DOCTOR, USER_TYPES } from "./users";
 
-export const CARE_FIELDS = [
-  "medical_history",
-  "office_visit_notes",
-  "prescription",
-  "insurer_reply",
-] as const;
-export type CareField = (typeof CARE_FIELDS)[number];
+export { CARE_FIELDS, type CareField };
 
 export const GROUPS = ["patients", "physicians", "insurers"] as const;
 export type Group = (typeof GROUPS)[number];
