@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { call, callAndSettle, clock, createClinic, env, json, randomIp, uniq } from "../helpers";
-import { setPassword, sso } from "../vsee/fixtures";
+import { setPassword, sso } from "../vsee/support";
 
 afterEach(() => clock.reset());
 

@@ -6,10 +6,10 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { revokeClinicSessions } from "../../src/services/sessions";
-import { account } from "../accounts/helpers";
+import { account } from "../accounts/support";
 import { ADMIN_AUTH, call, callAndSettle, createClinic, env, type TestClinic } from "../helpers";
 import { registerAs } from "../register/support";
-import { sso } from "../vsee/fixtures";
+import { sso } from "../vsee/support";
 
 async function runCron() {
   const ctx = createExecutionContext();

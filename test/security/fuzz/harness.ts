@@ -26,10 +26,10 @@ import { type Family, familyOf } from "../../../src/lib/render";
 import { PAGE_PATHS } from "../../../src/routes/web/guard";
 import { startAccountSession } from "../../../src/services/account-sessions";
 import { careRecord } from "../../../src/services/care";
-import { account, PASSWORD, type Tenant } from "../../accounts/helpers";
+import { account, PASSWORD, type Tenant } from "../../accounts/support";
 import { ADMIN_AUTH, call, createClinic, env, json, randomIp, type TestClinic, uniq } from "../../helpers";
 import { ensureDefaultClinic, registerAs } from "../../register/support";
-import { sso } from "../../vsee/fixtures";
+import { sso } from "../../vsee/support";
 
 /** Cases per route (the issue asks for at least 200 in CI). */
 export const RUNS = 200;
