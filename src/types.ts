@@ -1,5 +1,4 @@
 import type { Clinic } from "./db/schema";
-import type { Family } from "./lib/render";
 
 /**
  * The `[vars]` of wrangler.toml. `wrangler types` types them as their literal default values; a deployment
@@ -63,8 +62,6 @@ export interface AppEnv {
   Bindings: Bindings;
   Variables: {
     requestId: string;
-    /** The API family answering this request (decides the error shape). */
-    family: Family;
     /** The tenant, once resolved (API key or token). */
     clinic?: Clinic;
     /** True when the clinic's API key authenticated the request. */

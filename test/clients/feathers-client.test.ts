@@ -24,7 +24,7 @@ import { feathers } from "@feathersjs/feathers";
 import rest from "@feathersjs/rest-client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../../src/lib/errors";
-import { renderError } from "../../src/lib/render";
+import { renderError } from "../../src/lib/families";
 import { email, PASSWORD, type Tenant, tenant } from "../accounts/support";
 import { ADMIN_AUTH, call, clock, randomIp } from "../helpers";
 
