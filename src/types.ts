@@ -1,4 +1,5 @@
 import type { Clinic } from "./db/schema";
+import type { AccessRecord } from "./kv/access";
 
 /**
  * The `[vars]` of wrangler.toml. `wrangler types` types them as their literal default values; a deployment
@@ -30,25 +31,11 @@ export type Bindings = Omit<Env, Vars> & { [K in Vars]: string } & {
   ALLOW_TEST_CLOCK?: string;
 };
 
-/** The signed-in caller, resolved from an access token. */
-export interface Caller {
-  userId: number;
-  clinicId: number;
-  clinicCode: string;
-  type: number;
-  roles: string[];
-  sessionId: string;
-  /** SHA-256 of the presented access token. */
-  tokenHash: string;
-  /** The clinic's default heartbeat in seconds. */
-  heartbeat: number;
-  /** "code": signed in with an emailed code (may set a password without the old one). */
-  via?: "code";
-  /** The user's group when it has one (register family: patients | physicians | insurers). */
-  group?: string;
-  /** When the access token expires (unix s). */
-  expiresAt?: number;
-}
+/**
+ * The signed-in caller, resolved from an access token: what its KV record says (kv/access.ts) and the
+ * SHA-256 of the presented token.
+ */
+export type Caller = Omit<AccessRecord, "issuedAt"> & { tokenHash: string };
 
 /** The signed-in caller of the accounts family, resolved from its JWT and the session it is bound to. */
 export interface AccountCaller {
