@@ -1,5 +1,4 @@
 import type { Clinic } from "./db/schema";
-import type { AccessRecord } from "./kv/access";
 
 /**
  * The `[vars]` of wrangler.toml. `wrangler types` types them as their literal default values; a deployment
@@ -30,6 +29,26 @@ export type Bindings = Omit<Env, Vars> & { [K in Vars]: string } & {
   /** "1" only in the browser tests' `wrangler dev`: serves POST /__test/clock (lib/test-clock.ts). Never set it in a deployment. */
   ALLOW_TEST_CLOCK?: string;
 };
+
+/** What an access token says about its session (stored in KV by kv/access.ts, with one-letter keys). */
+export interface AccessRecord {
+  userId: number;
+  clinicId: number;
+  clinicCode: string;
+  /** The user's type (patient 1, provider 2, …). */
+  type: number;
+  roles: string[];
+  sessionId: string;
+  /** Unix seconds. */
+  expiresAt: number;
+  issuedAt: number;
+  /** The clinic's default heartbeat (seconds). */
+  heartbeat: number;
+  /** Signed in with an emailed code: may set a new password without the old one. */
+  via?: "code";
+  /** The user's group (register family: patients | physicians | insurers), when it has one. */
+  group?: string;
+}
 
 /**
  * The signed-in caller, resolved from an access token: what its KV record says (kv/access.ts) and the

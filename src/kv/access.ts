@@ -1,33 +1,14 @@
 /**
  * Access tokens in KV (`at:<sha256(token)>`, docs/storage.md): the VSee token, the portal's session cookie
  * and the register family's bearer token. Read on every authenticated request, so the stored JSON keeps
- * one-letter keys; code reads the named fields of `AccessRecord` (encode/decode below are the one place
+ * one-letter keys; code reads the named fields of `AccessRecord` (src/types.ts; encode/decode below are the one place
  * that knows the stored letters).
  */
 import { now } from "../lib/clock";
+import type { AccessRecord } from "../types";
 import { kvTtl } from "./keys";
 
 export const accessKey = (tokenHash: string) => `at:${tokenHash}`;
-
-/** What an access token says about its session (named; stored as `StoredAccess`). */
-export interface AccessRecord {
-  userId: number;
-  clinicId: number;
-  clinicCode: string;
-  /** The user's type (patient 1, provider 2, …). */
-  type: number;
-  roles: string[];
-  sessionId: string;
-  /** Unix seconds. */
-  expiresAt: number;
-  issuedAt: number;
-  /** The clinic's default heartbeat (seconds). */
-  heartbeat: number;
-  /** Signed in with an emailed code: may set a new password without the old one. */
-  via?: "code";
-  /** The user's group (register family: patients | physicians | insurers), when it has one. */
-  group?: string;
-}
 
 /** The stored JSON: u user, c clinic, cc clinic code, t type, r roles, s session, e expires, i issued, h heartbeat, m via, g group. */
 interface StoredAccess {

@@ -10,11 +10,11 @@
 
 import { mapRow } from "../db/rows";
 import { type User, users } from "../db/schema";
-import { type AccessRecord, deleteAccess, getAccess, patchAccess, putAccess } from "../kv/access";
+import { deleteAccess, getAccess, patchAccess, putAccess } from "../kv/access";
 import { deleteJwtSession } from "../kv/jwt-sessions";
 import { now } from "../lib/clock";
 import { randomToken, sha256Hex } from "../lib/crypto";
-import type { Bindings, Caller } from "../types";
+import type { AccessRecord, Bindings, Caller } from "../types";
 import { type AuditSource, auditFor, auditStatement } from "./audit";
 import { recordName, recordsByName } from "./care";
 
