@@ -370,19 +370,20 @@ export type RevokedSession = SessionKeys & { clinic_id: number; live_at: number 
  * `finishRevocation`.
  */
 export function revocationStatement(db: D1Database, which: Revocation, t = now()): D1PreparedStatement {
-  // The KV copies are deleted right after (finishRevocation), so the rows are marked cleared in the same
-  // statement. A session revoked earlier whose copies were not cleared yet (burnt by GET /auth) is cleared too.
+  // Only `revoked_at` here: `kv_cleared_at` is set by finishRevocation once the KV copies are gone, so that
+  // a worker that dies in between leaves the sessions to the sweeper instead of their tokens working on. A
+  // session revoked earlier whose copies were not cleared yet (burnt by GET /auth) is returned again.
   return "sessionId" in which
     ? db
         .prepare(
-          `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?1), kv_cleared_at = ?1
+          `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?1)
            WHERE id = ?2 AND kv_cleared_at IS NULL
            RETURNING id, kind, access_hash, clinic_id, live_at, revoked_at = ?1 AS ended`,
         )
         .bind(t, which.sessionId)
     : db
         .prepare(
-          `UPDATE sessions SET revoked_at = ?1, kv_cleared_at = ?1
+          `UPDATE sessions SET revoked_at = ?1
            WHERE user_id = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND id != ?4
            RETURNING id, kind, access_hash, clinic_id, live_at, 1 AS ended`,
         )
@@ -390,25 +391,29 @@ export function revocationStatement(db: D1Database, which: Revocation, t = now()
 }
 
 /**
- * After the revocation statement: deletes the sessions' KV tokens and closes their live care-record sockets.
- * When that fails, the rows are marked not cleared again, so that the sweeper (sweepRevoked, every cron run)
- * deletes the tokens later; the error is rethrown. Returns how many sessions ended.
+ * After the revocation statement: deletes the sessions' KV tokens and closes their live care-record
+ * sockets, then marks the sessions cleared. When the deletes fail (or the worker dies first), the sessions
+ * stay not cleared and the sweeper (sweepRevoked, every cron run) deletes the tokens; the error is rethrown.
+ * Returns how many sessions ended.
  */
 export async function finishRevocation(env: Bindings, results: RevokedSession[]): Promise<number> {
+  if (results.length === 0) return 0;
   // Live care-record sockets of these sessions close too (only sessions that opened one call the object).
   const live = results.filter((r) => r.live_at !== null);
-  try {
-    await Promise.all([deleteSessionKeys(env, results), endLiveSockets(env, live)]);
-  } catch (err) {
-    await env.DB.prepare(
-      "UPDATE sessions SET kv_cleared_at = NULL WHERE id IN (SELECT value FROM json_each(?))",
-    )
-      .bind(JSON.stringify(results.map((r) => r.id)))
-      .run()
-      .catch(() => undefined); // storage is failing: the tokens then live until their own expiry (24 h)
-    throw err;
-  }
+  await Promise.all([deleteSessionKeys(env, results), endLiveSockets(env, live)]);
+  // The sessions are ended and their tokens gone: failing to note it only leaves the sweeper to delete
+  // the (already deleted) tokens again, so it does not fail the request.
+  await markCleared(env, results).catch(() => undefined);
   return results.filter((r) => r.ended).length;
+}
+
+/** Marks sessions whose KV copies are deleted (the sweeper skips them). */
+async function markCleared(env: Bindings, rows: { id: string }[]): Promise<void> {
+  await env.DB.prepare(
+    "UPDATE sessions SET kv_cleared_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND kv_cleared_at IS NULL",
+  )
+    .bind(now(), JSON.stringify(rows.map((r) => r.id)))
+    .run();
 }
 
 /**
@@ -533,11 +538,7 @@ export async function sweepRevoked(env: Bindings, limit = SWEEP_CHUNK): Promise<
     .all<SessionKeys>();
   if (results.length === 0) return 0;
   await deleteSessionKeys(env, results);
-  await env.DB.prepare(
-    "UPDATE sessions SET kv_cleared_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND kv_cleared_at IS NULL",
-  )
-    .bind(now(), JSON.stringify(results.map((r) => r.id)))
-    .run();
+  await markCleared(env, results);
   return results.length;
 }
 
