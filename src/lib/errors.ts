@@ -1,6 +1,6 @@
 /**
  * The one error type of Clinic Edge. Everything throws `ApiError`; each API family renders it in its
- * own wire shape (see ./render.ts). Messages live in one table so that the same condition reads the
+ * own wire shape (see ./families/). Messages live in one table so that the same condition reads the
  * same everywhere, and so that no handler builds an error body by hand.
  */
 
