@@ -9,8 +9,8 @@ import { describeStatus, type ErrorFamily, fieldError } from "./shared";
 
 /** The code scripts see: a few specific codes keep the generic code the admin shape always answered. */
 function wireCode(code: ErrorCode): string {
-  const def: { wire?: string } = ERRORS[code];
-  return def.wire ?? code;
+  const def = ERRORS[code];
+  return "wire" in def ? def.wire : code;
 }
 
 export const admin: ErrorFamily = {
