@@ -43,9 +43,7 @@ export const vseeAuth = (options: { apiKey?: boolean; cookie?: boolean } = {}) =
         if (!caller || (code && code !== caller.clinicCode)) throw new ApiError("invalid_token");
         const csrf = c.req.header(CSRF_HEADER);
         if (!sameOrigin(c.req) || !(await verifySessionCsrf(c.env, caller.sessionId, csrf))) {
-          throw new ApiError("forbidden", {
-            message: `Requests authenticated by the session cookie need the page's ${CSRF_HEADER} header`,
-          });
+          throw new ApiError("csrf_header_required", { params: { header: CSRF_HEADER } });
         }
         c.set("caller", caller);
         return next();

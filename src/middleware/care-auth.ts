@@ -79,9 +79,7 @@ function careCookieToken(c: Context<AppEnv>): string | undefined {
   const sent = (name: string) => c.req.header(name) !== undefined;
   if (sent("authorization") || sent("x-apitoken") || sent("x-apikey")) return undefined;
   if (!sameOriginStrict(c.req)) {
-    throw new ApiError("forbidden", {
-      message: "The session cookie is accepted only from pages of this origin",
-    });
+    throw new ApiError("cross_origin_cookie");
   }
   return token;
 }
@@ -116,8 +114,7 @@ export const careAuth = (options: { live?: boolean; apiKey?: boolean } = {}) =>
 export async function registrationProof(c: Context<AppEnv>, clinic: Clinic): Promise<RegistrationProof> {
   const key = c.req.header("x-apikey")?.trim();
   if (key) {
-    if (!c.req.header("x-accountcode")?.trim())
-      throw new ApiError("invalid_api_key", { message: "X-AccountCode and X-ApiKey are required" });
+    if (!c.req.header("x-accountcode")?.trim()) throw new ApiError("api_key_required");
     if (!(await verifyApiKey(clinic, key))) {
       await countFailedCredential(c, "api-key");
       throw new ApiError("invalid_api_key");

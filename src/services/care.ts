@@ -183,7 +183,7 @@ export function accessOf(
   patientId: number,
   caller: { userId: number; group?: string; admin: boolean } | "server",
 ): Access {
-  if (ctx.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
+  if (ctx.disabled) throw new ApiError("account_disabled");
   if (caller === "server") {
     if (!ctx.patient) throw new ApiError("record_not_found");
     return { kind: "server", group: null };

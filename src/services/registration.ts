@@ -271,7 +271,7 @@ export async function spendEnrollment(
   // A clinic an operator disabled enrolls nobody (as every other route of it answers 403); the token is
   // left unspent, so nothing changes for a refused request.
   const clinic = await getClinicById(getDb(env.DB), record.clinicId);
-  if (!clinic || clinic.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
+  if (!clinic || clinic.disabled) throw new ApiError("account_disabled");
   if (!(await careRecord(env, record.clinicId).spendEnrollment(hash, record.expiresAt))) return null;
   await deleteEnrollment(env.KV, hash);
   return record;
