@@ -16,10 +16,10 @@ import {
   type Tenant,
   tenant,
   totp,
-} from "../accounts/helpers";
+} from "../accounts/support";
 import { ADMIN_AUTH, call, callAndSettle, clock, createClinic, env, json, randomIp, uniq } from "../helpers";
 import { loginForm, ORIGIN } from "../portal/support";
-import { setPassword, sso } from "../vsee/fixtures";
+import { setPassword, sso } from "../vsee/support";
 
 afterEach(() => clock.reset());
 

@@ -8,6 +8,7 @@ import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
 import { sessionCsrfToken } from "../../lib/csrf";
 import { ApiError } from "../../lib/errors";
+import type { PageErrors } from "../../lib/families";
 import { safeNext } from "../../lib/redirect";
 import { clearSessionCookie, cookieCaller, hasSessionCookie } from "../../middleware/portal-session";
 import { USER_TYPES } from "../../services/users";
@@ -82,8 +83,8 @@ export const portalApi = (audience: Audience) =>
     await next();
   });
 
-/** Paths answered with HTML pages: their errors are HTML pages too (see app.ts). */
-export const PAGE_PATHS = new Set([
+/** Paths answered with HTML pages: their errors are HTML pages too (`pageErrors`). */
+const PAGE_PATHS = new Set([
   "/",
   "/auth",
   "/login",
@@ -105,3 +106,6 @@ export function errorPage(c: Context<AppEnv>, err: ApiError) {
   applyPageHeaders(res.headers);
   return res;
 }
+
+/** How the portal's page paths answer errors (familyApp, and app.ts for failures before routing). */
+export const pageErrors: PageErrors = { paths: PAGE_PATHS, render: errorPage };

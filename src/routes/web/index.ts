@@ -1,11 +1,15 @@
 import { familyApp } from "../../lib/openapi";
 import { webAuthHandler } from "./auth.handlers";
 import { webAuth } from "./auth.routes";
+import { pageErrors } from "./guard";
 import * as pages from "./pages.handlers";
 import * as r from "./pages.routes";
 
-/** Browser-facing routes of the portal (mounted at the root): sign-in, the pages, their assets and data. */
-export const web = familyApp()
+/**
+ * Browser-facing routes of the portal (mounted at the root): sign-in, the pages, their assets and data.
+ * Errors on the pages are pages; its JSON endpoints answer in the generic (admin) shape.
+ */
+export const web = familyApp("admin", pageErrors)
   .openapi(webAuth, webAuthHandler)
   .openapi(r.home, pages.home)
   .openapi(r.loginPage, pages.loginPage)
@@ -17,3 +21,5 @@ export const web = familyApp()
   .openapi(r.dashboardRooms, pages.dashboardRooms)
   .openapi(r.clinicPage, pages.clinicPage)
   .openapi(r.asset, pages.asset);
+
+export { pageErrors };
