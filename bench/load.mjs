@@ -65,6 +65,8 @@ const result = await autocannon({
 process.stdout.write(
   JSON.stringify({
     requests: result.requests.total,
+    // Sent, answered or not: the server works on those still in flight when the pass ends too.
+    sent: result.requests.sent,
     // A pooled pass ends with its pool, mid-second: requests over its length, not the per-second mean.
     rps: spec.pool ? result.requests.total / result.duration : result.requests.average,
     p50: result.latency.p50,

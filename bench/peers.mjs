@@ -34,7 +34,7 @@ export const DOES = {
     ours: "argon2id (OWASP parameters) verify; per-identity lockout counter in D1; audit row; session, refresh token and access token written together",
     peer: {
       default:
-        "scrypt verify; user, account and session queries one by one; no lockout (its rate limiter is off here, see below), no audit row",
+        "scrypt verify; user, account and session queries one by one; no lockout (its rate limiter is off here), no audit row",
       joins: "as default, user and account in one joined query",
     },
   },

@@ -22,8 +22,8 @@ const esc = (v) =>
 const COLORS = { ours: "#1f6feb", floor: "#8b949e", default: "#d4a72c", joins: "#bf8700", cache: "#e6c86e" };
 const BAR_H = 16;
 const GAP = 4;
-const LABEL_W = 190;
-const PANEL_W = 300;
+const LABEL_W = 250;
+const PANEL_W = 280;
 
 /** The bars of one scenario: Clinic Edge, its floor, then the peer's configurations. */
 function barsOf(s) {
@@ -84,7 +84,7 @@ export function renderReport(report) {
   const rows = report.scenarios
     .map((s) => {
       const peerLine = s.peer
-        ? `<p class="n">× ${esc(s.peer.name)} <b>${s.peer.ratio.toFixed(2)}</b> (ours ÷ its ${esc(s.peer.best)}, the best configuration that keeps instant revocation). Clinic Edge: ${esc(rt(s.roundTrips))}; ${esc(s.peer.does)}.<br>${Object.entries(
+        ? `<p class="n">× ${esc(s.peer.name)} <b>${s.peer.ratio === null ? "n/a" : s.peer.ratio.toFixed(2)}</b> (ours ÷ its ${esc(s.peer.best)}, the best configuration that keeps instant revocation). Clinic Edge: ${esc(rt(s.roundTrips))}; ${esc(s.peer.does)}.<br>${Object.entries(
             s.peer.configs,
           )
             .map(([c, v]) => `${esc(s.peer.name)} ${esc(c)}: ${esc(rt(v.roundTrips))}; ${esc(v.does)}.`)
