@@ -54,7 +54,7 @@ const USAGE = `npm run bench -- [flags]
   Every run also writes a chart: bench/report.html (full runs) or bench/.work/report.html (--quick);
   \`node bench/report.mjs\` renders it again from bench/results.json.
 
-  BENCH_USERS=N   users seeded in the clinic (default 100000; 1000000 seeds in about a minute)`;
+  BENCH_USERS=N   users seeded in the clinic (default 100000; 1000000 seeds in 2–3 minutes here)`;
 const FLAGS = ["--quick", "--profile", "--peers", "--help", "-h"];
 const unknown = args.filter((a) => !FLAGS.includes(a) && !a.startsWith("--only="));
 if (args.includes("--help") || args.includes("-h") || unknown.length > 0) {
