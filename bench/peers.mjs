@@ -39,10 +39,10 @@ export const DOES = {
     },
   },
   "sign-up": {
-    ours: "argon2id hash; common-password check; account, personal details, welcome and verification messages and the session in one D1 batch (all or nothing); audit row",
+    ours: "argon2id hash; common-password check; account, personal details and its welcome and verification messages in one D1 batch (all or nothing); audit row; no session (the accounts family signs in with POST /authentication)",
     peer: {
       default:
-        "scrypt hash; user, account and session inserted one by one (no transaction on D1: a failure can leave a user without its account)",
+        "scrypt hash; user, account and session inserted one by one (no transaction on D1: a failure can leave a user without its account); signs the new user in (autoSignIn)",
       joins: "as default",
     },
   },
