@@ -578,11 +578,12 @@ const scenarios = [
         { strategy: "local", email: ACCOUNT_EMAIL, password: LOGIN_PASSWORD },
         { "X-AccountCode": "bench", "content-type": "application/json" },
       );
-      s.req.path = `/accounts/${auth.user?.uid ?? auth.account?.uid ?? auth.uid}`;
+      s.req.path = `/accounts/${auth.uid}`;
       s.req.headers = { authorization: `Bearer ${auth.accessToken}`, "X-AccountCode": "bench" };
     },
     baseline: `/__bench/kv-d1?${q({ h: tokenHash, id: patient.id, c: clinicId })}`,
     peer: "get-session",
+    does: "access JWT (HS256, pinned algorithm, the clinic's audience) verified, then bound to its live session in KV; the account read from D1; revoked at once",
   },
   {
     name: "POST /accounts (sign-up)",
@@ -990,7 +991,7 @@ for (const s of scenarios) {
       scenario: s.peer,
       best,
       ratio: configs[best].ratio,
-      does: DOES[s.peer].ours,
+      does: s.does ?? DOES[s.peer].ours,
       configs,
     };
   }
