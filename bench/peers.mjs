@@ -187,6 +187,16 @@ export async function startPeer({
   // A session for the reads; with cookie cache, its sign-in also sets the signed session_data cookie.
   const cookie = { default: await cookieOf("default"), cache: await cookieOf("cache") };
   cookie.joins = cookie.default;
+  let cachedAt = Date.now();
+  /**
+   * Before a pass: the cookie cache's signed session_data lives 5 minutes, after which get-session reads D1
+   * again. A new one each minute keeps the `cache` figures those of the cache (a full run lasts longer).
+   */
+  const prepare = async (scenario, config) => {
+    if (scenario !== "get-session" || config !== "cache" || Date.now() - cachedAt < 60_000) return;
+    cookie.cache = await cookieOf("cache");
+    cachedAt = Date.now();
+  };
 
   /** n fresh sessions of the sign-in user, as cookies: the sign-out scenario spends one per request. */
   const sessions = async (n) => {
@@ -236,5 +246,5 @@ export async function startPeer({
         throw new Error(`no peer scenario ${scenario}`);
     }
   };
-  return { name: "better-auth", version, base, mf, state, seedSeconds, configs, request };
+  return { name: "better-auth", version, base, mf, state, seedSeconds, configs, prepare, request };
 }

@@ -720,6 +720,7 @@ const poolSize = (s, kind, duration) =>
   Math.max(CONNECTIONS * 8, Math.round((s.poolRate?.[kind] ?? CONNECTIONS * 8) * duration));
 
 async function pass(kind, scenario, duration) {
+  if (kind.startsWith("peer:")) await peer.prepare(scenario.peer, kind.slice(5));
   const req = requestOf(kind, scenario);
   const spec = {
     url: `${req.base}${req.path}`,
