@@ -63,7 +63,7 @@ function ensureInstalled(log) {
   log("installing the better-auth peer (npm ci in bench/peers/better-auth, first use only)…");
   execFileSync(process.platform === "win32" ? "npm.cmd" : "npm", ["ci", "--no-audit", "--no-fund"], {
     cwd: dir,
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", 2, 2], // npm's output on stderr: stdout is the results table
   });
 }
 
