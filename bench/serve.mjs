@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const wranglerBin = join(root, "node_modules", ".bin", "wrangler");
+export const wranglerBin = join(root, "node_modules", ".bin", "wrangler");
 const require = createRequire(import.meta.url);
 export const wranglerRequire = createRequire(require.resolve("wrangler"));
 
@@ -66,6 +66,15 @@ const MODULE_TYPES = {
   ".sql": "Text",
   ".bin": "Data",
 };
+
+/** wrangler's own miniflare and its reader of wrangler.toml (what `serve` uses; the peer is served alike). */
+export async function miniflareApi() {
+  const { Miniflare, convertV4MiniflareOptions } = await import(
+    pathToFileURL(wranglerRequire.resolve("miniflare")).href
+  );
+  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
+  return { Miniflare, convertV4MiniflareOptions, getOptions: unstable_getMiniflareWorkerOptions };
+}
 
 /**
  * Serves the build in `dist` on 127.0.0.1 (a free port) with the project's bindings from wrangler.toml, the

@@ -385,6 +385,25 @@ const baselines: Record<string, (req: Request, env: Bindings, ctx: ExecutionCont
     } while (before !== undefined);
     return Response.json({ state, history });
   },
+  /**
+   * 1 KV get (the access token) + 1 D1 write (the session marked revoked and cleared, returning its keys) +
+   * 1 KV delete (the access token) + 1 D1 write (the audit row): a sign-out. The floor's session row is
+   * written again each time (a real row write).
+   */
+  async "signout-floor"(req, env) {
+    const u = new URL(req.url);
+    const c = Number(u.searchParams.get("c"));
+    const now = Math.floor(Date.now() / 1000);
+    await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
+    const ended = await env.DB.prepare(
+      "UPDATE sessions SET revoked_at = ?1, kv_cleared_at = ?1 WHERE id = ?2 RETURNING id, kind, access_hash, user_id",
+    )
+      .bind(now, u.searchParams.get("s"))
+      .first();
+    await env.KV.delete(`bench:o:${crypto.randomUUID()}`);
+    await env.DB.batch([auditRow(env, c, Number(u.searchParams.get("id")), "sign_out", now)]);
+    return Response.json({ ok: ended !== null });
+  },
   /** One argon2id verification: the floor of every password sign-in. */
   async hash(req, env) {
     const u = new URL(req.url);
