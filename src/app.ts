@@ -23,7 +23,7 @@ import { docs } from "./routes/docs";
 import { register } from "./routes/register";
 import { vsee } from "./routes/vsee";
 import { web } from "./routes/web";
-import { errorPage, PAGE_PATHS } from "./routes/web/guard";
+import { errorPage, wantsPage } from "./routes/web/guard";
 import type { AppEnv } from "./types";
 
 /** VSee clients call `/api_v3/users/sso.json`: `.json` is stripped from /api_v3 paths before routing. */
@@ -146,7 +146,7 @@ export function createApp() {
 
 function respond(c: Context<AppEnv>, err: ApiError) {
   // The portal's pages answer browsers: their errors are pages too (JSON endpoints keep JSON).
-  if (PAGE_PATHS.has(c.req.path)) return errorPage(c, err);
+  if (wantsPage(c)) return errorPage(c, err);
   const family = familyOf(c.req.path);
   return c.json(renderError(family, err), err.status as 400, err.headers);
 }
