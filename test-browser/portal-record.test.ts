@@ -293,6 +293,13 @@ describe("every other page: axe, keyboard, screenshots", () => {
     // The record's lists have loaded (leaving earlier would cancel their requests).
     await page.locator("#history-empty", { hasText: "No changes yet." }).waitFor();
     await page.locator("#access-empty", { hasText: "Nobody but you" }).waitFor();
+    // In no room: one consistent state, never "checked in… your provider sees you as waiting".
+    await page.locator('#checkin[data-state="in"]').waitFor();
+    expect(await page.locator("#checkin").textContent()).toBe(
+      "You are signed in, but not in a waiting room yet: no provider sees you as waiting.",
+    );
+    expect(await page.getByText("Your provider sees you as waiting while this page is open").count()).toBe(0);
+    await checkPage(page, "waiting-no-room");
     const forbidden = await page.goto(`${baseUrl}/providers/dashboard`);
     expect(forbidden?.status()).toBe(403);
     expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Not available");
