@@ -25,8 +25,8 @@ interface Row {
 
 const COLUMNS = "SELECT id, code, name, settings FROM clinics";
 
-/** `#rrggbb`, lowercase. */
-export const ACCENT_COLOR = /^#[0-9a-f]{6}$/i;
+/** `#rrggbb` (a flagless pattern: the OpenAPI document carries it). */
+export const ACCENT_COLOR = /^#[0-9A-Fa-f]{6}$/;
 
 /** An absolute https URL (no credentials), the only kind of logo URL a clinic may set. */
 export function isLogoUrl(value: string): boolean {

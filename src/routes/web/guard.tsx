@@ -100,8 +100,7 @@ export const portalApi = (audience: Audience) =>
     await next();
   });
 
-/** Paths answered with HTML pages: their errors are HTML pages too (see app.ts). */
-export const PAGE_PATHS = new Set([
+const PAGE_EXACT = new Set([
   "/",
   "/auth",
   "/login",
@@ -113,6 +112,11 @@ export const PAGE_PATHS = new Set([
 
 /** Pages with a parameter (a patient's care record). */
 const PAGE_PATTERNS = [/^\/providers\/patients\/[^/]+$/];
+
+/** Paths answered with HTML pages: their errors are HTML pages too (see app.ts). */
+export const PAGE_PATHS = {
+  has: (path: string): boolean => PAGE_EXACT.has(path) || PAGE_PATTERNS.some((p) => p.test(path)),
+};
 
 /** Paths outside the API families that still answer JSON or files (never an HTML error). */
 const NOT_PAGES = [
@@ -132,7 +136,7 @@ const NOT_PAGES = [
  */
 export function wantsPage(c: Context<AppEnv>): boolean {
   const path = c.req.path;
-  if (PAGE_PATHS.has(path) || PAGE_PATTERNS.some((p) => p.test(path))) return true;
+  if (PAGE_PATHS.has(path)) return true;
   if (familyOf(path) !== "admin" || path === "/admin" || path.startsWith("/admin/")) return false;
   if (
     NOT_PAGES.some((p) => (p.endsWith("/") ? path.startsWith(p) : path === p || path.startsWith(`${p}/`)))
