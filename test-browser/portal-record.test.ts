@@ -206,6 +206,39 @@ describe("from the waiting list to the care record", () => {
     expect(patientBrowser.errors).toEqual([]);
     expect(provider.errors).toEqual([]);
   });
+
+  it("a save on a stale version (no live update seen) is 412: merged when only other fields moved, else asks", async () => {
+    const person = await browser();
+    const { page } = person;
+    // This page's live socket never delivers (a silent stand-in): only the If-Match check protects it.
+    await page.routeWebSocket(/\/portal\/records\/\d+\/live$/, () => {});
+    await page.goto(ssoLink(doctor, `/providers/patients/${patient.id}`));
+    await page.locator("#record-live", { hasText: "Live:" }).waitFor();
+    const start = Number(await page.locator("#record-version").textContent());
+
+    // Another field changed meanwhile: nothing to merge, the save goes through on the newer version.
+    await page.getByLabel("Office visit notes").fill("Follow-up in two weeks.");
+    await writeRecord(clinic, patient, patient.id, { medical_history: "Changed on the phone" });
+    await page.getByRole("button", { name: "Save office visit notes" }).click();
+    await page
+      .locator("#s-office_visit_notes", { hasText: `Saved office visit notes (version ${start + 2}).` })
+      .waitFor();
+
+    // The same field changed meanwhile: the newer text is shown and the writer decides.
+    const box = page.getByLabel("Prescription");
+    await box.fill("Mine");
+    await writeRecord(clinic, doctor, patient.id, { prescription: "Theirs" });
+    await page.getByRole("button", { name: "Save prescription" }).click();
+    const conflict = page.locator("#c-prescription");
+    await conflict.waitFor({ state: "visible" });
+    expect(await conflict.locator("[data-newer]").textContent()).toBe("Theirs");
+    expect(await box.inputValue()).toBe("Mine");
+    await page.getByRole("button", { name: "Take their text" }).click();
+    expect(await box.inputValue()).toBe("Theirs");
+    expect(await focused(page)).toMatchObject({ id: "f-prescription" });
+    const stale = `412 ${baseUrl}/portal/records/${patient.id}`;
+    expect(person.errors).toEqual([stale, stale]);
+  });
 });
 
 describe("every other page: axe, keyboard, screenshots", () => {

@@ -63,6 +63,25 @@ describe("the provider's record page", () => {
     });
   });
 
+  it("shows only what the clinic lets physicians read (careReadFields), and what they write", async () => {
+    const clinic = await createClinic({
+      settings: { careReadFields: { physicians: ["insurer_reply"] } },
+    });
+    const { patient, doctor } = await careTeam(clinic);
+    const html = await (await doctor.call("GET", `/providers/patients/${patient.user.id}`)).text();
+    expect(html).not.toContain("Medical history");
+    expect(html).toContain('<label for="f-office_visit_notes">Office visit notes</label>');
+    expect(html).toContain('<h3 id="h-insurer_reply">Insurer&#39;s reply</h3>');
+    const { headers } = await scriptHeaders(doctor, "/providers/dashboard");
+    const own = await scriptHeaders(patient, "/u/clinic");
+    await patient.call("PUT", `/portal/records/${patient.user.id}`, {
+      headers: { ...own.headers, "if-match": '"0"' },
+      json: { medical_history: "Private" },
+    });
+    const read = await json(await doctor.call("GET", `/portal/records/${patient.user.id}`, { headers }));
+    expect(read).toEqual({ version: 1 });
+  });
+
   it("a provider outside the patient's care team gets a 403 page, whether or not the id is a patient", async () => {
     const clinic = await createClinic();
     const { patient, doctor } = await careTeam(clinic, { team: false });
