@@ -294,7 +294,7 @@ describe("every other page: axe, keyboard, screenshots", () => {
     await page.getByRole("heading", { level: 1, name: "Enter your two-factor code" }).waitFor();
     expect(await focused(page)).toMatchObject({ name: "6-digit code" });
     await checkPage(page, "two-factor");
-    await page.keyboard.type(totpNow(user.secret));
+    await page.keyboard.type(await totpNow(user.secret));
     await page.keyboard.press("Enter");
     await page.waitForURL((url) => url.pathname !== "/login/code");
     expect(person.errors).toEqual([]);

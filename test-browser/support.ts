@@ -221,12 +221,16 @@ export async function twoFactorUser(
     action: "setupMFA",
     enable: true,
   });
-  await api("POST", "/authentication", auth, { action: "verifyMFASecret", totpToken: totpNow(secret) });
+  await api("POST", "/authentication", auth, { action: "verifyMFASecret", totpToken: await totpNow(secret) });
   return { email, secret };
 }
 
-export function totpNow(secret: string): string {
-  return new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate();
+/** The code an authenticator shows now by the server's clock (other tests move it forward). */
+export async function totpNow(secret: string): Promise<string> {
+  const { now } = await advanceServerClock(0);
+  return new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({
+    timestamp: now * 1000,
+  });
 }
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");

@@ -66,6 +66,7 @@ a.name { padding: .25rem 0; }
 .newer { padding: .5rem; border: 1px dashed var(--line); border-radius: .4rem; }
 .log { margin: 0; padding-left: 1.25rem; }
 .log li { padding: .25rem 0; }
+.card > button { margin-top: .5rem; }
 @media (min-width: 64rem) { main { max-width: 56rem; } }
 `;
 
