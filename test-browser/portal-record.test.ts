@@ -122,6 +122,9 @@ describe("from the waiting list to the care record", () => {
     const row = dashboard.locator(`li[data-user="${patient.id}"]`);
     await row.waitFor();
     expect(await row.getByRole("link").textContent()).toBe("Pat Waiting");
+    // The updating list is a polite live region of arrivals and departures.
+    expect(await dashboard.locator("#rooms").getAttribute("aria-live")).toBe("polite");
+    expect(await dashboard.locator("#rooms").getAttribute("aria-relevant")).toBe("additions removals");
     await checkPage(dashboard, "dashboard");
     expect(patientBrowser.errors).toEqual([]);
   });
@@ -162,6 +165,7 @@ describe("from the waiting list to the care record", () => {
     const log = page.locator("#access-log li");
     await log.filter({ hasText: "Dana Doctor (physician) read medical history" }).first().waitFor();
     await log.filter({ hasText: "Dana Doctor (physician) changed office visit notes" }).waitFor();
+    expect(await page.locator("#access-log").getAttribute("aria-live")).toBe("polite");
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(
       true,
     );
