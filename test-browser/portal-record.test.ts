@@ -211,6 +211,27 @@ describe("from the waiting list to the care record", () => {
     expect(provider.errors).toEqual([]);
   });
 
+  it("signing out in another tab ends the record page's live socket; it offers signing in again to the clinic", async () => {
+    const tab = await provider.context.newPage();
+    await tab.goto(`${baseUrl}/logout`);
+    await tab.getByRole("button", { name: "Sign out" }).click();
+    await tab.waitForURL((url) => url.pathname === "/logout");
+    await tab.close();
+    const link = provider.page.locator("#record-live").getByRole("link", { name: "Sign in again" });
+    await link.waitFor();
+    expect(await provider.page.locator("#record-live").textContent()).toBe(
+      "Your session has ended. Sign in again",
+    );
+    const href = new URL((await link.getAttribute("href")) ?? "", baseUrl);
+    expect(href.pathname).toBe("/login");
+    expect(href.searchParams.get("clinic")).toBe(clinic.code);
+    expect(href.searchParams.get("next")).toBe(`/providers/patients/${patient.id}`);
+    await link.click();
+    await provider.page.waitForURL((url) => url.pathname === "/login");
+    expect(await provider.page.getByLabel("Clinic code").count()).toBe(0);
+    expect(provider.errors).toEqual([]);
+  });
+
   it("a save on a stale version (no live update seen) is 412: merged when only other fields moved, else asks", async () => {
     const person = await browser();
     const { page } = person;

@@ -196,6 +196,13 @@ describe("the clinic's name on every page", () => {
       const html = await (await b.call("GET", path)).text();
       expect(html, path).toMatch(new RegExp(`<title>[^<]+ · Clinic ${clinic.code}</title>`));
       expect(html, path).toContain(`<p class="brand"><span>Clinic ${clinic.code}</span></p>`);
+      // The scripts' "Sign in again" links go back to the same clinic's form (no clinic code asked).
+      expect(html, path).toContain(`<meta name="clinic-code" content="${clinic.code}"/>`);
+    }
+    for (const file of ["dashboard.js", "clinic.js", "record.js"]) {
+      const script = await (await call("GET", `/portal/assets/${file}`)).text();
+      expect(script, file).toContain('query.set("clinic", clinic.content);');
+      expect(script, file).toContain("link.href = signInAgain();");
     }
   });
 

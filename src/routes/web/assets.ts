@@ -84,9 +84,21 @@ export function clinicCss(accent: string): string {
   return `:root { --accent: ${accent}; --accent-text: ${text}; }\n`;
 }
 
+/**
+ * Where a page's "Sign in again" link goes: back to this page, at the page's clinic (its
+ * <meta name="clinic-code">), so that the form asks for no clinic code.
+ */
+const signInAgain = `function signInAgain() {
+  const clinic = document.querySelector('meta[name="clinic-code"]');
+  const query = new URLSearchParams({ next: location.pathname });
+  if (clinic && clinic.content) query.set("clinic", clinic.content);
+  return "/login?" + query;
+}
+`;
+
 /** Provider dashboard: polls the JSON endpoint and updates the rooms in place (no reload). */
 const dashboard = `"use strict";
-(() => {
+${signInAgain}(() => {
   const POLL_MS = 5000;
   const rooms = document.getElementById("rooms");
   const status = document.getElementById("dashboard-status");
@@ -156,7 +168,7 @@ const dashboard = `"use strict";
 
   function ended() {
     const link = element("a", "", "Sign in again");
-    link.href = "/login?next=" + encodeURIComponent(location.pathname);
+    link.href = signInAgain();
     status.replaceChildren("Your session has ended. ", link);
   }
 
@@ -183,7 +195,7 @@ const dashboard = `"use strict";
 
 /** Patient waiting page: keeps the heartbeat alive at under half the heartbeat interval. */
 const clinic = `"use strict";
-(() => {
+${signInAgain}(() => {
   const box = document.getElementById("checkin");
   const token = document.querySelector('meta[name="csrf-token"]');
   if (!box || !token) return;
@@ -213,7 +225,7 @@ const clinic = `"use strict";
       });
       if (res.status === 401 || res.status === 403) {
         const link = document.createElement("a");
-        link.href = "/login?next=" + encodeURIComponent(location.pathname);
+        link.href = signInAgain();
         link.textContent = "Sign in again";
         return show("out", "You are no longer checked in: your session has ended. ", link);
       }
@@ -244,7 +256,7 @@ const clinic = `"use strict";
  * record live over a WebSocket (no reload), and lists its changes and (for the patient) who accessed it.
  */
 const record = `"use strict";
-(() => {
+${signInAgain}(() => {
   const root = document.getElementById("record");
   const token = document.querySelector('meta[name="csrf-token"]');
   if (!root || !token) return;
@@ -349,7 +361,7 @@ const record = `"use strict";
 
   function ended(text) {
     const link = document.createElement("a");
-    link.href = "/login?next=" + encodeURIComponent(location.pathname);
+    link.href = signInAgain();
     link.textContent = "Sign in again";
     live.replaceChildren(text + " ", link);
   }

@@ -52,6 +52,7 @@ export function Layout(props: {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         {session ? <meta name="csrf-token" content={session.csrf} /> : null}
+        {clinic ? <meta name="clinic-code" content={clinic.code} /> : null}
         <title>{`${title} · ${brand}`}</title>
         <link rel="icon" href="/portal/assets/icon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/portal/assets/portal.css" />
