@@ -18,16 +18,22 @@
  *   npm run bench -- --profile  a CPU profile of each scenario instead of figures (an unminified build;
  *                               bench/.work/profiles/*.cpuprofile for DevTools, and the top functions)
  */
-import { execFileSync, spawn } from "node:child_process";
-import { createHash, webcrypto } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { gzipSync } from "node:zlib";
+import { join } from "node:path";
+import {
+  benchSecrets,
+  build,
+  bundleSize,
+  inspector,
+  root,
+  serve,
+  workerdPids,
+  wranglerRequire,
+} from "./serve.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 const args = process.argv.slice(2);
 const USAGE = `npm run bench -- [flags]
@@ -58,30 +64,10 @@ const REPS = quick ? 1 : 3;
 const CONNECTIONS = 16;
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
 const work = join(root, "bench", ".work");
-const wranglerBin = join(root, "node_modules", ".bin", "wrangler");
-const require = createRequire(import.meta.url);
 
 const log = (...m) => console.error("[bench]", ...m);
 
 // ---------- build ----------
-
-function build(entry, outdir, extra = []) {
-  rmSync(outdir, { recursive: true, force: true });
-  const argv = ["deploy", ...(entry ? [entry] : []), "--dry-run", "--outdir", outdir, ...extra];
-  execFileSync(wranglerBin, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
-}
-
-function bundleSize(dir) {
-  let raw = 0;
-  let gzip = 0;
-  for (const f of readdirSync(dir)) {
-    if (f.endsWith(".map") || f === "README.md") continue;
-    const bytes = readFileSync(join(dir, f));
-    raw += bytes.byteLength;
-    gzip += gzipSync(bytes, { level: 9 }).byteLength;
-  }
-  return { rawKiB: +(raw / 1024).toFixed(1), gzipKiB: +(gzip / 1024).toFixed(1) };
-}
 
 log("building the worker (wrangler deploy --dry-run)…");
 mkdirSync(work, { recursive: true });
@@ -92,88 +78,19 @@ build("bench/worker.ts", join(work, "dist"), profile ? ["--minify=false"] : []);
 
 // ---------- serve ----------
 
-const wranglerRequire = createRequire(require.resolve("wrangler"));
-const { Miniflare, convertV4MiniflareOptions } = await import(
-  pathToFileURL(wranglerRequire.resolve("miniflare")).href
-);
-const { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } = await import("wrangler");
-
-const signingKey = await (async () => {
-  const pair = await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
-    "sign",
-    "verify",
-  ]);
-  return JSON.stringify({ ...(await webcrypto.subtle.exportKey("jwk", pair.privateKey)), kid: "bench" });
-})();
-const secrets = {
-  ADMIN_API_KEY: "bench-admin-key",
-  JWT_SECRET: "bench-jwt-secret-0123456789abcdef0123456789",
-  MFA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
-  SIGNING_KEY: signingKey,
-};
 const state = join(work, "state");
-rmSync(state, { recursive: true, force: true });
-const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
-// The rate limiters stay in place (their cost is measured) but never refuse the load generator.
-const unlimited = (name) => ({
-  ...workerOptions.ratelimits?.[name],
-  simple: { limit: 1_000_000_000, period: 60 },
+const { mf, base, db, kv, firstAnswerMs } = await serve({
+  dist: join(work, "dist"),
+  state,
+  name: "clinic-edge-bench",
+  secrets: await benchSecrets(),
+  vars: { DEFAULT_ACCOUNT_CODE: "bench" },
+  inspector: profile,
 });
-const started = performance.now();
-const dist = join(work, "dist");
-const { modulesRules: _rules, ...serveOptions } = workerOptions;
-// The bundle's extra modules, typed as wrangler's default module rules type them.
-const MODULE_TYPES = {
-  ".wasm": "CompiledWasm",
-  ".txt": "Text",
-  ".html": "Text",
-  ".sql": "Text",
-  ".bin": "Data",
-};
-const modules = [
-  { type: "ESModule", path: join(dist, "worker.js") },
-  ...readdirSync(dist).flatMap((f) => {
-    const type = MODULE_TYPES[f.slice(f.lastIndexOf("."))];
-    return type && f !== "README.md" ? [{ type, path: join(dist, f) }] : [];
-  }),
-];
-const mf = new Miniflare(
-  convertV4MiniflareOptions({
-    ...serveOptions,
-    name: "clinic-edge-bench",
-    modules,
-    modulesRoot: dist,
-    bindings: { ...workerOptions.bindings, ...secrets, DEFAULT_ACCOUNT_CODE: "bench" },
-    ratelimits: {
-      CREDENTIALS_LIMITER: unlimited("CREDENTIALS_LIMITER"),
-      MESSAGES_LIMITER: unlimited("MESSAGES_LIMITER"),
-      LOOKUP_LIMITER: unlimited("LOOKUP_LIMITER"),
-    },
-    resourcePersistencePath: state,
-    logRequests: false,
-    ...(profile ? { inspectorPort: 0 } : {}),
-    host: "127.0.0.1",
-    port: 0,
-  }),
-);
-const base = (await mf.ready).toString().replace(/\/$/, "");
-let health;
-do health = await fetch(`${base}/health`).catch(() => null);
-while (!health?.ok);
-const firstAnswerMs = Math.round(performance.now() - started);
 log(`serving on ${base} (first answer after ${firstAnswerMs} ms)`);
 
 // ---------- seed ----------
 
-const db = await mf.getD1Database("DB");
-const kv = await mf.getKVNamespace("KV");
-for (const file of readdirSync("migrations")
-  .filter((f) => f.endsWith(".sql"))
-  .sort()) {
-  for (const stmt of unstable_splitSqlQuery(readFileSync(join("migrations", file), "utf8"))) {
-    if (stmt.trim()) await db.prepare(stmt).run();
-  }
-}
 const API_KEY = "ce_bench_api_key";
 const now = Math.floor(Date.now() / 1000);
 const keyHash = createHash("sha256").update(`clinic-api-key:${API_KEY}`).digest("hex");
@@ -547,20 +464,6 @@ const scenarios = [
 
 // ---------- measurement ----------
 
-function workerdPids() {
-  const pids = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (!cmd.includes("workerd")) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid) pids.push(entry);
-    } catch {}
-  }
-  return pids;
-}
 const serverPids = workerdPids();
 const TICK_MS = 1000 / 100; // CLK_TCK
 
@@ -666,33 +569,6 @@ async function hashMs() {
 }
 
 // ---------- profiles (--profile) ----------
-
-/** A DevTools protocol session with the worker's isolate (workerd's inspector). */
-async function inspector(url) {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = () => reject(new Error(`cannot reach the inspector at ${url}`));
-  });
-  let next = 0;
-  const pending = new Map();
-  ws.onmessage = (e) => {
-    const msg = JSON.parse(String(e.data));
-    const p = pending.get(msg.id);
-    if (!p) return;
-    pending.delete(msg.id);
-    msg.error ? p.reject(new Error(msg.error.message)) : p.resolve(msg.result);
-  };
-  return {
-    send: (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        const id = ++next;
-        pending.set(id, { resolve, reject });
-        ws.send(JSON.stringify({ id, method, params }));
-      }),
-    close: () => ws.close(),
-  };
-}
 
 const SAMPLING_US = 100;
 

@@ -368,6 +368,24 @@ export const authFailures = sqliteTable(
   (t) => [primaryKey({ columns: [t.clinicId, t.keyHash] })],
 );
 
+/** The audit log's event vocabulary (`audit_log.event`). */
+export const AUDIT_EVENTS = [
+  "sign_in",
+  "sign_out",
+  "sign_up",
+  "sso",
+  "token_refresh",
+  "token_reuse",
+  "password_change",
+  "password_reset",
+  "identity_change",
+  "mfa_change",
+  "profile_access",
+  "admin_action",
+  "record_access",
+  "care_team_change",
+] as const;
+
 /**
  * Uploaded files (POST /api_v3/files; the bytes live in KV `file:<id>`): who owns each and its size, so
  * that uploads count against the owner's quota and hourly rate, and files that are nobody's photo are

@@ -79,9 +79,7 @@ function careCookieToken(c: Context<AppEnv>): string | undefined {
   const sent = (name: string) => c.req.header(name) !== undefined;
   if (sent("authorization") || sent("x-apitoken") || sent("x-apikey")) return undefined;
   if (!sameOriginStrict(c.req)) {
-    throw new ApiError("forbidden", {
-      message: "The session cookie is accepted only from pages of this origin",
-    });
+    throw new ApiError("cross_origin_cookie");
   }
   return token;
 }
@@ -104,7 +102,7 @@ export const careAuth = (options: { live?: boolean; apiKey?: boolean } = {}) =>
     }
     const record = await resolveAccess(c.env, token);
     const clinicCode = (options.live && c.req.query("accountCode")?.trim()) || clinicCodeOf(c.req, c.env);
-    if (!record || record.cc !== clinicCode) throw new ApiError("invalid_token");
+    if (!record || record.clinicCode !== clinicCode) throw new ApiError("invalid_token");
     c.set("caller", callerOf(record));
     await next();
   });
@@ -116,8 +114,7 @@ export const careAuth = (options: { live?: boolean; apiKey?: boolean } = {}) =>
 export async function registrationProof(c: Context<AppEnv>, clinic: Clinic): Promise<RegistrationProof> {
   const key = c.req.header("x-apikey")?.trim();
   if (key) {
-    if (!c.req.header("x-accountcode")?.trim())
-      throw new ApiError("invalid_api_key", { message: "X-AccountCode and X-ApiKey are required" });
+    if (!c.req.header("x-accountcode")?.trim()) throw new ApiError("api_key_required");
     if (!(await verifyApiKey(clinic, key))) {
       await countFailedCredential(c, "api-key");
       throw new ApiError("invalid_api_key");
@@ -127,6 +124,6 @@ export async function registrationProof(c: Context<AppEnv>, clinic: Clinic): Pro
   const token = presentedToken(c.req);
   if (!token) return { apiKey: false };
   const record = await resolveAccess(c.env, token);
-  if (!record || record.cc !== clinic.code) throw new ApiError("invalid_token");
-  return { apiKey: false, userId: record.u };
+  if (!record || record.clinicCode !== clinic.code) throw new ApiError("invalid_token");
+  return { apiKey: false, userId: record.userId };
 }

@@ -1,7 +1,7 @@
 /** The provider dashboard shows only alive patients of the provider's rooms (seed 000 POST /users/alive). */
 import { afterEach, describe, expect, it } from "vitest";
 import { call, clock, createClinic, json } from "../helpers";
-import { adminPatchUser, assign, createRoom, type SsoUser } from "../vsee/fixtures";
+import { adminPatchUser, assign, createRoom, type SsoUser } from "../vsee/support";
 import { type Browser, signedIn } from "./support";
 
 afterEach(() => clock.reset());

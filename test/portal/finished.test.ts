@@ -9,7 +9,7 @@ import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import type { Bindings } from "../../src/types";
-import { account, act, PASSWORD, totp } from "../accounts/helpers";
+import { account, act, PASSWORD, totp } from "../accounts/support";
 import { faulty, fetchWith } from "../faults/inject";
 import { ADMIN_AUTH, buildRequest, call, clock, createClinic, env, json, uniq } from "../helpers";
 import { loginForm, ORIGIN, signedIn } from "./support";

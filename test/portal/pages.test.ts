@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { setClock } from "../../src/lib/clock";
 import { buildRequest, call, clock, createClinic, env, json, uniq } from "../helpers";
-import { adminPatchUser, setPassword, sso } from "../vsee/fixtures";
+import { adminPatchUser, setPassword, sso } from "../vsee/support";
 import { browserOf, loginForm, setCookieLine, setCookieValue, signedIn, submitLogin } from "./support";
 
 afterEach(() => clock.reset());

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
 import { call, clock, createClinic, env, json } from "../helpers";
-import { assign, createRoom } from "../vsee/fixtures";
+import { assign, createRoom } from "../vsee/support";
 import { csrfOf, ORIGIN, pageCsrf, setCookieLine, signedIn } from "./support";
 
 afterEach(() => clock.reset());

@@ -1,6 +1,6 @@
 /** Portal test helpers: browser-like sessions (cookies), pages' CSRF tokens, and the login form. */
 import { type CallOptions, call, type TestClinic, uniq } from "../helpers";
-import { type SsoUser, sso } from "../vsee/fixtures";
+import { type SsoUser, sso } from "../vsee/support";
 
 export const ORIGIN = "https://clinic-edge.test";
 

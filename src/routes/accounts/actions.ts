@@ -9,7 +9,7 @@
 import type { Context } from "hono";
 import { getDb } from "../../db";
 import type { Clinic, User } from "../../db/schema";
-import { afterResponse, deliverSoon } from "../../lib/background";
+import { afterResponse } from "../../lib/background";
 import { now } from "../../lib/clock";
 import { ApiError, invalidField } from "../../lib/errors";
 import { hashPassword } from "../../lib/password";
@@ -41,7 +41,7 @@ import {
   recordFailure,
 } from "../../services/lockout";
 import { cancelEnrolment, claimTotp, startEnrolment } from "../../services/mfa";
-import { deliverDue, queuedIds } from "../../services/outbox";
+import { deliverDue, deliverSoon, queuedIds } from "../../services/outbox";
 import { revokeSessions } from "../../services/sessions";
 import { uniqueViolation, userFromRow } from "../../services/users";
 import type { AppEnv } from "../../types";

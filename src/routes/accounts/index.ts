@@ -9,7 +9,7 @@ import * as waitlist from "./waitlist.handlers";
 import * as waitlistRoutes from "./waitlist.routes";
 
 /** The Feathers-style accounts family, mounted at the root (/accounts, /authentication, …). */
-export const accountsFamily = familyApp()
+export const accountsFamily = familyApp("accounts")
   .openapi(waitlistRoutes.createEntry, waitlist.createEntry)
   .openapi(waitlistRoutes.getEntry, waitlist.getEntry)
   .openapi(accountRoutes.findAccounts, accounts.findAccounts)

@@ -1,10 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { getDb } from "../../db";
 import type { waitlist } from "../../db/schema";
-import { deliverSoon } from "../../lib/background";
 import * as clinics from "../../services/clinics";
 import * as invitations from "../../services/invitations";
-import { listOutbox as list, queuedIds } from "../../services/outbox";
+import { deliverSoon, listOutbox as list, queuedIds } from "../../services/outbox";
 import type { AppEnv } from "../../types";
 import type * as routes from "./accounts.routes";
 

@@ -9,7 +9,7 @@ import * as routes from "./clinics.routes";
 import * as userHandlers from "./users.handlers";
 import * as userRoutes from "./users.routes";
 
-const app = familyApp();
+const app = familyApp("admin");
 // First: every call of the operators' API, refused ones included, is an audit row.
 app.use("*", adminAudit);
 

@@ -10,7 +10,7 @@ import * as stateRoutes from "./state.routes";
  * The care-team family (seed 003), mounted at the root: /register, /state, /.well-known/jwks.json, and
  * the per-patient records (/records).
  */
-export const register = familyApp()
+export const register = familyApp("register")
   .openapi(registerRoutes.register, registration.register)
   .openapi(registerRoutes.enroll, registration.enroll)
   .openapi(registerRoutes.jwks, registration.jwks)

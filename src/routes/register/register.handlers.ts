@@ -32,7 +32,7 @@ export const register: Handler<typeof r.register> = async (c) => {
 export const enroll: Handler<typeof r.enroll> = async (c) => {
   const spent = await spendEnrollment(c.env, clinicCodeOf(c.req, c.env), c.req.valid("json").stoken);
   if (!spent) throw new ApiError("invalid_enrollment_token");
-  return c.json({ enrolled: true as const, id: String(spent.u) }, 200);
+  return c.json({ enrolled: true as const, id: String(spent.userId) }, 200);
 };
 
 export const jwks: Handler<typeof r.jwks> = async (c) => {

@@ -9,7 +9,7 @@ import * as users from "./users.handlers";
 import * as userRoutes from "./users.routes";
 
 /** The VSee-compatible family, mounted at /api_v3 (every path also answers with a `.json` suffix). */
-export const vsee = familyApp()
+export const vsee = familyApp("vsee")
   .openapi(userRoutes.sso, users.sso)
   .openapi(userRoutes.login, users.login)
   .openapi(userRoutes.logout, users.logout)

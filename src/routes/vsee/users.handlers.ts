@@ -19,6 +19,7 @@ import { accountLockKey, lockedError, lockedUntil, recordFailure } from "../../s
 import { deliverDue, queuedIds, queueMessage } from "../../services/outbox";
 import { updateProfile } from "../../services/profile";
 import {
+  endCodePrivilege,
   finishRevocation,
   hashToken,
   PendingSession,
@@ -26,7 +27,6 @@ import {
   revokeSessions,
   rotateRefresh,
   sweepRevoked,
-  updateAccess,
 } from "../../services/sessions";
 import { signIn } from "../../services/sign-in";
 import { SORTABLE, type SortKey, searchUsers, type UserFilter } from "../../services/user-search";
@@ -186,7 +186,8 @@ export const logout: Handler<typeof r.logout> = async (c) => {
   for (const token of listed) {
     const access = await resolveAccess(c.env, token);
     if (access) {
-      if (access.u === caller.userId && access.c === caller.clinicId) sessions.add(access.s);
+      if (access.userId === caller.userId && access.clinicId === caller.clinicId)
+        sessions.add(access.sessionId);
       continue;
     }
     if (!/^[0-9a-f]{32}$/.test(token)) continue;
@@ -549,7 +550,7 @@ export const postMe: Handler<typeof r.postMe> = async (c) => {
     passwordAudit("success", { via });
     // The other sessions ended with the change; their KV tokens go now, or with the sweeper if KV fails.
     await finishRevocation(c.env, revoked).catch(() => afterResponse(c, () => sweepRevoked(c.env)));
-    if (caller.via === "code") await updateAccess(c.env, caller.tokenHash, { m: undefined });
+    if (caller.via === "code") await endCodePrivilege(c.env, caller.tokenHash);
   }
   return c.json({ data: userWire(caller.clinicCode, updated, await photoOf(c, updated)) }, 200);
 };

@@ -50,11 +50,11 @@ export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) =>
     auditLater(c, {
       event: "sso",
       outcome: "failure",
-      clinic: record?.c ?? null,
-      subjectUserId: record?.u ?? null,
+      clinic: record?.clinicId ?? null,
+      subjectUserId: record?.userId ?? null,
       details: { reason },
     });
-    return invalidLinkPage(c, record?.cc, q.next);
+    return invalidLinkPage(c, record?.clinicCode, q.next);
   };
   if (!record) return invalid("invalid_token");
 
@@ -67,13 +67,16 @@ export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) =>
       ? "UPDATE sessions SET sso_burnt_at = ?1, revoked_at = ?1 WHERE access_hash = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND expires_at > ?1 RETURNING id"
       : "SELECT id FROM sessions WHERE access_hash = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND expires_at > ?1",
   )
-    .bind(t, record.hash, record.c)
+    .bind(t, record.hash, record.clinicId)
     .first<{ id: string }>();
   if (!live) return invalid("session_ended");
   if (burn) await revokeSessions(c.env, { sessionId: live.id }); // deletes the KV copy (already revoked in D1)
 
   const db = getDb(c.env.DB);
-  const [user, clinic] = await Promise.all([getUser(db, record.c, record.u), getClinicById(db, record.c)]);
+  const [user, clinic] = await Promise.all([
+    getUser(db, record.clinicId, record.userId),
+    getClinicById(db, record.clinicId),
+  ]);
   if (!user || user.disabled || !clinic || clinic.disabled) return invalid("user_disabled");
   const portal = await startSession(c.env, user, clinic, "portal", [
     audit(c, {

@@ -9,8 +9,8 @@ import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
 import { sessionCsrfToken } from "../../lib/csrf";
 import { ApiError } from "../../lib/errors";
+import { familyOf, type PageErrors } from "../../lib/families";
 import { safeNext } from "../../lib/redirect";
-import { familyOf } from "../../lib/render";
 import { clearSessionCookie, cookieCaller, hasSessionCookie } from "../../middleware/portal-session";
 import { type PortalClinic, portalClinicByHost, portalClinicById } from "../../services/portal";
 import { USER_TYPES } from "../../services/users";
@@ -100,7 +100,18 @@ export const portalApi = (audience: Audience) =>
     await next();
   });
 
-const PAGE_EXACT = new Set([
+/** Pages with a parameter (a patient's care record). */
+const PAGE_PATTERNS = [/^\/providers\/patients\/[^/]+$/];
+
+/** The page paths: these exact ones, and the patterns' (a Set, as `PageErrors.paths` is one). */
+class PagePaths extends Set<string> {
+  override has(path: string): boolean {
+    return super.has(path) || PAGE_PATTERNS.some((p) => p.test(path));
+  }
+}
+
+/** Paths answered with HTML pages: their errors are HTML pages too (`pageErrors`). */
+const PAGE_PATHS = new PagePaths([
   "/",
   "/auth",
   "/login",
@@ -109,14 +120,6 @@ const PAGE_EXACT = new Set([
   "/providers/dashboard",
   "/u/clinic",
 ]);
-
-/** Pages with a parameter (a patient's care record). */
-const PAGE_PATTERNS = [/^\/providers\/patients\/[^/]+$/];
-
-/** Paths answered with HTML pages: their errors are HTML pages too (see app.ts). */
-export const PAGE_PATHS = {
-  has: (path: string): boolean => PAGE_EXACT.has(path) || PAGE_PATTERNS.some((p) => p.test(path)),
-};
 
 /** Paths outside the API families that still answer JSON or files (never an HTML error). */
 const NOT_PAGES = [
@@ -188,3 +191,9 @@ export async function errorPage(c: Context<AppEnv>, err: ApiError): Promise<Resp
   applyPageHeaders(res.headers);
   return res;
 }
+
+/**
+ * How the portal's page paths answer errors (familyApp, and app.ts for failures before routing): the page
+ * paths, and any path of no API family that a browser asks HTML of (`wantsPage`).
+ */
+export const pageErrors: PageErrors = { paths: PAGE_PATHS, wants: wantsPage, render: errorPage };

@@ -1,13 +1,17 @@
 import { familyApp } from "../../lib/openapi";
 import { webAuthHandler } from "./auth.handlers";
 import { webAuth } from "./auth.routes";
+import { pageErrors } from "./guard";
 import * as pages from "./pages.handlers";
 import * as r from "./pages.routes";
 import * as records from "./records.handlers";
 import * as rr from "./records.routes";
 
-/** Browser-facing routes of the portal (mounted at the root): sign-in, the pages, their assets and data. */
-export const web = familyApp()
+/**
+ * Browser-facing routes of the portal (mounted at the root): sign-in, the pages, their assets and data.
+ * Errors on the pages are pages; its JSON endpoints answer in the generic (admin) shape.
+ */
+export const web = familyApp("admin", pageErrors)
   .openapi(webAuth, webAuthHandler)
   .openapi(r.home, pages.home)
   .openapi(r.loginPage, pages.loginPage)
@@ -26,3 +30,5 @@ export const web = familyApp()
   .openapi(rr.portalRecordLive, records.recordLive)
   .openapi(r.clinicStylesheet, pages.clinicStylesheet)
   .openapi(r.asset, pages.asset);
+
+export { pageErrors };

@@ -217,7 +217,9 @@ export const loginCodeSubmit: Handler<typeof r.loginCodeSubmit> = async (c) => {
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
-    if (err.code === "invalid_token") return loginForm(c, values, clinic, expired, 401);
+    if (err.code === "sign_in_expired" || err.code === "invalid_token") {
+      return loginForm(c, values, clinic, expired, 401);
+    }
     if (err.status === 429) return codeForm(c, values, clinic, f.state, err.message, 429);
     if (err.code === "mfa_required") {
       const wrong = "That code is not right: enter the code your app shows now.";
