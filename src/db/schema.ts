@@ -75,6 +75,10 @@ export interface ClinicSettings {
       ("medical_history" | "office_visit_notes" | "prescription" | "insurer_reply")[]
     >
   >;
+  /** Portal branding: an https URL of the clinic's logo (shown in every page's header). */
+  logoUrl?: string | null;
+  /** Portal branding: the accent colour, `#rrggbb` (buttons, links, focus rings). */
+  accentColor?: string | null;
 }
 
 export const users = sqliteTable(

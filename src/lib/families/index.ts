@@ -88,11 +88,13 @@ export function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
 /** The paths a family answers with HTML pages, and how an error looks there (the portal's). */
 export interface PageErrors {
   paths: ReadonlySet<string>;
+  /** Other requests answered with a page (e.g. a browser asking HTML of an unknown path). */
+  wants?(c: Context<AppEnv>): boolean;
   render(c: Context<AppEnv>, err: ApiError): Response | Promise<Response>;
 }
 
 /** An error as the response of `family` (an HTML page on the family's page paths). */
 export function respondError(c: Context<AppEnv>, family: Family, err: ApiError, pages?: PageErrors) {
-  if (pages?.paths.has(c.req.path)) return pages.render(c, err);
+  if (pages && (pages.paths.has(c.req.path) || pages.wants?.(c))) return pages.render(c, err);
   return c.json(renderError(family, err), err.status as 400, err.headers);
 }

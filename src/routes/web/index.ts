@@ -4,6 +4,8 @@ import { webAuth } from "./auth.routes";
 import { pageErrors } from "./guard";
 import * as pages from "./pages.handlers";
 import * as r from "./pages.routes";
+import * as records from "./records.handlers";
+import * as rr from "./records.routes";
 
 /**
  * Browser-facing routes of the portal (mounted at the root): sign-in, the pages, their assets and data.
@@ -20,6 +22,13 @@ export const web = familyApp("admin", pageErrors)
   .openapi(r.dashboard, pages.dashboard)
   .openapi(r.dashboardRooms, pages.dashboardRooms)
   .openapi(r.clinicPage, pages.clinicPage)
+  .openapi(r.patientRecordPage, pages.patientRecordPage)
+  .openapi(rr.portalRecord, records.getRecord)
+  .openapi(rr.portalRecordWrite, records.putRecord)
+  .openapi(rr.portalRecordHistory, records.recordHistory)
+  .openapi(rr.portalRecordAccessLog, records.recordAccessLog)
+  .openapi(rr.portalRecordLive, records.recordLive)
+  .openapi(r.clinicStylesheet, pages.clinicStylesheet)
   .openapi(r.asset, pages.asset);
 
 export { pageErrors };
