@@ -2,7 +2,9 @@
 /**
  * The load generator, in its own process: runs one autocannon pass described by a JSON argument and
  * prints its figures as JSON. `chain: "refresh"` gives each connection its own refresh token and
- * follows the rotation (every response carries the next token).
+ * follows the rotation (every response carries the next token). `pool` (a list of per-request headers) spends
+ * one entry per request, and the pass ends when the pool is spent (sign-out: one session per request).
+ * `unique` replaces `{n}` in the body with a number no other request of the run sends (sign-up).
  */
 import autocannon from "autocannon";
 
@@ -31,20 +33,42 @@ function setupClient(client) {
   });
 }
 
+const perRequest = [...(spec.pool ?? [])];
+let serial = 0;
+const requests =
+  spec.pool || spec.unique
+    ? [
+        {
+          setupRequest(req) {
+            if (spec.pool) {
+              const headers = perRequest.pop();
+              // `amount` is the pool's size: autocannon sends no more requests than it holds.
+              return { ...req, headers: { ...req.headers, ...(headers ?? {}) } };
+            }
+            return { ...req, body: spec.body.replaceAll("{n}", `${spec.unique}-${serial++}`) };
+          },
+        },
+      ]
+    : undefined;
+
 const result = await autocannon({
   url: spec.url,
   method: spec.method ?? "GET",
   headers: spec.headers ?? {},
   body: spec.body,
   connections: spec.connections ?? 16,
-  duration: spec.duration ?? 10,
+  ...(spec.pool ? { amount: spec.pool.length } : { duration: spec.duration ?? 10 }),
   setupClient,
+  ...(requests ? { requests } : {}),
 });
 
 process.stdout.write(
   JSON.stringify({
     requests: result.requests.total,
-    rps: result.requests.average,
+    // Sent, answered or not: the server works on those still in flight when the pass ends too.
+    sent: result.requests.sent,
+    // A pooled pass ends with its pool, mid-second: requests over its length, not the per-second mean.
+    rps: spec.pool ? result.requests.total / result.duration : result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,

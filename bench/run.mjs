@@ -17,17 +17,32 @@
  *   npm run bench -- --only=me,sso  scenarios whose name contains "me" or "sso"
  *   npm run bench -- --profile  a CPU profile of each scenario instead of figures (an unminified build;
  *                               bench/.work/profiles/*.cpuprofile for DevTools, and the top functions)
+ *   npm run bench -- --peers    also builds, seeds and serves better-auth (bench/peers.mjs) and measures its
+ *                               matching scenarios interleaved with ours (`× better-auth`)
+ *
+ * Every run also writes a self-contained chart (bench/report.html; quick runs bench/.work/report.html),
+ * rendered by bench/report.mjs.
  */
-import { execFileSync, spawn } from "node:child_process";
-import { createHash, webcrypto } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { gzipSync } from "node:zlib";
+import { join } from "node:path";
+import { DOES, INSTANT, startPeer } from "./peers.mjs";
+import { writeReport } from "./report.mjs";
+import {
+  benchSecrets,
+  build,
+  bundleSize,
+  inspector,
+  miniflareApi,
+  root,
+  serve,
+  workerdPids,
+  wranglerBin,
+  wranglerRequire,
+} from "./serve.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 const args = process.argv.slice(2);
 const USAGE = `npm run bench -- [flags]
@@ -37,11 +52,18 @@ const USAGE = `npm run bench -- [flags]
   --quick         short run: 2 s passes, 1 repetition (under 2 minutes); writes
                   bench/.work/results.quick.json and never the committed bench/results.json
   --only=a,b      only the scenarios whose name contains one of the words
+  --peers         also build, seed and serve better-auth (bench/peers/better-auth/, installed there on
+                  first use) and measure its matching scenarios interleaved with ours: current-user
+                  read, password sign-in, sign-up, sign-out; adds the \`× better-auth\` column and its
+                  budgets, and the Clinic Edge scenarios sign-up, sign-out and GET /accounts/:uid
   --profile       a CPU profile per scenario instead of figures (bench/.work/profiles/)
   --help          this text
 
-  BENCH_USERS=N   users seeded in the clinic (default 100000)`;
-const FLAGS = ["--quick", "--profile", "--help", "-h"];
+  Every run also writes a chart: bench/report.html (full runs) or bench/.work/report.html (--quick);
+  \`node bench/report.mjs\` renders it again from bench/results.json.
+
+  BENCH_USERS=N   users seeded in the clinic (default 100000; 1000000 seeds in 2–3 minutes here)`;
+const FLAGS = ["--quick", "--profile", "--peers", "--help", "-h"];
 const unknown = args.filter((a) => !FLAGS.includes(a) && !a.startsWith("--only="));
 if (args.includes("--help") || args.includes("-h") || unknown.length > 0) {
   if (unknown.length > 0)
@@ -52,36 +74,21 @@ if (args.includes("--help") || args.includes("-h") || unknown.length > 0) {
 const quick = args.includes("--quick");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7);
 const profile = args.includes("--profile");
+const withPeers = args.includes("--peers");
+if (withPeers && profile) {
+  console.error("--peers and --profile do not go together: profiles are of Clinic Edge only");
+  process.exit(2);
+}
 const DURATION = quick ? 2 : 10;
 const WARMUP = quick ? 0.5 : 3;
 const REPS = quick ? 1 : 3;
 const CONNECTIONS = 16;
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
 const work = join(root, "bench", ".work");
-const wranglerBin = join(root, "node_modules", ".bin", "wrangler");
-const require = createRequire(import.meta.url);
 
 const log = (...m) => console.error("[bench]", ...m);
 
 // ---------- build ----------
-
-function build(entry, outdir, extra = []) {
-  rmSync(outdir, { recursive: true, force: true });
-  const argv = ["deploy", ...(entry ? [entry] : []), "--dry-run", "--outdir", outdir, ...extra];
-  execFileSync(wranglerBin, argv, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } });
-}
-
-function bundleSize(dir) {
-  let raw = 0;
-  let gzip = 0;
-  for (const f of readdirSync(dir)) {
-    if (f.endsWith(".map") || f === "README.md") continue;
-    const bytes = readFileSync(join(dir, f));
-    raw += bytes.byteLength;
-    gzip += gzipSync(bytes, { level: 9 }).byteLength;
-  }
-  return { rawKiB: +(raw / 1024).toFixed(1), gzipKiB: +(gzip / 1024).toFixed(1) };
-}
 
 log("building the worker (wrangler deploy --dry-run)…");
 mkdirSync(work, { recursive: true });
@@ -92,88 +99,19 @@ build("bench/worker.ts", join(work, "dist"), profile ? ["--minify=false"] : []);
 
 // ---------- serve ----------
 
-const wranglerRequire = createRequire(require.resolve("wrangler"));
-const { Miniflare, convertV4MiniflareOptions } = await import(
-  pathToFileURL(wranglerRequire.resolve("miniflare")).href
-);
-const { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } = await import("wrangler");
-
-const signingKey = await (async () => {
-  const pair = await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
-    "sign",
-    "verify",
-  ]);
-  return JSON.stringify({ ...(await webcrypto.subtle.exportKey("jwk", pair.privateKey)), kid: "bench" });
-})();
-const secrets = {
-  ADMIN_API_KEY: "bench-admin-key",
-  JWT_SECRET: "bench-jwt-secret-0123456789abcdef0123456789",
-  MFA_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
-  SIGNING_KEY: signingKey,
-};
 const state = join(work, "state");
-rmSync(state, { recursive: true, force: true });
-const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
-// The rate limiters stay in place (their cost is measured) but never refuse the load generator.
-const unlimited = (name) => ({
-  ...workerOptions.ratelimits?.[name],
-  simple: { limit: 1_000_000_000, period: 60 },
+const { mf, base, db, kv, firstAnswerMs } = await serve({
+  dist: join(work, "dist"),
+  state,
+  name: "clinic-edge-bench",
+  secrets: await benchSecrets(),
+  vars: { DEFAULT_ACCOUNT_CODE: "bench" },
+  inspector: profile,
 });
-const started = performance.now();
-const dist = join(work, "dist");
-const { modulesRules: _rules, ...serveOptions } = workerOptions;
-// The bundle's extra modules, typed as wrangler's default module rules type them.
-const MODULE_TYPES = {
-  ".wasm": "CompiledWasm",
-  ".txt": "Text",
-  ".html": "Text",
-  ".sql": "Text",
-  ".bin": "Data",
-};
-const modules = [
-  { type: "ESModule", path: join(dist, "worker.js") },
-  ...readdirSync(dist).flatMap((f) => {
-    const type = MODULE_TYPES[f.slice(f.lastIndexOf("."))];
-    return type && f !== "README.md" ? [{ type, path: join(dist, f) }] : [];
-  }),
-];
-const mf = new Miniflare(
-  convertV4MiniflareOptions({
-    ...serveOptions,
-    name: "clinic-edge-bench",
-    modules,
-    modulesRoot: dist,
-    bindings: { ...workerOptions.bindings, ...secrets, DEFAULT_ACCOUNT_CODE: "bench" },
-    ratelimits: {
-      CREDENTIALS_LIMITER: unlimited("CREDENTIALS_LIMITER"),
-      MESSAGES_LIMITER: unlimited("MESSAGES_LIMITER"),
-      LOOKUP_LIMITER: unlimited("LOOKUP_LIMITER"),
-    },
-    resourcePersistencePath: state,
-    logRequests: false,
-    ...(profile ? { inspectorPort: 0 } : {}),
-    host: "127.0.0.1",
-    port: 0,
-  }),
-);
-const base = (await mf.ready).toString().replace(/\/$/, "");
-let health;
-do health = await fetch(`${base}/health`).catch(() => null);
-while (!health?.ok);
-const firstAnswerMs = Math.round(performance.now() - started);
 log(`serving on ${base} (first answer after ${firstAnswerMs} ms)`);
 
 // ---------- seed ----------
 
-const db = await mf.getD1Database("DB");
-const kv = await mf.getKVNamespace("KV");
-for (const file of readdirSync("migrations")
-  .filter((f) => f.endsWith(".sql"))
-  .sort()) {
-  for (const stmt of unstable_splitSqlQuery(readFileSync(join("migrations", file), "utf8"))) {
-    if (stmt.trim()) await db.prepare(stmt).run();
-  }
-}
 const API_KEY = "ce_bench_api_key";
 const now = Math.floor(Date.now() / 1000);
 const keyHash = createHash("sha256").update(`clinic-api-key:${API_KEY}`).digest("hex");
@@ -418,6 +356,7 @@ const scenarios = [
     name: "GET /api_v3/me",
     req: { method: "GET", path: "/api_v3/me", headers: userHeaders },
     baseline: `/__bench/kv-d1?${q({ h: tokenHash, id: patient.id, c: clinicId })}`,
+    peer: "get-session",
   },
   {
     name: "POST /api_v3/users/sso (existing code)",
@@ -470,6 +409,7 @@ const scenarios = [
     },
     baseline: `/__bench/hash?${q({ id: loginUser.id, p: LOGIN_PASSWORD })}`,
     hashBound: true,
+    peer: "sign-in",
   },
   {
     name: "POST /authentication (local)",
@@ -481,6 +421,7 @@ const scenarios = [
     },
     baseline: `/__bench/hash?${q({ id: loginUser.id, p: LOGIN_PASSWORD })}`,
     hashBound: true,
+    peer: "sign-in",
   },
   {
     name: "GET /state",
@@ -543,30 +484,92 @@ const scenarios = [
     req: { method: "GET", path: "/openapi.json", headers: {} },
     baseline: "/__bench/text",
   },
-].filter((s) => !only || only.split(",").some((o) => s.name.toLowerCase().includes(o.toLowerCase())));
+  // The scenarios that exist to be matched with a peer's (--peers only).
+  {
+    name: "GET /accounts/:uid",
+    peersOnly: true,
+    req: { method: "GET", path: "/accounts/{uid}", headers: {} },
+    // The accounts family's access token lives 15 minutes: a new one before each pass.
+    refresh: async (s) => {
+      const auth = await api(
+        "POST",
+        "/authentication",
+        { strategy: "local", email: ACCOUNT_EMAIL, password: LOGIN_PASSWORD },
+        { "X-AccountCode": "bench", "content-type": "application/json" },
+      );
+      s.req.path = `/accounts/${auth.uid}`;
+      s.req.headers = { authorization: `Bearer ${auth.accessToken}`, "X-AccountCode": "bench" };
+    },
+    baseline: `/__bench/kv-d1?${q({ h: tokenHash, id: patient.id, c: clinicId })}`,
+    peer: "get-session",
+    does: "access JWT (HS256, pinned algorithm, the clinic's audience) verified, then bound to its live session in KV; the account read from D1; revoked at once",
+  },
+  {
+    name: "POST /accounts (sign-up)",
+    peersOnly: true,
+    req: {
+      method: "POST",
+      path: "/accounts",
+      headers: { "X-AccountCode": "bench", "content-type": "application/json" },
+      body: JSON.stringify({ email: "signup-{n}@example.test", password: LOGIN_PASSWORD }),
+    },
+    unique: true,
+    baseline: `/__bench/hash?${q({ id: loginUser.id, p: LOGIN_PASSWORD })}`,
+    hashBound: true,
+    peer: "sign-up",
+  },
+  {
+    name: "POST /api_v3/users/logout",
+    peersOnly: true,
+    req: {
+      method: "POST",
+      path: "/api_v3/users/logout",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    },
+    // One session per request: tokens made by SSO (its cheapest sign-in) before each pass.
+    pool: async (n) => {
+      const tokens = [];
+      for (let i = 0; i < n; i += CONNECTIONS)
+        tokens.push(
+          ...(await Promise.all(
+            Array.from({ length: Math.min(CONNECTIONS, n - i) }, () =>
+              sso("bench-signout").then((r) => r.data.token.token),
+            ),
+          )),
+        );
+      return tokens.map((t) => ({ "X-ApiToken": t }));
+    },
+    baseline: `/__bench/signout-floor?${q({ c: clinicId, s: floor.id, id: patient.id, h: tokenHash })}`,
+    peer: "sign-out",
+  },
+]
+  .filter((s) => withPeers || !s.peersOnly)
+  .filter((s) => !only || only.split(",").some((o) => s.name.toLowerCase().includes(o.toLowerCase())));
 
 // ---------- measurement ----------
 
-function workerdPids() {
-  const pids = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (!cmd.includes("workerd")) continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid) pids.push(entry);
-    } catch {}
-  }
-  return pids;
-}
 const serverPids = workerdPids();
 const TICK_MS = 1000 / 100; // CLK_TCK
 
-function serverCpuMs() {
+// ---------- the peer (--peers) ----------
+
+const peer = withPeers
+  ? await startPeer({
+      ...(await miniflareApi()),
+      wranglerBin,
+      work,
+      users: USERS,
+      log,
+    })
+  : null;
+// Each side's CPU is its own workerd processes' (the peer's are those that started after ours).
+const peerPids = peer ? workerdPids().filter((p) => !serverPids.includes(p)) : [];
+const pidsOf = (kind) => (kind.startsWith("peer:") ? peerPids : serverPids);
+
+function serverCpuMs(pids = serverPids) {
   let ticks = 0;
-  for (const pid of serverPids) {
+  for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -577,11 +580,12 @@ function serverCpuMs() {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const allPids = () => [...serverPids, ...peerPids];
 async function waitIdle() {
   for (let i = 0; i < 25; i++) {
-    const a = serverCpuMs();
+    const a = serverCpuMs(allPids());
     await sleep(200);
-    if (serverCpuMs() - a <= TICK_MS) return;
+    if (serverCpuMs(allPids()) - a <= TICK_MS) return;
   }
 }
 
@@ -600,22 +604,35 @@ function load(spec) {
   });
 }
 
+/** The request a pass sends: the scenario's, a baseline's, or (`peer:<config>`) the peer's matching one. */
+function requestOf(kind, s) {
+  if (kind === "scenario") return { ...s.req, base, pool: s.pool, unique: s.unique };
+  if (kind.startsWith("peer:")) return { ...peer.request(s.peer, kind.slice(5)), base: peer.base };
+  return { method: "GET", path: kind === "text" ? "/__bench/text" : s.baseline, headers: {}, base };
+}
+
+/** Password-bound passes of a quick run last 6 s: 2 s at 16 concurrent 50 ms hashes is a handful of answers. */
+const durationOf = (s) => (quick && s.hashBound ? Math.max(DURATION, 6) : DURATION);
+
+let uniqueRun = 0;
+/**
+ * A pass whose requests each spend a session (a pool) is sized from that request's rate in its warm-up:
+ * about `duration` seconds of requests, and never fewer than 8 per connection.
+ */
+const poolSize = (s, kind, duration) =>
+  Math.max(CONNECTIONS * 8, Math.round((s.poolRate?.[kind] ?? CONNECTIONS * 8) * duration));
+
 async function pass(kind, scenario, duration) {
-  const spec =
-    kind === "scenario"
-      ? {
-          url: `${base}${scenario.req.path}`,
-          method: scenario.req.method,
-          headers: scenario.req.headers,
-          body: scenario.req.body,
-          connections: CONNECTIONS,
-          duration,
-        }
-      : {
-          url: `${base}${kind === "text" ? "/__bench/text" : scenario.baseline}`,
-          connections: CONNECTIONS,
-          duration,
-        };
+  if (kind.startsWith("peer:")) await peer.prepare(scenario.peer, kind.slice(5));
+  const req = requestOf(kind, scenario);
+  const spec = {
+    url: `${req.base}${req.path}`,
+    method: req.method,
+    headers: req.headers,
+    body: req.body,
+    connections: CONNECTIONS,
+    duration,
+  };
   if (kind === "scenario" && scenario.writers) {
     spec.chain = "writers";
     spec.writers = scenario.writers;
@@ -624,27 +641,49 @@ async function pass(kind, scenario, duration) {
     spec.chain = "refresh";
     spec.tokens = await refreshTokens(CONNECTIONS);
   }
+  if (req.pool) spec.pool = await req.pool(poolSize(scenario, kind, duration));
+  // Each pass's own prefix: no two requests of the run sign up the same email.
+  if (req.unique) spec.unique = `${kind.replace(":", "-")}-${++uniqueRun}-${Date.now()}`;
+  const pids = pidsOf(kind);
   await waitIdle();
-  const cpu0 = serverCpuMs();
+  const cpu0 = serverCpuMs(pids);
   const r = await load(spec);
-  const cpu = serverCpuMs() - cpu0;
+  const cpu = serverCpuMs(pids) - cpu0;
   if (r.non2xx > 0 || r.errors > 0)
     throw new Error(`${scenario.name} (${kind}): ${r.non2xx} non-2xx, ${r.errors} errors`);
-  return { ...r, cpuMsPerReq: r.requests ? cpu / r.requests : 0 };
+  if (req.pool) scenario.poolRate = { ...scenario.poolRate, [kind]: r.rps };
+  // Server CPU over the requests it worked on: those still in flight when the pass ended were sent and
+  // served too (for a 50 ms password hash × 16 connections, a short pass's tail is no small share).
+  const served = Math.max(r.requests, r.sent ?? 0);
+  return { ...r, cpuMsPerReq: served ? cpu / served : 0 };
 }
 
-async function roundTrips(s) {
-  const headers = {
-    ...s.req.headers,
-    ...(s.writers ? { authorization: `Bearer ${s.writers[0].token}` } : {}),
-    "x-bench-count": "1",
+/**
+ * The storage round trips of one request, counted by the bench entry's wrapper (ours: bench/worker.ts; the
+ * peer: bench/peers/better-auth/src/worker.ts). The peer is probed twice and the second is kept: an
+ * instance's first request also reads the schema.
+ */
+async function roundTrips(s, kind = "scenario") {
+  const probe = async () => {
+    const req = requestOf(kind, s);
+    const headers = {
+      ...req.headers,
+      ...(s.writers && kind === "scenario" ? { authorization: `Bearer ${s.writers[0].token}` } : {}),
+      ...(req.pool ? (await req.pool(1))[0] : {}),
+      "x-bench-count": "1",
+    };
+    let body =
+      s.chain === "refresh" && kind === "scenario"
+        ? JSON.stringify({ refresh_token: (await refreshTokens(1))[0] })
+        : req.body;
+    if (req.unique) body = body.replaceAll("{n}", `probe-${kind.replace(":", "-")}-${++uniqueRun}`);
+    const res = await fetch(`${req.base}${req.path}`, { method: req.method, headers, body });
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`${s.name} (${kind}): probe answered ${res.status}`);
+    return JSON.parse(res.headers.get("x-bench-roundtrips") ?? "{}");
   };
-  const body =
-    s.chain === "refresh" ? JSON.stringify({ refresh_token: (await refreshTokens(1))[0] }) : s.req.body;
-  const res = await fetch(`${base}${s.req.path}`, { method: s.req.method, headers, body });
-  await res.arrayBuffer();
-  if (!res.ok) throw new Error(`${s.name}: probe answered ${res.status}`);
-  return JSON.parse(res.headers.get("x-bench-roundtrips") ?? "{}");
+  if (kind.startsWith("peer:")) await probe();
+  return probe();
 }
 
 const median = (xs) => {
@@ -666,33 +705,6 @@ async function hashMs() {
 }
 
 // ---------- profiles (--profile) ----------
-
-/** A DevTools protocol session with the worker's isolate (workerd's inspector). */
-async function inspector(url) {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = () => reject(new Error(`cannot reach the inspector at ${url}`));
-  });
-  let next = 0;
-  const pending = new Map();
-  ws.onmessage = (e) => {
-    const msg = JSON.parse(String(e.data));
-    const p = pending.get(msg.id);
-    if (!p) return;
-    pending.delete(msg.id);
-    msg.error ? p.reject(new Error(msg.error.message)) : p.resolve(msg.result);
-  };
-  return {
-    send: (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        const id = ++next;
-        pending.set(id, { resolve, reject });
-        ws.send(JSON.stringify({ id, method, params }));
-      }),
-    close: () => ws.close(),
-  };
-}
 
 const SAMPLING_US = 100;
 
@@ -767,24 +779,37 @@ if (profile) {
 
 const results = [];
 // Full runs interleave the text baseline with every scenario; quick runs measure it once before and once
-// after all scenarios (and share it), to stay under two minutes.
-const kinds = quick ? ["storage", "scenario"] : ["text", "storage", "scenario"];
+// after all scenarios (and share it), to stay under two minutes. With --peers, a scenario that has a
+// matching peer scenario also interleaves one pass of each of the peer's configurations.
+const ownKinds = quick ? ["storage", "scenario"] : ["text", "storage", "scenario"];
+const kindsOf = (s) => [
+  ...ownKinds,
+  ...(peer && s.peer ? peer.configs[s.peer].map((config) => `peer:${config}`) : []),
+];
 const sharedText = [];
 if (quick && scenarios.length) sharedText.push(await pass("text", scenarios[0], DURATION));
 log(
-  `${scenarios.length} scenarios × ${kinds.length} passes × ${REPS} repetition(s) of ${DURATION} s, ${CONNECTIONS} connections`,
+  `${scenarios.length} scenarios × ${ownKinds.length} passes${peer ? " (+ the peer's configurations)" : ""} × ${REPS} repetition(s) of ${DURATION} s, ${CONNECTIONS} connections`,
 );
 for (const s of scenarios) {
+  await s.refresh?.(s);
   s.roundTrips = await roundTrips(s);
-  s.runs = { text: [], storage: [], scenario: [] };
-  await pass("scenario", s, WARMUP); // warm-up
+  s.runs = Object.fromEntries(["text", ...kindsOf(s)].map((k) => [k, []]));
+  s.peerRoundTrips = {};
+  for (const kind of kindsOf(s)) {
+    if (kind.startsWith("peer:")) s.peerRoundTrips[kind.slice(5)] = await roundTrips(s, kind);
+    // warm-up (and, for pools, the rate a pass's pool is sized from)
+    if (kind === "scenario" || kind.startsWith("peer:")) await pass(kind, s, WARMUP);
+  }
 }
 for (let rep = 0; rep < REPS; rep++) {
   for (let i = 0; i < scenarios.length; i++) {
     const s = scenarios[(i + rep) % scenarios.length];
+    await s.refresh?.(s);
+    const kinds = kindsOf(s);
     for (let k = 0; k < kinds.length; k++) {
       const kind = kinds[(k + rep) % kinds.length];
-      s.runs[kind].push(await pass(kind, s, DURATION));
+      s.runs[kind].push(await pass(kind, s, durationOf(s)));
     }
     log(`rep ${rep + 1}/${REPS}: ${s.name}`);
   }
@@ -815,6 +840,38 @@ for (const s of scenarios) {
     roundTrips: s.roundTrips,
     budget,
   };
+  if (peer && s.peer) {
+    const configs = Object.fromEntries(
+      peer.configs[s.peer].map((config) => {
+        const k = `peer:${config}`;
+        return [
+          config,
+          {
+            rps: Math.round(m(k, "rps")),
+            p50: m(k, "p50"),
+            p99: m(k, "p99"),
+            cpuMsPerReq: +m(k, "cpuMsPerReq").toFixed(3),
+            roundTrips: s.peerRoundTrips[config],
+            ratio: m(k, "rps") > 0 ? +(rps / m(k, "rps")).toFixed(3) : null,
+            instantRevocation: INSTANT.includes(config),
+            does: DOES[s.peer].peer[config],
+          },
+        ];
+      }),
+    );
+    // The peer's best configuration that still refuses a revoked session at once.
+    const best =
+      INSTANT.filter((c) => configs[c]).sort((a, b) => configs[b].rps - configs[a].rps)[0] ?? "default";
+    row.peer = {
+      name: peer.name,
+      version: peer.version,
+      scenario: s.peer,
+      best,
+      ratio: configs[best].ratio,
+      does: s.does ?? DOES[s.peer].ours,
+      configs,
+    };
+  }
   const failures = [];
   if (budget.minRatioToStorage !== undefined && row.ratioToStorage < budget.minRatioToStorage) {
     failures.push(`ratio ${row.ratioToStorage} < ${budget.minRatioToStorage}`);
@@ -826,6 +883,9 @@ for (const s of scenarios) {
     if ((row.roundTrips[store] ?? 0) > max)
       failures.push(`${store} round trips ${row.roundTrips[store]} > ${max}`);
   }
+  // Judged only when the peer was measured in the same run.
+  if (row.peer && budget.minRatioToPeer !== undefined && !(row.peer.ratio >= budget.minRatioToPeer))
+    failures.push(`× ${row.peer.name} ${row.peer.ratio} < ${budget.minRatioToPeer} (its ${row.peer.best})`);
   row.met = failures.length === 0;
   row.failures = failures;
   results.push(row);
@@ -855,6 +915,24 @@ const report = {
     repetitions: REPS,
     users: USERS,
   },
+  ...(peer
+    ? {
+        peers: [
+          {
+            name: peer.name,
+            version: peer.version,
+            seedSeconds: peer.seedSeconds,
+            configs: {
+              default: "as documented for Workers: database: env.DB, emailAndPassword",
+              joins: "advanced.database.joins: true",
+              cache: "session.cookieCache, maxAge 5 min (a revoked session answers until its cookie expires)",
+            },
+            notes:
+              "its rate limiter is off (rateLimit.enabled: false): on, it allows 3 sign-ins per 10 s and would refuse the load generator; Clinic Edge's limiters stay on with limits the bench cannot reach",
+          },
+        ],
+      }
+    : {}),
   bundle: { ...bundle, budgetGzipKiB: budgets.bundleGzipKiB, met: bundleMet },
   firstAnswerMs,
   seedSeconds: Number(seedSeconds),
@@ -863,8 +941,13 @@ const report = {
 };
 const resultsFile = quick ? join(work, "results.quick.json") : join(root, "bench", "results.json");
 writeFileSync(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
+const reportFile = writeReport(
+  report,
+  quick ? join(work, "report.html") : join(root, "bench", "report.html"),
+);
 
 const pad = (v, n) => String(v).padStart(n);
+const fixed = (v) => (v === null || v === undefined ? "n/a" : v.toFixed(2));
 const rt = (r) => `${r.kv ?? 0}kv ${r.d1 ?? 0}d1 ${r.do ?? 0}do`;
 console.log(
   `\nClinic Edge bench (${report.mode}) — ${report.machine.cpu}, ${report.machine.cores} cores, node ${process.version}, workerd ${workerdVersion}`,
@@ -873,15 +956,39 @@ console.log(
   `bundle ${bundle.rawKiB} KiB raw, ${bundle.gzipKiB} KiB gzip (budget ${budgets.bundleGzipKiB}: ${bundleMet ? "met" : "NOT MET"}); first answer ${firstAnswerMs} ms; ${USERS.toLocaleString()} users seeded in ${seedSeconds} s${hash !== null ? `; one password hash ${hash} ms` : ""}\n`,
 );
 console.log(
-  `${"scenario".padEnd(40)} ${pad("req/s", 7)} ${pad("p50 ms", 6)} ${pad("p99 ms", 6)} ${pad("CPU ms/req", 10)} ${pad("text req/s", 10)} ${pad("floor req/s", 11)} ${pad("floor p99", 9)} ${pad("× text", 6)} ${pad("× floor", 7)}  round trips   budget`,
+  `${"scenario".padEnd(40)} ${pad("req/s", 7)} ${pad("p50 ms", 6)} ${pad("p99 ms", 6)} ${pad("CPU ms/req", 10)} ${pad("text req/s", 10)} ${pad("floor req/s", 11)} ${pad("floor p99", 9)} ${pad("× text", 6)} ${pad("× floor", 7)}${peer ? ` ${pad(`× ${peer.name}`, 13)}` : ""}  round trips   budget`,
 );
 for (const r of results) {
   console.log(
-    `${r.name.padEnd(40)} ${pad(r.rps, 7)} ${pad(r.p50, 6)} ${pad(r.p99, 6)} ${pad(r.cpuMsPerReq.toFixed(2), 10)} ${pad(r.textRps, 10)} ${pad(r.storageRps, 11)} ${pad(r.storageP99, 9)} ${pad(r.ratioToText.toFixed(2), 6)} ${pad(r.ratioToStorage.toFixed(2), 7)}  ${rt(r.roundTrips).padEnd(12)}  ${r.met ? "met" : `NOT MET (${r.failures.join("; ")})`}`,
+    `${r.name.padEnd(40)} ${pad(r.rps, 7)} ${pad(r.p50, 6)} ${pad(r.p99, 6)} ${pad(r.cpuMsPerReq.toFixed(2), 10)} ${pad(r.textRps, 10)} ${pad(r.storageRps, 11)} ${pad(r.storageP99, 9)} ${pad(r.ratioToText.toFixed(2), 6)} ${pad(r.ratioToStorage.toFixed(2), 7)}${peer ? ` ${pad(r.peer ? fixed(r.peer.ratio) : "", 13)}` : ""}  ${rt(r.roundTrips).padEnd(12)}  ${r.met ? "met" : `NOT MET (${r.failures.join("; ")})`}`,
   );
 }
-console.log(`\nwritten to ${resultsFile.slice(root.length + 1)}`);
+if (peer) {
+  // Side by side: each matched scenario, then the peer's configurations, with what each does per request.
+  console.log(
+    `\nbeside ${peer.name} ${peer.version} (${USERS.toLocaleString()} users seeded in ${peer.seedSeconds} s; its rate limiter off, see bench/peers.mjs). × ${peer.name} = ours ÷ its best configuration that keeps instant revocation (default or joins).\n`,
+  );
+  console.log(
+    `${"".padEnd(50)} ${pad("req/s", 7)} ${pad("CPU ms/req", 10)} ${pad("p99 ms", 6)} ${pad("ours ÷", 6)}  round trips   per request`,
+  );
+  for (const r of results.filter((x) => x.peer)) {
+    console.log(
+      `${r.name.padEnd(50)} ${pad(r.rps, 7)} ${pad(r.cpuMsPerReq.toFixed(2), 10)} ${pad(r.p99, 6)} ${pad("", 6)}  ${rt(r.roundTrips).padEnd(12)}  ${r.peer.does}`,
+    );
+    for (const [config, c] of Object.entries(r.peer.configs)) {
+      const label = `  ${peer.name} ${r.peer.scenario} (${config}${config === r.peer.best ? ", best instant" : ""})`;
+      console.log(
+        `${label.padEnd(50)} ${pad(c.rps, 7)} ${pad(c.cpuMsPerReq.toFixed(2), 10)} ${pad(c.p99, 6)} ${pad(fixed(c.ratio), 6)}  ${rt(c.roundTrips).padEnd(12)}  ${c.does}`,
+      );
+    }
+  }
+}
+console.log(`\nwritten to ${resultsFile.slice(root.length + 1)} and ${reportFile.slice(root.length + 1)}`);
 await mf.dispose();
+if (peer) {
+  await peer.mf.dispose();
+  rmSync(peer.state, { recursive: true, force: true });
+}
 if (existsSync(state) && statSync(state).isDirectory()) rmSync(state, { recursive: true, force: true });
 const unmet = results.filter((r) => !r.met).map((r) => r.name);
 if (!bundleMet) unmet.push("bundle size");

@@ -3,7 +3,9 @@
  *  - bare baseline routes under /__bench/ (no framework, no business logic) that do exactly the storage
  *    round trips a scenario's design needs, so that each scenario can be compared with its floor;
  *  - a counting wrapper around the D1, KV and Durable Object bindings, applied to requests that send
- *    `x-bench-count: 1`, which reports the round trips of that request in `x-bench-roundtrips`.
+ *    `x-bench-count: 1`, which reports the round trips of that request in `x-bench-roundtrips`;
+ *  - `/__bench/record`, what the soak test (bench/soak.mjs) checks its care-record writes against: a record's
+ *    stored state and its whole change history, read from the Durable Object itself.
  */
 import worker, { CareRecord } from "../src/index";
 import { verifyPassword } from "../src/lib/password";
@@ -368,6 +370,39 @@ const baselines: Record<string, (req: Request, env: Bindings, ctx: ExecutionCont
       env.KV.put(`bench:e:${id}`, "{}", { expirationTtl: 60 }),
     ]);
     return Response.json({ ok: true });
+  },
+  /** The soak test's view of a care record (never in the app): `?c=<clinic id>&p=<patient id>`. */
+  async record(req, env) {
+    const u = new URL(req.url);
+    const stub = recordOf(env, Number(u.searchParams.get("c")), Number(u.searchParams.get("p")));
+    const state = await stub.read();
+    const history = [];
+    let before: number | undefined;
+    do {
+      const page = await stub.history(100, before);
+      history.push(...page.entries);
+      before = page.nextBefore ?? undefined;
+    } while (before !== undefined);
+    return Response.json({ state, history });
+  },
+  /**
+   * 1 KV get (the access token) + 1 D1 write (the session marked revoked and cleared, returning its keys) +
+   * 1 KV delete (the access token) + 1 D1 write (the audit row): a sign-out. The floor's session row is
+   * written again each time (a real row write).
+   */
+  async "signout-floor"(req, env) {
+    const u = new URL(req.url);
+    const c = Number(u.searchParams.get("c"));
+    const now = Math.floor(Date.now() / 1000);
+    await env.KV.get(`at:${u.searchParams.get("h")}`, "json");
+    const ended = await env.DB.prepare(
+      "UPDATE sessions SET revoked_at = ?1, kv_cleared_at = ?1 WHERE id = ?2 RETURNING id, kind, access_hash, user_id",
+    )
+      .bind(now, u.searchParams.get("s"))
+      .first();
+    await env.KV.delete(`bench:o:${crypto.randomUUID()}`);
+    await env.DB.batch([auditRow(env, c, Number(u.searchParams.get("id")), "sign_out", now)]);
+    return Response.json({ ok: ended !== null });
   },
   /** One argon2id verification: the floor of every password sign-in. */
   async hash(req, env) {

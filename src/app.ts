@@ -5,16 +5,12 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { getPath as defaultGetPath } from "hono/utils/url";
-import { dbErrorMessage } from "./db/rows";
-import { ApiError, type ErrorCode } from "./lib/errors";
-import { logger } from "./lib/log";
+import { ApiError } from "./lib/errors";
+import { familyOf, respondError, toApiError } from "./lib/families";
 import { finishDocument, SECURITY, SECURITY_SCHEMES, validationHook } from "./lib/openapi";
-import { familyOf, renderError } from "./lib/render";
 import { RoutesIndex } from "./lib/routes-index";
-import { isTransientStorageError } from "./lib/storage-errors";
 import { cors } from "./middleware/cors";
 import { securityHeaders } from "./middleware/security-headers";
 import { accountsFamily } from "./routes/accounts";
@@ -22,57 +18,13 @@ import { admin } from "./routes/admin";
 import { docs } from "./routes/docs";
 import { registerFamily } from "./routes/register";
 import { vsee } from "./routes/vsee";
-import { web } from "./routes/web";
-import { errorPage, PAGE_PATHS } from "./routes/web/guard";
+import { pageErrors, web } from "./routes/web";
 import type { AppEnv } from "./types";
 
 /** VSee clients call `/api_v3/users/sso.json`: `.json` is stripped from /api_v3 paths before routing. */
 export function getPath(req: Request): string {
   const path = defaultGetPath(req);
   return path.startsWith("/api_v3/") && path.endsWith(".json") ? path.slice(0, -5) : path;
-}
-
-const HTTP_CODES: Record<number, ErrorCode> = {
-  400: "bad_request",
-  401: "unauthorized",
-  403: "forbidden",
-  404: "not_found",
-  413: "payload_too_large",
-  415: "unsupported_media_type",
-};
-
-function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
-  if (err instanceof ApiError) return err;
-  if (err instanceof HTTPException && err.status < 500) {
-    const code = HTTP_CODES[err.status] ?? "bad_request";
-    return new ApiError(code, { status: err.status, message: err.status === 400 ? undefined : err.message });
-  }
-  const e = err instanceof Error ? err : new Error(String(err));
-  if (isTransientStorageError(e)) {
-    // The platform's storage failed for a moment: nothing was half-written (every change is one batch),
-    // so the client may send the same request again.
-    logger(c.get("requestId")).warn("storage_unavailable", {
-      method: c.req.method,
-      route: c.req.routePath,
-      message: dbErrorMessage(e),
-    });
-    return new ApiError("storage_unavailable", { headers: { "Retry-After": "1" } });
-  }
-  // Unexpected: log what helps, never request data (drizzle's messages carry query params, so only the
-  // driver's own message and the stack frames are kept), and answer without internals.
-  logger(c.get("requestId")).error("unexpected_error", {
-    method: c.req.method,
-    // The route's pattern, not the path: paths can carry secrets (/authentication/:accessToken).
-    route: c.req.routePath,
-    error: e.name,
-    message: dbErrorMessage(e),
-    stack: (e.stack ?? "")
-      .split("\n")
-      .filter((line) => line.trimStart().startsWith("at "))
-      .slice(0, 12)
-      .join("\n"),
-  });
-  return new ApiError("internal");
 }
 
 export function createApp() {
@@ -144,11 +96,9 @@ export function createApp() {
   return routed;
 }
 
+/** Failures outside a family's routes (unknown paths, wrong methods, the app's own middleware). */
 function respond(c: Context<AppEnv>, err: ApiError) {
-  // The portal's pages answer browsers: their errors are pages too (JSON endpoints keep JSON).
-  if (PAGE_PATHS.has(c.req.path)) return errorPage(c, err);
-  const family = familyOf(c.req.path);
-  return c.json(renderError(family, err), err.status as 400, err.headers);
+  return respondError(c, familyOf(c.req.path), err, pageErrors);
 }
 
 export const app = createApp();

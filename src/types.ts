@@ -1,5 +1,4 @@
 import type { Clinic } from "./db/schema";
-import type { Family } from "./lib/render";
 
 /**
  * The `[vars]` of wrangler.toml. `wrangler types` types them as their literal default values; a deployment
@@ -31,25 +30,31 @@ export type Bindings = Omit<Env, Vars> & { [K in Vars]: string } & {
   ALLOW_TEST_CLOCK?: string;
 };
 
-/** The signed-in caller, resolved from an access token. */
-export interface Caller {
+/** What an access token says about its session (stored in KV by kv/access.ts, with one-letter keys). */
+export interface AccessRecord {
   userId: number;
   clinicId: number;
   clinicCode: string;
+  /** The user's type (patient 1, provider 2, …). */
   type: number;
   roles: string[];
   sessionId: string;
-  /** SHA-256 of the presented access token. */
-  tokenHash: string;
-  /** The clinic's default heartbeat in seconds. */
+  /** Unix seconds. */
+  expiresAt: number;
+  issuedAt: number;
+  /** The clinic's default heartbeat (seconds). */
   heartbeat: number;
-  /** "code": signed in with an emailed code (may set a password without the old one). */
+  /** Signed in with an emailed code: may set a new password without the old one. */
   via?: "code";
-  /** The user's group when it has one (register family: patients | physicians | insurers). */
+  /** The user's group (register family: patients | physicians | insurers), when it has one. */
   group?: string;
-  /** When the access token expires (unix s). */
-  expiresAt?: number;
 }
+
+/**
+ * The signed-in caller, resolved from an access token: what its KV record says (kv/access.ts) and the
+ * SHA-256 of the presented token.
+ */
+export type Caller = Omit<AccessRecord, "issuedAt"> & { tokenHash: string };
 
 /** The signed-in caller of the accounts family, resolved from its JWT and the session it is bound to. */
 export interface AccountCaller {
@@ -66,8 +71,6 @@ export interface AppEnv {
   Bindings: Bindings;
   Variables: {
     requestId: string;
-    /** The API family answering this request (decides the error shape). */
-    family: Family;
     /** The tenant, once resolved (API key or token). */
     clinic?: Clinic;
     /** True when the clinic's API key authenticated the request. */

@@ -179,7 +179,7 @@ describe("clinic portal in a real browser", () => {
     expect(await statusWithToken("/api_v3/me", token)).toBe(200);
 
     await page.getByRole("button", { name: "Sign out" }).click();
-    await page.waitForURL(`${baseUrl}/logout`);
+    await page.waitForURL(`${baseUrl}/logout?clinic=${clinic.code}`);
     expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("You are signed out");
     expect((await person.context.cookies()).some((c) => c.name === "ce_session")).toBe(false);
     expect(await statusWithToken("/api_v3/me", token)).toBe(401);

@@ -2,9 +2,11 @@
  * Browser-test helpers: a headless Chromium per person (Debian's /usr/bin/chromium, a fresh profile each),
  * the API calls that seed a clinic, rooms and users (as a clinic's server would), and the test clock.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Secret, TOTP } from "otpauth";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { inject } from "vitest";
 
@@ -151,4 +153,156 @@ export async function advanceServerClock(seconds: number): Promise<{ now: number
 /** Status of an API call made with a token (e.g. a session cookie's value used as X-ApiToken). */
 export async function statusWithToken(path: string, token: string): Promise<number> {
   return (await fetch(`${baseUrl}${path}`, { headers: { "X-ApiToken": token } })).status;
+}
+
+/** A clinic whose settings are given (branding, …), SSO enabled. */
+export async function createBrandedClinic(settings: Record<string, unknown>): Promise<Clinic> {
+  const code = uniq("bt");
+  const body = await api<{ api_key: string }>(
+    "POST",
+    "/admin/clinics",
+    { authorization: `Bearer ${adminKey}` },
+    { code, name: `Clinic ${code}`, domain: "localhost", sso_enabled: true, settings },
+  );
+  return { code, server: { "X-AccountCode": code, "X-ApiKey": body.api_key } };
+}
+
+/** POST /register with the clinic's key: a user of the care-team family, and a token that /auth accepts. */
+export async function register(
+  clinic: Clinic,
+  groupName: "patients" | "physicians",
+  firstName: string,
+  lastName: string,
+): Promise<User> {
+  const email = `${uniq(groupName.slice(0, 3))}@example.test`;
+  const body = await api<{ token: string; user: { id: string } }>("POST", "/register", clinic.server, {
+    email,
+    groupName,
+    firstName,
+    lastName,
+  });
+  return { id: body.user.id, username: email, token: body.token };
+}
+
+export async function addToCareTeam(clinic: Clinic, patient: User, member: User): Promise<void> {
+  await api("POST", `/records/${patient.id}/members`, clinic.server, { userId: member.id });
+}
+
+/** A write to a record with a user's bearer token (as another device of that user would). */
+export async function writeRecord(
+  clinic: Clinic,
+  user: User,
+  patientId: string,
+  fields: Record<string, string>,
+): Promise<{ version: number }> {
+  return api(
+    "PUT",
+    `/records/${patientId}`,
+    { authorization: `Bearer ${user.token}`, "X-AccountCode": clinic.code },
+    fields,
+  );
+}
+
+/** An accounts-family user (POST /accounts) with two-factor on; returns its email and TOTP secret. */
+export async function twoFactorUser(
+  clinic: Clinic,
+  password: string,
+): Promise<{ email: string; secret: string }> {
+  const email = `${uniq("mfa")}@example.test`;
+  const headers = { "X-AccountCode": clinic.code };
+  await api("POST", "/accounts", headers, { email, password });
+  const tokens = await api<{ accessToken: string }>("POST", "/authentication", headers, {
+    strategy: "local",
+    email,
+    password,
+  });
+  const auth = { ...headers, authorization: `Bearer ${tokens.accessToken}` };
+  const { secret } = await api<{ secret: string }>("POST", "/authentication", auth, {
+    action: "setupMFA",
+    enable: true,
+  });
+  await api("POST", "/authentication", auth, { action: "verifyMFASecret", totpToken: await totpNow(secret) });
+  return { email, secret };
+}
+
+/** The code an authenticator shows now by the server's clock (other tests move it forward). */
+export async function totpNow(secret: string): Promise<string> {
+  const { now } = await advanceServerClock(0);
+  return new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({
+    timestamp: now * 1000,
+  });
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/**
+ * Runs axe-core on the page (WCAG 2.0-2.2 A/AA and best practices) and returns the serious and critical
+ * violations. The script is evaluated through the DevTools protocol, which the page's CSP does not govern:
+ * the page itself still runs only its own scripts.
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: { run(ctx: Document, o: unknown): Promise<{ violations: AxeViolation[] }> };
+      }
+    ).axe;
+    const result = await axe.run(document, {
+      runOnly: {
+        type: "tag",
+        values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+      },
+    });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target })),
+    }));
+  });
+  return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+/** Screenshots of the page at desktop and phone widths: test-results/portal-<name>-{desktop,phone}.png. */
+export async function screenshots(page: Page, name: string): Promise<void> {
+  mkdirSync("test-results", { recursive: true });
+  const before = page.viewportSize() ?? PHONE;
+  for (const [label, size] of [
+    ["desktop", DESKTOP],
+    ["phone", PHONE],
+  ] as const) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: `test-results/portal-${name}-${label}.png`, fullPage: true });
+  }
+  await page.setViewportSize(before);
+}
+
+/** The focused element: its tag, accessible-ish name, and whether it shows a focus outline. */
+export async function focused(page: Page) {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (!el || el === document.body) return { tag: "body", name: "", id: "", outline: false };
+    const style = getComputedStyle(el);
+    const label = el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : undefined;
+    const name = (
+      el.getAttribute("aria-label") ??
+      label ??
+      el.closest("label")?.firstChild?.textContent ??
+      el.textContent ??
+      ""
+    ).trim();
+    const outline = style.outlineStyle !== "none" && Number.parseFloat(style.outlineWidth) >= 2;
+    return { tag: el.tagName.toLowerCase(), name, id: el.id, outline };
+  });
 }

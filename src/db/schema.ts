@@ -75,6 +75,10 @@ export interface ClinicSettings {
       ("medical_history" | "office_visit_notes" | "prescription" | "insurer_reply")[]
     >
   >;
+  /** Portal branding: an https URL of the clinic's logo (shown in every page's header). */
+  logoUrl?: string | null;
+  /** Portal branding: the accent colour, `#rrggbb` (buttons, links, focus rings). */
+  accentColor?: string | null;
 }
 
 export const users = sqliteTable(
@@ -363,6 +367,24 @@ export const authFailures = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.clinicId, t.keyHash] })],
 );
+
+/** The audit log's event vocabulary (`audit_log.event`). */
+export const AUDIT_EVENTS = [
+  "sign_in",
+  "sign_out",
+  "sign_up",
+  "sso",
+  "token_refresh",
+  "token_reuse",
+  "password_change",
+  "password_reset",
+  "identity_change",
+  "mfa_change",
+  "profile_access",
+  "admin_action",
+  "record_access",
+  "care_team_change",
+] as const;
 
 /**
  * Uploaded files (POST /api_v3/files; the bytes live in KV `file:<id>`): who owns each and its size, so

@@ -19,8 +19,16 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { now } from "../lib/clock";
-import { CARE_FIELDS, type CareField } from "../services/care";
 import type { Bindings } from "../types";
+
+/** The four fields of a care record (columns of the object's `record` table). */
+export const CARE_FIELDS = [
+  "medical_history",
+  "office_visit_notes",
+  "prescription",
+  "insurer_reply",
+] as const;
+export type CareField = (typeof CARE_FIELDS)[number];
 
 export type CareState = Partial<Record<CareField, string>> & { version: number };
 export type CarePatch = Partial<Record<CareField, string>>;

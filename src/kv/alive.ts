@@ -4,12 +4,14 @@
  * needs no reads beyond the list itself.
  */
 import { now } from "../lib/clock";
-import { kvKeys, kvTtl } from "./keys";
+import { kvTtl } from "./keys";
 
+export const aliveKey = (clinicId: number, userId: number) => `alive:${clinicId}:${userId}`;
+const alivePrefix = (clinicId: number) => `alive:${clinicId}:`;
+
+/** The key's metadata (a list reads it without reading values): l last_connected, u alive until. */
 interface AliveMeta {
-  /** last_connected */
   l: number;
-  /** alive until */
   u: number;
 }
 
@@ -26,14 +28,14 @@ export async function markAlive(
 ): Promise<Alive> {
   const t = now();
   const meta: AliveMeta = { l: t, u: t + heartbeat };
-  await kv.put(kvKeys.alive(clinicId, userId), "", { metadata: meta, expirationTtl: kvTtl(meta.u, t) });
+  await kv.put(aliveKey(clinicId, userId), "", { metadata: meta, expirationTtl: kvTtl(meta.u, t) });
   return { lastConnected: t, until: meta.u };
 }
 
 /** Users of a clinic whose heartbeat has not lapsed, by user id. */
 export async function aliveUsers(kv: KVNamespace, clinicId: number): Promise<Map<number, Alive>> {
   const t = now();
-  const prefix = kvKeys.alivePrefix(clinicId);
+  const prefix = alivePrefix(clinicId);
   const out = new Map<number, Alive>();
   let cursor: string | undefined;
   do {
@@ -49,5 +51,5 @@ export async function aliveUsers(kv: KVNamespace, clinicId: number): Promise<Map
 }
 
 export async function clearAlive(kv: KVNamespace, clinicId: number, userId: number): Promise<void> {
-  await kv.delete(kvKeys.alive(clinicId, userId));
+  await kv.delete(aliveKey(clinicId, userId));
 }

@@ -1,7 +1,9 @@
 /**
  * The one error type of Clinic Edge. Everything throws `ApiError`; each API family renders it in its
- * own wire shape (see ./render.ts). Messages live in one table so that the same condition reads the
- * same everywhere, and so that no handler builds an error body by hand.
+ * own wire shape (see ./families/). Messages live in one table so that the same condition reads the
+ * same everywhere, and so that no handler builds an error body by hand. A message may name `{params}`
+ * (filled from the ApiError's `params`); `wire` is the code the admin shape shows instead (the generic
+ * code those paths answered before the condition had a code of its own).
  */
 
 export interface FieldError {
@@ -12,6 +14,18 @@ export interface FieldError {
 
 export const ERRORS = {
   bad_request: { status: 400, message: "Bad request" },
+  invalid_if_match: { status: 400, message: "Invalid If-Match header" },
+  invalid_patient_param: { status: 400, message: "patient: must be a patient's user id" },
+  invalid_patient_id: { status: 400, message: "patientId: must be a user id" },
+  websocket_required: { status: 400, message: "Expected a WebSocket upgrade (Upgrade: websocket)" },
+  mfa_already_enabled: { status: 400, message: "MFA is already enabled: disable it first" },
+  mfa_not_enrolling: { status: 400, message: "No MFA enrolment: start one with setupMFA {enable: true}" },
+  no_confirmation_channel: {
+    status: 400,
+    message: "The account has no email or Philippine mobile number for the confirmation code",
+  },
+  room_slug_exists: { status: 400, message: "In domain '{domain}' slug '{slug}' already exists." },
+  room_code_exists: { status: 400, message: "Room code '{code}' already exists." },
   validation_failed: { status: 400, message: "Invalid request" },
   group_mismatch: { status: 400, message: "A user with this email is already registered in another group" },
   patient_required: {
@@ -25,6 +39,18 @@ export const ERRORS = {
   malformed_json: { status: 400, message: "Malformed JSON body" },
   file_not_accepted: { status: 400, message: "File uploads are not accepted here" },
   unauthorized: { status: 401, message: "Authentication required" },
+  access_token_required: { status: 401, message: "An access token is required" },
+  action_token_required: { status: 401, message: "An access token is required for this action" },
+  portal_session_required: {
+    status: 401,
+    message: "Sign in first: no live portal session",
+    wire: "unauthorized",
+  },
+  admin_key_required: { status: 401, message: "A valid admin API key is required", wire: "unauthorized" },
+  invalid_login: { status: 401, message: "Invalid login" },
+  invalid_refresh_token: { status: 401, message: "Invalid or expired refresh token" },
+  sign_in_expired: { status: 401, message: "This sign-in has expired or was already used" },
+  api_key_required: { status: 401, message: "X-AccountCode and X-ApiKey are required" },
   invalid_credentials: { status: 401, message: "Invalid username or password" },
   invalid_token: { status: 401, message: "Invalid or expired token" },
   invalid_api_key: { status: 401, message: "Invalid account code or API key" },
@@ -42,6 +68,41 @@ export const ERRORS = {
       "Two-factor code required: send the current 6-digit code of the user's authenticator app as totp",
   },
   forbidden: { status: 403, message: "You are not allowed to do this" },
+  account_disabled: { status: 403, message: "This account is disabled" },
+  api_key_or_admin_required: {
+    status: 403,
+    message: "Only the account's API key or a clinic admin can do this",
+  },
+  not_in_room: { status: 403, message: "You are not assigned to this room" },
+  user_list_forbidden: { status: 403, message: "Members and guests cannot list users" },
+  profile_forbidden: { status: 403, message: "You may not read this user's profile" },
+  audit_forbidden: { status: 403, message: "Only clinic admins can read the audit log" },
+  wrong_audience: { status: 403, message: "Only {who} may read this", wire: "forbidden" },
+  record_list_forbidden: {
+    status: 403,
+    message: "Only patients, physicians, insurers and clinic admins have care records to list",
+  },
+  record_reset_forbidden: {
+    status: 403,
+    message: "Only the care team's physicians and clinic admins can reset the care record",
+  },
+  live_forbidden: {
+    status: 403,
+    message: "Only patients, physicians and insurers can follow the care record live",
+  },
+  record_write_forbidden: {
+    status: 403,
+    message: "Only patients, physicians and insurers write care records",
+  },
+  fields_not_writable: { status: 403, message: "{group} may write only {writable} (not {denied})" },
+  csrf_header_required: {
+    status: 403,
+    message: "Requests authenticated by the session cookie need the page's {header} header",
+  },
+  cross_origin_cookie: {
+    status: 403,
+    message: "The session cookie is accepted only from pages of this origin",
+  },
   sso_disabled: { status: 403, message: "SSO is not enabled for this account" },
   group_requires_api_key: { status: 403, message: "Registering in this group requires the clinic's API key" },
   self_registration_closed: {
@@ -56,6 +117,9 @@ export const ERRORS = {
   },
   not_on_care_team: { status: 403, message: "You are not on this patient's care team" },
   not_found: { status: 404, message: "Not found" },
+  room_not_found: { status: 404, message: "Room not found" },
+  file_not_found: { status: 404, message: "File not found" },
+  asset_not_found: { status: 404, message: "No such asset", wire: "not_found" },
   route_not_found: { status: 404, message: "No such endpoint" },
   clinic_not_found: { status: 404, message: "Unknown account" },
   user_not_found: { status: 404, message: "User not found" },
@@ -79,18 +143,21 @@ export const ERRORS = {
   clinic_exists: { status: 409, message: "A clinic with this code already exists" },
   version_mismatch: { status: 412, message: "The record has changed since you read it" },
   payload_too_large: { status: 413, message: "Request body too large" },
+  file_too_large: { status: 413, message: "Files may be at most 1 MiB" },
   unsupported_media_type: {
     status: 415,
     message:
       "Unsupported content type: send application/json, application/x-www-form-urlencoded or multipart/form-data",
   },
+  multipart_required: { status: 415, message: "Send multipart/form-data with a `file` part" },
   rate_limited: { status: 429, message: "Too many requests, try again later" },
   locked: { status: 429, message: "Too many failed attempts, try again later" },
+  codes_rate_limited: { status: 429, message: "Too many codes sent, try again later" },
   upload_rate_limited: { status: 429, message: "Too many uploads: at most 10 an hour per user" },
   internal: { status: 500, message: "Internal server error" },
   admin_disabled: { status: 503, message: "The admin API is disabled: ADMIN_API_KEY is not set" },
   storage_unavailable: { status: 503, message: "Storage is temporarily unavailable: try again shortly" },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, { status: number; message: string; wire?: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
@@ -104,20 +171,30 @@ export class ApiError extends Error {
   constructor(
     code: ErrorCode,
     options: {
+      /** Only for messages built from input (validation); a condition of its own gets a code. */
       message?: string;
+      /** Values for the `{name}` placeholders of the code's message. */
+      params?: Record<string, string | number>;
       fields?: FieldError[];
       headers?: Record<string, string>;
       status?: number;
     } = {},
   ) {
     const def = ERRORS[code];
-    super(options.message ?? def.message);
+    super(options.message ?? fill(def.message, options.params));
     this.name = "ApiError";
     this.code = code;
     this.status = options.status ?? def.status;
     this.fields = options.fields;
     this.headers = options.headers;
   }
+}
+
+function fill(message: string, params?: Record<string, string | number>): string {
+  if (!params) return message;
+  return message.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in params ? String(params[name]) : whole,
+  );
 }
 
 /** A validation failure of one or more fields. */

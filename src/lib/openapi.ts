@@ -7,9 +7,9 @@ import { OpenAPIHono, type z as Z, z } from "@hono/zod-openapi";
 import type { ZodType } from "zod";
 import type { AppEnv } from "../types";
 import { bodyReader } from "./body";
-import { ERRORS, type FieldError, invalid } from "./errors";
+import { type FieldError, invalid } from "./errors";
+import { FAMILIES, type Family, type PageErrors, respondError, toApiError } from "./families";
 import { EXAMPLES, type Example } from "./openapi-examples";
-import type { Family } from "./render";
 
 z.config({
   customError: (issue) => {
@@ -42,9 +42,21 @@ export const validationHook = (result: { success: boolean; error?: unknown }) =>
   if (!result.success) throw invalid(fieldErrors(result.error as Z.core.$ZodError));
 };
 
-export function familyApp() {
-  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+/**
+ * The app of one API family: its routes' errors (thrown by handlers, middleware or validation) are
+ * rendered in the family's shape, or as the family's pages on its page paths.
+ */
+export function familyApp(family: Family, pages?: PageErrors) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.onError((err, c) => respondError(c, family, toApiError(err, c), pages));
+  return app;
 }
+
+/** A JSON response of the document: `responses: { 200: json(Schema, "What it is") }`. */
+export const json = <T extends ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
 
 /**
  * A request body accepted as JSON, urlencoded or multipart (the one body reader turns all three into the
@@ -66,77 +78,6 @@ export function formBody<T extends ZodType>(schema: T, description?: string) {
 
 /** Route middleware that reads the body (see lib/body.ts); put it after auth middleware. */
 export const withBody = bodyReader;
-
-const FEATHERS_NAMES: Record<number, string> = {
-  400: "BadRequest",
-  401: "NotAuthenticated",
-  403: "Forbidden",
-  404: "NotFound",
-  409: "Conflict",
-  412: "Conflict",
-  413: "BadRequest",
-  415: "BadRequest",
-  429: "TooManyRequests",
-  500: "GeneralError",
-  503: "Unavailable",
-};
-
-const fieldError = z.object({ param: z.string(), message: z.string() });
-
-const ERROR_SCHEMAS: Record<Family, ZodType> = {
-  vsee: z
-    .object({ code: z.number().int(), message: z.string(), errors: z.array(fieldError).optional() })
-    .openapi("VseeError"),
-  accounts: z
-    .object({
-      name: z.string(),
-      message: z.string(),
-      code: z.number().int(),
-      className: z.string(),
-      errors: z.record(z.string(), z.string()).optional(),
-    })
-    .openapi("FeathersError"),
-  register: z.object({ error: z.string(), errors: z.array(fieldError).optional() }).openapi("RegisterError"),
-  admin: z
-    .object({
-      code: z.number().int(),
-      error: z.string(),
-      message: z.string(),
-      errors: z.array(fieldError).optional(),
-    })
-    .openapi("AdminError"),
-};
-
-const STATUS_TEXT: Record<number, string> = {
-  400: ERRORS.validation_failed.message,
-  401: ERRORS.unauthorized.message,
-  403: ERRORS.forbidden.message,
-  404: ERRORS.not_found.message,
-  409: ERRORS.conflict.message,
-  412: ERRORS.version_mismatch.message,
-  413: ERRORS.payload_too_large.message,
-  415: "Unsupported media type",
-  429: ERRORS.rate_limited.message,
-  500: ERRORS.internal.message,
-  503: "Unavailable",
-};
-
-type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 429 | 500 | 503;
-
-/** The error responses of a route, in its family's shape, for the OpenAPI document (500 always). */
-export function errorResponses<S extends ErrorStatus>(family: Family, ...statuses: S[]) {
-  const all = [...new Set<ErrorStatus>([...statuses, 500])];
-  return Object.fromEntries(
-    all.map((status) => [
-      status,
-      {
-        description:
-          family === "accounts" ? `${FEATHERS_NAMES[status]}: ${STATUS_TEXT[status]}` : STATUS_TEXT[status],
-        content: { "application/json": { schema: ERROR_SCHEMAS[family] } },
-      },
-    ]),
-  ) as Record<S | 500, { description: string; content: { "application/json": { schema: ZodType } } }>;
-}
 
 type Security = Record<string, string[]>[];
 
@@ -216,6 +157,20 @@ export const SECURITY = {
   /** A token, or the portal's session cookie with the page's CSRF token (scripts of the portal's pages). */
   tokenOrPortal: [{ apiToken: [] }, { apiBearer: [] }, { portalSession: [], csrfToken: [] }] as Security,
 };
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 429 | 500 | 503;
+
+/** The error responses of a route, in its family's shape, for the OpenAPI document (500 always). */
+export function errorResponses<S extends ErrorStatus>(family: Family, ...statuses: S[]) {
+  const all = [...new Set<ErrorStatus>([...statuses, 500])];
+  const f = FAMILIES[family];
+  return Object.fromEntries(
+    all.map((status) => [
+      status,
+      { description: f.describe(status), content: { "application/json": { schema: f.schema } } },
+    ]),
+  ) as Record<S | 500, { description: string; content: { "application/json": { schema: ZodType } } }>;
+}
 
 /** Statuses every route with a body can answer. */
 export const BODY_ERRORS = [400, 413, 415] as const;

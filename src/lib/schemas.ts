@@ -3,7 +3,7 @@
  * numbers and booleans: these schemas accept both and produce one type.
  */
 import { z } from "@hono/zod-openapi";
-import { AUDIT_EVENTS } from "../services/audit";
+import { AUDIT_EVENTS } from "../db/schema";
 
 /** An integer sent as a number or a decimal string. */
 export const intLike = () =>

@@ -35,8 +35,7 @@ export async function optionalAccount<E extends AppEnv>(c: Context<E>): Promise<
 /** Requires a valid access token; sets `account`. */
 export const requireAccount = createMiddleware<AppEnvWith<{ account: AccountCaller }>>(async (c, next) => {
   const token = bearerToken(c.req);
-  if (!token)
-    throw new ApiError("unauthorized", { message: "An access token is required", headers: challenge });
+  if (!token) throw new ApiError("access_token_required", { headers: challenge });
   c.set("account", await accountFromToken(c, token));
   await next();
 });

@@ -17,10 +17,7 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const [given, expected] = await Promise.all([sha256Hex(presented ?? ""), sha256Hex(secret)]);
   if (presented === undefined || !safeEqual(given, expected)) {
     await countFailedCredential(c, "admin-key");
-    throw new ApiError("unauthorized", {
-      message: "A valid admin API key is required",
-      headers: { "WWW-Authenticate": 'Bearer realm="admin"' },
-    });
+    throw new ApiError("admin_key_required", { headers: { "WWW-Authenticate": 'Bearer realm="admin"' } });
   }
   await next();
 });

@@ -7,8 +7,8 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { afterResponse } from "../lib/background";
+import { familyOf } from "../lib/families";
 import { maskString } from "../lib/log";
-import { familyOf } from "../lib/render";
 import { type AuditEntry, type AuditSource, auditFor, auditStatement } from "../services/audit";
 import type { AppEnv } from "../types";
 import { clientIp } from "./rate-limit";

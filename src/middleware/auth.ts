@@ -69,9 +69,7 @@ export function vseeAuth(options: { apiKey?: boolean; cookie?: boolean } = {}): 
         if (!caller || (code && code !== caller.clinicCode)) throw new ApiError("invalid_token");
         const csrf = c.req.header(CSRF_HEADER);
         if (!sameOrigin(c.req) || !(await verifySessionCsrf(c.env, caller.sessionId, csrf))) {
-          throw new ApiError("forbidden", {
-            message: `Requests authenticated by the session cookie need the page's ${CSRF_HEADER} header`,
-          });
+          throw new ApiError("csrf_header_required", { params: { header: CSRF_HEADER } });
         }
         return signedIn(caller);
       }
@@ -82,7 +80,7 @@ export function vseeAuth(options: { apiKey?: boolean; cookie?: boolean } = {}): 
       });
     }
     const record = await resolveAccess(c.env, token);
-    if (!record || (code && code !== record.cc)) throw new ApiError("invalid_token");
+    if (!record || (code && code !== record.clinicCode)) throw new ApiError("invalid_token");
     await signedIn(callerOf(record));
   });
 }

@@ -82,9 +82,7 @@ function careCookieToken<E extends AppEnv>(c: Context<E>): string | undefined {
   const sent = (name: string) => c.req.header(name) !== undefined;
   if (sent("authorization") || sent("x-apitoken") || sent("x-apikey")) return undefined;
   if (!sameOriginStrict(c.req)) {
-    throw new ApiError("forbidden", {
-      message: "The session cookie is accepted only from pages of this origin",
-    });
+    throw new ApiError("cross_origin_cookie");
   }
   return token;
 }
@@ -117,7 +115,7 @@ export function careAuth(options: { live?: boolean; apiKey?: boolean } = {}): Mi
     }
     const record = await resolveAccess(c.env, token);
     const clinicCode = (options.live && c.req.query("accountCode")?.trim()) || clinicCodeOf(c.req, c.env);
-    if (!record || record.cc !== clinicCode) throw new ApiError("invalid_token");
+    if (!record || record.clinicCode !== clinicCode) throw new ApiError("invalid_token");
     const caller = callerOf(record);
     c.set("caller", caller);
     c.set("principal", { kind: "user", caller });
@@ -135,8 +133,7 @@ export async function registrationProof<E extends AppEnv>(
 ): Promise<RegistrationProof> {
   const key = c.req.header("x-apikey")?.trim();
   if (key) {
-    if (!c.req.header("x-accountcode")?.trim())
-      throw new ApiError("invalid_api_key", { message: "X-AccountCode and X-ApiKey are required" });
+    if (!c.req.header("x-accountcode")?.trim()) throw new ApiError("api_key_required");
     if (!(await verifyApiKey(clinic, key))) {
       await countFailedCredential(c, "api-key");
       throw new ApiError("invalid_api_key");
@@ -146,6 +143,6 @@ export async function registrationProof<E extends AppEnv>(
   const token = presentedToken(c.req);
   if (!token) return { apiKey: false };
   const record = await resolveAccess(c.env, token);
-  if (!record || record.cc !== clinic.code) throw new ApiError("invalid_token");
-  return { apiKey: false, userId: record.u };
+  if (!record || record.clinicCode !== clinic.code) throw new ApiError("invalid_token");
+  return { apiKey: false, userId: record.userId };
 }

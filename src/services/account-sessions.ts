@@ -5,7 +5,7 @@
  * key `js:<sid>` says the session is live. Ending the session deletes that key (revokeSessions), so a
  * revoked session's JWTs stop working before they expire.
  */
-import { kvKeys, kvTtl } from "../kv/keys";
+import { getJwtSession, putJwtSession } from "../kv/jwt-sessions";
 import { now } from "../lib/clock";
 import { randomToken } from "../lib/crypto";
 import { signHs256, verifyHs256 } from "../lib/jwt";
@@ -14,16 +14,6 @@ import { hashToken, PendingSession, REFRESH_TTL, type SessionClinic, type Sessio
 
 /** Access-token lifetime (clients decode `exp`, and refresh before it). */
 export const JWT_TTL = 15 * 60;
-
-/** The KV value of `js:<sessionId>`. */
-interface LiveSession {
-  /** user id */
-  u: number;
-  /** clinic id */
-  c: number;
-  /** session expiry (unix s) */
-  e: number;
-}
 
 export interface AccessToken {
   token: string;
@@ -62,11 +52,12 @@ export async function startAccountSession(
   const pending = new PendingSession("accounts", user.clinicId, false);
   await env.DB.batch([...(await pending.statements(env.DB, user.id)), ...extra]);
   const tokens = await pending.commit(env, user, clinic);
-  const live: LiveSession = { u: user.id, c: user.clinicId, e: tokens.created + REFRESH_TTL };
   const [access] = await Promise.all([
     signAccessToken(env, user.id, clinic.code, tokens.sessionId),
-    env.KV.put(kvKeys.jwtSession(tokens.sessionId), JSON.stringify(live), {
-      expirationTtl: kvTtl(live.e, tokens.created),
+    putJwtSession(env.KV, tokens.sessionId, {
+      userId: user.id,
+      clinicId: user.clinicId,
+      expiresAt: tokens.created + REFRESH_TTL,
     }),
   ]);
   return { sessionId: tokens.sessionId, refreshToken: tokens.refresh.token, access };
@@ -91,9 +82,9 @@ export async function resolveAccountToken(
     !/^[0-9a-f]{32}$/.test(sid)
   )
     return null;
-  const live = await env.KV.get<LiveSession>(kvKeys.jwtSession(sid), "json");
-  if (!live || live.u !== Number(sub) || live.e <= now()) return null;
-  return { userId: live.u, clinicId: live.c, clinicCode, sessionId: sid };
+  const live = await getJwtSession(env.KV, sid);
+  if (!live || live.userId !== Number(sub)) return null;
+  return { userId: live.userId, clinicId: live.clinicId, clinicCode, sessionId: sid };
 }
 
 /**

@@ -8,26 +8,10 @@
  * already runs (`auditFor` writes the row only when the batch's own statements selected the user), and
  * flows without a batch write it after the response (middleware/audit.ts).
  */
+import type { AUDIT_EVENTS } from "../db/schema";
 import { now } from "../lib/clock";
 import { isSensitiveKey, maskString } from "../lib/log";
 import type { Bindings } from "../types";
-
-export const AUDIT_EVENTS = [
-  "sign_in",
-  "sign_out",
-  "sign_up",
-  "sso",
-  "token_refresh",
-  "token_reuse",
-  "password_change",
-  "password_reset",
-  "identity_change",
-  "mfa_change",
-  "profile_access",
-  "admin_action",
-  "record_access",
-  "care_team_change",
-] as const;
 
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 export type AuditOutcome = "success" | "failure";

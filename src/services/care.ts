@@ -15,18 +15,13 @@
  */
 import type { ClinicSettings } from "../db/schema";
 import type { CareRecord } from "../durable-objects/care-record";
+import { CARE_FIELDS, type CareField } from "../durable-objects/care-record";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
 import type { Bindings } from "../types";
 import { SUBTYPE_DOCTOR, USER_TYPES } from "./users";
 
-export const CARE_FIELDS = [
-  "medical_history",
-  "office_visit_notes",
-  "prescription",
-  "insurer_reply",
-] as const;
-export type CareField = (typeof CARE_FIELDS)[number];
+export { CARE_FIELDS, type CareField };
 
 export const GROUPS = ["patients", "physicians", "insurers"] as const;
 export type Group = (typeof GROUPS)[number];
@@ -188,7 +183,7 @@ export function accessOf(
   patientId: number,
   caller: { userId: number; group?: string; admin: boolean } | "server",
 ): Access {
-  if (ctx.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
+  if (ctx.disabled) throw new ApiError("account_disabled");
   if (caller === "server") {
     if (!ctx.patient) throw new ApiError("record_not_found");
     return { kind: "server", group: null };

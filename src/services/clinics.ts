@@ -120,8 +120,9 @@ export async function updateClinic(env: Bindings, code: string, patch: ClinicPat
   if (patch.eligibility !== undefined) set.eligibility = patch.eligibility;
   if (patch.default_heartbeat !== undefined) set.defaultHeartbeat = patch.default_heartbeat;
   if (patch.settings !== undefined) {
-    // The care-record mode and who may self-register are kept unless the new settings name them: an
-    // operator changing CORS origins must not switch a shared clinic's /state or close its registration.
+    // The care-record mode, who may self-register and the portal branding are kept unless the new settings
+    // name them: an operator changing CORS origins must not switch a shared clinic's /state, close its
+    // registration or drop its logo.
     const current = await getClinicByCode(env, code);
     const kept: ClinicSettings = {};
     for (const key of KEPT_SETTINGS) {
@@ -146,7 +147,13 @@ export async function updateClinic(env: Bindings, code: string, patch: ClinicPat
 }
 
 /** Settings a PATCH keeps unless it names them (see updateClinic). */
-const KEPT_SETTINGS = ["careRecordMode", "selfRegisterGroups", "careReadFields"] as const;
+const KEPT_SETTINGS = [
+  "careRecordMode",
+  "selfRegisterGroups",
+  "careReadFields",
+  "logoUrl",
+  "accentColor",
+] as const;
 
 export async function rotateApiKey(env: Bindings, code: string): Promise<{ clinic: Clinic; apiKey: string }> {
   const db = getDb(env.DB);

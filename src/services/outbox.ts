@@ -8,12 +8,14 @@
  * delivered a message, its body (which may hold a code) is erased from the outbox.
  */
 import { and, count, desc, eq } from "drizzle-orm";
+import type { Context } from "hono";
 import { getDb } from "../db";
 import { outbox } from "../db/schema";
+import { afterResponse } from "../lib/background";
 import { now } from "../lib/clock";
 import { logger } from "../lib/log";
 import { render, type TemplateName, type TemplateVars } from "../messages/templates";
-import type { Bindings } from "../types";
+import type { AppEnv, Bindings } from "../types";
 import type { Condition } from "./codes";
 
 export type Channel = "email" | "sms";
@@ -237,4 +239,10 @@ export async function listOutbox(
     db.select({ n: count() }).from(outbox).where(where),
   ]);
   return { rows, total: total[0]?.n ?? 0 };
+}
+
+/** The first delivery attempt of the messages a request queued, right after its response. */
+export function deliverSoon<E extends AppEnv>(c: Context<E>, ids: number[]): void {
+  if (ids.length > 0)
+    afterResponse(c, () => deliverDue(c.env, { ids, limit: ids.length, requestId: c.get("requestId") }));
 }

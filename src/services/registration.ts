@@ -15,7 +15,7 @@ import { getDb } from "../db";
 import { statement } from "../db/rows";
 import type { Clinic, User } from "../db/schema";
 import { users } from "../db/schema";
-import { kvKeys, kvTtl } from "../kv/keys";
+import { deleteEnrollment, type EnrollmentRecord, getEnrollment, putEnrollment } from "../kv/enrollment";
 import { now } from "../lib/clock";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
@@ -209,18 +209,6 @@ export async function signingKeys(env: Bindings): Promise<EcKeyPair[]> {
 
 // ---------- enrollment ----------
 
-/** The KV value of an enrollment token. */
-export interface EnrollmentRecord {
-  /** user id */
-  u: number;
-  /** clinic id */
-  c: number;
-  /** clinic code */
-  cc: string;
-  /** expires at (unix s) */
-  e: number;
-}
-
 export type Assertion = Record<
   | "X-Ionic-Reg-Uidauth"
   | "X-Ionic-Reg-Stoken"
@@ -246,12 +234,14 @@ export async function enrollmentAssertion(
   const expiresAt = t + ENROLLMENT_TTL;
   const id = String(user.id);
   const stoken = randomToken(32);
-  const record: EnrollmentRecord = { u: user.id, c: clinic.id, cc: clinic.code, e: expiresAt };
   const [uidauth, pem] = await Promise.all([
     signEs256({ sub: id, id, email: user.email, group, clinic: clinic.code, iat: t, exp: expiresAt }, key),
     spkiPem(key),
-    env.KV.put(kvKeys.enrollment(await sha256Hex(stoken)), JSON.stringify(record), {
-      expirationTtl: kvTtl(expiresAt, t),
+    putEnrollment(env.KV, await sha256Hex(stoken), {
+      userId: user.id,
+      clinicId: clinic.id,
+      clinicCode: clinic.code,
+      expiresAt,
     }),
   ]);
   return {
@@ -276,14 +266,13 @@ export async function spendEnrollment(
 ): Promise<EnrollmentRecord | null> {
   if (!/^[0-9a-f]{64}$/.test(stoken)) return null;
   const hash = await sha256Hex(stoken);
-  const key = kvKeys.enrollment(hash);
-  const record = await env.KV.get<EnrollmentRecord>(key, "json");
-  if (!record || record.e <= now() || record.cc !== clinicCode) return null;
+  const record = await getEnrollment(env.KV, hash);
+  if (!record || record.clinicCode !== clinicCode) return null;
   // A clinic an operator disabled enrolls nobody (as every other route of it answers 403); the token is
   // left unspent, so nothing changes for a refused request.
-  const clinic = await getClinicById(env, record.c);
-  if (!clinic || clinic.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
-  if (!(await careRecord(env, record.c).spendEnrollment(hash, record.e))) return null;
-  await env.KV.delete(key);
+  const clinic = await getClinicById(env, record.clinicId);
+  if (!clinic || clinic.disabled) throw new ApiError("account_disabled");
+  if (!(await careRecord(env, record.clinicId).spendEnrollment(hash, record.expiresAt))) return null;
+  await deleteEnrollment(env.KV, hash);
   return record;
 }

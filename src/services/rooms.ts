@@ -34,12 +34,10 @@ export async function createRoom(
   } catch (err) {
     const message = dbErrorMessage(err);
     if (/rooms\.slug|rooms_clinic_domain_slug_uq/.test(message)) {
-      throw new ApiError("bad_request", {
-        message: `In domain '${domain}' slug '${input.slug}' already exists.`,
-      });
+      throw new ApiError("room_slug_exists", { params: { domain, slug: input.slug } });
     }
     if (/rooms\.code|rooms_clinic_code_uq/.test(message)) {
-      throw new ApiError("bad_request", { message: `Room code '${input.code}' already exists.` });
+      throw new ApiError("room_code_exists", { params: { code: input.code ?? "" } });
     }
     throw err;
   }

@@ -10,10 +10,11 @@
 
 import { mapRow } from "../db/rows";
 import { type User, users } from "../db/schema";
-import { kvKeys, kvTtl } from "../kv/keys";
+import { deleteAccess, getAccess, patchAccess, putAccess } from "../kv/access";
+import { deleteJwtSession } from "../kv/jwt-sessions";
 import { now } from "../lib/clock";
 import { randomToken, sha256Hex } from "../lib/crypto";
-import type { Bindings, Caller } from "../types";
+import type { AccessRecord, Bindings, Caller } from "../types";
 import { type AuditSource, auditFor, auditStatement } from "./audit";
 import { recordName, recordsByName } from "./care";
 
@@ -21,32 +22,6 @@ export const ACCESS_TTL = 24 * 3600;
 export const REFRESH_TTL = 30 * 24 * 3600;
 
 export type SessionKind = "vsee" | "accounts" | "portal" | "register";
-
-/** The KV value of an access token. Short keys: it is read on every authenticated request. */
-export interface AccessRecord {
-  /** user id */
-  u: number;
-  /** clinic id */
-  c: number;
-  /** clinic code */
-  cc: string;
-  /** user type */
-  t: number;
-  /** roles */
-  r: string[];
-  /** session id */
-  s: string;
-  /** expires at (unix s) */
-  e: number;
-  /** issued at */
-  i: number;
-  /** signed in with an emailed code: may set a new password without the old one */
-  m?: "code";
-  /** the clinic's default heartbeat (seconds) */
-  h: number;
-  /** the user's group (register family: patients | physicians | insurers), when it has one */
-  g?: string;
-}
 
 export interface SessionUser {
   id: number;
@@ -86,17 +61,17 @@ function accessRecord(
   via?: "code",
 ): AccessRecord {
   return {
-    u: user.id,
-    c: user.clinicId,
-    cc: clinic.code,
-    h: clinic.defaultHeartbeat,
-    t: user.type,
-    r: splitRoles(user.roles),
-    s: sessionId,
-    e: t + ACCESS_TTL,
-    i: t,
-    ...(via ? { m: via } : {}),
-    ...(user.groupName ? { g: user.groupName } : {}),
+    userId: user.id,
+    clinicId: user.clinicId,
+    clinicCode: clinic.code,
+    heartbeat: clinic.defaultHeartbeat,
+    type: user.type,
+    roles: splitRoles(user.roles),
+    sessionId,
+    expiresAt: t + ACCESS_TTL,
+    issuedAt: t,
+    ...(via ? { via } : {}),
+    ...(user.groupName ? { group: user.groupName } : {}),
   };
 }
 
@@ -158,10 +133,7 @@ export class PendingSession {
     const [accessHash] = await this.#hashes;
     const t = this.created;
     if (this.withAccess) {
-      const record = accessRecord(user, clinic, this.sessionId, t, via);
-      await env.KV.put(kvKeys.access(accessHash), JSON.stringify(record), {
-        expirationTtl: kvTtl(record.e, t),
-      });
+      await putAccess(env.KV, accessHash, accessRecord(user, clinic, this.sessionId, t, via));
     }
     return {
       sessionId: this.sessionId,
@@ -193,26 +165,14 @@ export async function resolveAccess(
 ): Promise<(AccessRecord & { hash: string }) | null> {
   if (!/^[0-9a-f]{32}$/.test(token)) return null;
   const hash = await hashToken(token);
-  const record = await env.KV.get<AccessRecord>(kvKeys.access(hash), "json");
-  if (!record || record.e <= now()) return null;
-  return { ...record, hash };
+  const record = await getAccess(env.KV, hash);
+  return record ? { ...record, hash } : null;
 }
 
 /** The caller an access record names (what the auth middlewares put in the context). */
 export function callerOf(record: AccessRecord & { hash: string }): Caller {
-  return {
-    userId: record.u,
-    clinicId: record.c,
-    clinicCode: record.cc,
-    type: record.t,
-    roles: record.r,
-    sessionId: record.s,
-    tokenHash: record.hash,
-    heartbeat: record.h ?? 300,
-    expiresAt: record.e,
-    ...(record.m ? { via: record.m } : {}),
-    ...(record.g ? { group: record.g } : {}),
-  };
+  const { hash, issuedAt: _issuedAt, ...named } = record;
+  return { ...named, tokenHash: hash };
 }
 
 export interface Rotated {
@@ -322,13 +282,9 @@ export async function rotateRefresh(
   }
   const sessionClinic = { code: String(raw.clinic_code), defaultHeartbeat: Number(raw.clinic_heartbeat) };
   const tasks: Promise<unknown>[] = [];
-  if (prev?.access_hash) tasks.push(env.KV.delete(kvKeys.access(prev.access_hash)));
-  if (kind !== "accounts") {
-    const record = accessRecord(user, sessionClinic, row.session_id, t);
-    tasks.push(
-      env.KV.put(kvKeys.access(accessHash), JSON.stringify(record), { expirationTtl: kvTtl(record.e, t) }),
-    );
-  }
+  if (prev?.access_hash) tasks.push(deleteAccess(env.KV, prev.access_hash));
+  if (kind !== "accounts")
+    tasks.push(putAccess(env.KV, accessHash, accessRecord(user, sessionClinic, row.session_id, t)));
   try {
     await Promise.all(tasks);
   } catch (err) {
@@ -414,19 +370,20 @@ export type RevokedSession = SessionKeys & { clinic_id: number; live_at: number 
  * `finishRevocation`.
  */
 export function revocationStatement(db: D1Database, which: Revocation, t = now()): D1PreparedStatement {
-  // The KV copies are deleted right after (finishRevocation), so the rows are marked cleared in the same
-  // statement. A session revoked earlier whose copies were not cleared yet (burnt by GET /auth) is cleared too.
+  // Only `revoked_at` here: `kv_cleared_at` is set by finishRevocation once the KV copies are gone, so that
+  // a worker that dies in between leaves the sessions to the sweeper instead of their tokens working on. A
+  // session revoked earlier whose copies were not cleared yet (burnt by GET /auth) is returned again.
   return "sessionId" in which
     ? db
         .prepare(
-          `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?1), kv_cleared_at = ?1
+          `UPDATE sessions SET revoked_at = coalesce(revoked_at, ?1)
            WHERE id = ?2 AND kv_cleared_at IS NULL
            RETURNING id, kind, access_hash, clinic_id, live_at, revoked_at = ?1 AS ended`,
         )
         .bind(t, which.sessionId)
     : db
         .prepare(
-          `UPDATE sessions SET revoked_at = ?1, kv_cleared_at = ?1
+          `UPDATE sessions SET revoked_at = ?1
            WHERE user_id = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND id != ?4
            RETURNING id, kind, access_hash, clinic_id, live_at, 1 AS ended`,
         )
@@ -434,25 +391,29 @@ export function revocationStatement(db: D1Database, which: Revocation, t = now()
 }
 
 /**
- * After the revocation statement: deletes the sessions' KV tokens and closes their live care-record sockets.
- * When that fails, the rows are marked not cleared again, so that the sweeper (sweepRevoked, every cron run)
- * deletes the tokens later; the error is rethrown. Returns how many sessions ended.
+ * After the revocation statement: deletes the sessions' KV tokens and closes their live care-record
+ * sockets, then marks the sessions cleared. When the deletes fail (or the worker dies first), the sessions
+ * stay not cleared and the sweeper (sweepRevoked, every cron run) deletes the tokens; the error is rethrown.
+ * Returns how many sessions ended.
  */
 export async function finishRevocation(env: Bindings, results: RevokedSession[]): Promise<number> {
+  if (results.length === 0) return 0;
   // Live care-record sockets of these sessions close too (only sessions that opened one call the object).
   const live = results.filter((r) => r.live_at !== null);
-  try {
-    await Promise.all([deleteSessionKeys(env, results), endLiveSockets(env, live)]);
-  } catch (err) {
-    await env.DB.prepare(
-      "UPDATE sessions SET kv_cleared_at = NULL WHERE id IN (SELECT value FROM json_each(?))",
-    )
-      .bind(JSON.stringify(results.map((r) => r.id)))
-      .run()
-      .catch(() => undefined); // storage is failing: the tokens then live until their own expiry (24 h)
-    throw err;
-  }
+  await Promise.all([deleteSessionKeys(env, results), endLiveSockets(env, live)]);
+  // The sessions are ended and their tokens gone: failing to note it only leaves the sweeper to delete
+  // the (already deleted) tokens again, so it does not fail the request.
+  await markCleared(env, results).catch(() => undefined);
   return results.filter((r) => r.ended).length;
+}
+
+/** Marks sessions whose KV copies are deleted (the sweeper skips them). */
+async function markCleared(env: Bindings, rows: { id: string }[]): Promise<void> {
+  await env.DB.prepare(
+    "UPDATE sessions SET kv_cleared_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND kv_cleared_at IS NULL",
+  )
+    .bind(now(), JSON.stringify(rows.map((r) => r.id)))
+    .run();
 }
 
 /**
@@ -518,8 +479,8 @@ interface SessionKeys {
 async function deleteSessionKeys(env: Bindings, rows: SessionKeys[]): Promise<void> {
   await Promise.all(
     rows.flatMap((r) => [
-      r.access_hash ? env.KV.delete(kvKeys.access(r.access_hash)) : null,
-      r.kind === "accounts" ? env.KV.delete(kvKeys.jwtSession(r.id)) : null,
+      r.access_hash ? deleteAccess(env.KV, r.access_hash) : null,
+      r.kind === "accounts" ? deleteJwtSession(env.KV, r.id) : null,
     ]),
   );
 }
@@ -577,22 +538,13 @@ export async function sweepRevoked(env: Bindings, limit = SWEEP_CHUNK): Promise<
     .all<SessionKeys>();
   if (results.length === 0) return 0;
   await deleteSessionKeys(env, results);
-  await env.DB.prepare(
-    "UPDATE sessions SET kv_cleared_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND kv_cleared_at IS NULL",
-  )
-    .bind(now(), JSON.stringify(results.map((r) => r.id)))
-    .run();
+  await markCleared(env, results);
   return results.length;
 }
 
 export const SWEEP_CHUNK = 500;
 
-/** Rewrites the current access record (e.g. to drop the emailed-code privilege after a password is set). */
-export async function updateAccess(env: Bindings, hash: string, patch: Partial<AccessRecord>): Promise<void> {
-  const key = kvKeys.access(hash);
-  const record = await env.KV.get<AccessRecord>(key, "json");
-  if (!record) return;
-  const next = { ...record, ...patch };
-  if (patch.m === undefined) delete next.m;
-  await env.KV.put(key, JSON.stringify(next), { expirationTtl: kvTtl(next.e, now()) });
+/** Drops the emailed-code privilege of the caller's access token (its password is set now). */
+export async function endCodePrivilege(env: Bindings, tokenHash: string): Promise<void> {
+  await patchAccess(env.KV, tokenHash, { via: null });
 }

@@ -153,7 +153,7 @@ export async function signInSecondStep(
       clinic: null,
       details: { method: "password+totp", reason: "second_step_invalid", kind: "portal" },
     });
-    throw new ApiError("invalid_token", { message: "This sign-in has expired or was already used" });
+    throw new ApiError("sign_in_expired");
   }
   const { user, clinic } = opened;
   const second = await checkSecondFactor(env, clinic, user, code);

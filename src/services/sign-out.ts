@@ -16,7 +16,8 @@ export async function signOut(
   for (const token of tokens) {
     const access = await resolveAccess(env, token);
     if (access) {
-      if (access.u === caller.userId && access.c === caller.clinicId) sessions.add(access.s);
+      if (access.userId === caller.userId && access.clinicId === caller.clinicId)
+        sessions.add(access.sessionId);
       continue;
     }
     if (!/^[0-9a-f]{32}$/.test(token)) continue;

@@ -55,10 +55,10 @@ export async function patchUserRights(
     // Before the update in the batch: it compares the old values with the new ones.
     statements.unshift(
       env.DB.prepare(
-        `UPDATE sessions SET revoked_at = ?, kv_cleared_at = ? WHERE user_id = ? AND clinic_id = ? AND revoked_at IS NULL
+        `UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND clinic_id = ? AND revoked_at IS NULL
          AND EXISTS (SELECT 1 FROM users WHERE id = ? AND clinic_id = ? AND (${ends.join(" OR ")}))
          RETURNING id, kind, access_hash, clinic_id, live_at, 1 AS ended`,
-      ).bind(t, t, userId, clinicId, userId, clinicId, ...params),
+      ).bind(t, userId, clinicId, userId, clinicId, ...params),
     );
   }
   const results = await env.DB.batch<Record<string, unknown>>(statements);

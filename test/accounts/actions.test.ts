@@ -21,7 +21,7 @@ import {
   signup,
   type Tenant,
   tenant,
-} from "./helpers";
+} from "./support";
 
 afterEach(() => {
   clock.reset();

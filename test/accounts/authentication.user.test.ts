@@ -17,7 +17,7 @@ import {
   type Tokens,
   tenant,
   totp,
-} from "./helpers";
+} from "./support";
 
 afterEach(() => clock.reset());
 

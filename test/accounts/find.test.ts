@@ -18,7 +18,7 @@ import {
   signup,
   type Tenant,
   tenant,
-} from "./helpers";
+} from "./support";
 
 // Several sign-ups per test (argon2id each): more time than vitest's default on a busy machine.
 vi.setConfig({ testTimeout: 30_000 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { base64url } from "../../src/lib/crypto";
 import { hsKid } from "../../src/lib/jwt";
 import { call, env } from "../helpers";
-import { account, act, bearer, expectFeathersError, type Tenant, tenant } from "./helpers";
+import { account, act, bearer, expectFeathersError, type Tenant, tenant } from "./support";
 
 const b64 = (v: unknown) => base64url(new TextEncoder().encode(JSON.stringify(v)));
 const secret = () => new TextEncoder().encode(env.JWT_SECRET);

@@ -18,7 +18,7 @@ import {
   type Tenant,
   tenant,
   totp,
-} from "./helpers";
+} from "./support";
 
 afterEach(() => clock.reset());
 

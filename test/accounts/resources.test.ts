@@ -15,7 +15,7 @@ import {
   signup,
   type Tenant,
   tenant,
-} from "./helpers";
+} from "./support";
 
 const patch = (t: Tenant, auth: Record<string, string>, path: string, body: unknown) =>
   call("PATCH", path, { headers: { ...t.headers, ...auth }, json: body });

@@ -15,7 +15,7 @@ import {
   PASSWORD,
   signup,
   tenant,
-} from "./helpers";
+} from "./support";
 
 afterEach(() => vi.restoreAllMocks());
 

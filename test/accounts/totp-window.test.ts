@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { hotp, newTotpSecret, TOTP_STEP, totpStep, verifyTotp } from "../../src/lib/totp";
 import { clock, json } from "../helpers";
-import { account, act, expectFeathersError, PASSWORD, type Tenant, tenant, totp } from "./helpers";
+import { account, act, expectFeathersError, PASSWORD, type Tenant, tenant, totp } from "./support";
 
 afterEach(() => clock.reset());
 

@@ -14,7 +14,7 @@ import {
   PASSWORD,
   type Tenant,
   tenant,
-} from "./helpers";
+} from "./support";
 
 afterEach(() => clock.reset());
 

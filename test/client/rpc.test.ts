@@ -7,7 +7,7 @@ import { hc } from "hono/client";
 import { describe, expect, it } from "vitest";
 import type { AppType } from "../../src/app";
 import { createClinic, randomIp, uniq } from "../helpers";
-import { setPassword, sso } from "../vsee/fixtures";
+import { setPassword, sso } from "../vsee/support";
 
 /** The README's example, as a clinic's TypeScript server writes it. */
 async function portalExample(

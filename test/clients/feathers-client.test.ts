@@ -24,8 +24,8 @@ import { feathers } from "@feathersjs/feathers";
 import rest from "@feathersjs/rest-client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../../src/lib/errors";
-import { renderError } from "../../src/lib/render";
-import { email, PASSWORD, type Tenant, tenant } from "../accounts/helpers";
+import { renderError } from "../../src/lib/families";
+import { email, PASSWORD, type Tenant, tenant } from "../accounts/support";
 import { ADMIN_AUTH, call, clock, randomIp } from "../helpers";
 
 vi.setConfig({ testTimeout: 30_000 });

@@ -6,7 +6,7 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { now } from "../../src/lib/clock";
-import { email, PASSWORD, totp } from "../accounts/helpers";
+import { email, PASSWORD, totp } from "../accounts/support";
 import { ADMIN_AUTH, call, clock, env, randomIp } from "../helpers";
 import { MycureSdkReplica, SdkHttpError, StringStorage } from "./mycure-wire";
 

@@ -8,7 +8,7 @@ import { scheduledRun } from "../../src/index";
 import { deliverDue, queuedIds, queueMessage } from "../../src/services/outbox";
 import { call, clock, createClinic, env, json, type TestClinic, uniq } from "../helpers";
 import { registerAs } from "../register/support";
-import { setPassword, sso } from "../vsee/fixtures";
+import { setPassword, sso } from "../vsee/support";
 import { faulty } from "./inject";
 import { clinicId, count, eachStep } from "./steps";
 

@@ -3,7 +3,7 @@
  * redemption (applyActionCode spends its code once), and /register of a new patient by the clinic's server.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { codeFrom, email, PASSWORD, signup, type Tenant, tenant } from "../accounts/helpers";
+import { codeFrom, email, PASSWORD, signup, type Tenant, tenant } from "../accounts/support";
 import { ADMIN_AUTH, call, callAndSettle, clock, createClinic, json, type TestClinic } from "../helpers";
 import { count, eachStep } from "./steps";
 

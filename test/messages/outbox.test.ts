@@ -14,7 +14,7 @@ import {
   queuedIds,
   queueMessage,
 } from "../../src/services/outbox";
-import { codeFrom, email, messagesTo, mobile, signup, tenant } from "../accounts/helpers";
+import { codeFrom, email, messagesTo, mobile, signup, tenant } from "../accounts/support";
 import { ADMIN_AUTH, call, callAndSettle, clock, env, json } from "../helpers";
 
 afterEach(() => {

@@ -15,9 +15,9 @@ import {
   signup,
   type Tenant,
   tenant,
-} from "../accounts/helpers";
+} from "../accounts/support";
 import { callAndSettle, createClinic, uniq } from "../helpers";
-import { sso } from "../vsee/fixtures";
+import { sso } from "../vsee/support";
 
 const PAYLOAD = "your account is locked, visit https://evil.example";
 

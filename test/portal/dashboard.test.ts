@@ -1,7 +1,7 @@
 /** The provider dashboard shows only alive patients of the provider's rooms (seed 000 POST /users/alive). */
 import { afterEach, describe, expect, it } from "vitest";
 import { call, clock, createClinic, json } from "../helpers";
-import { adminPatchUser, assign, createRoom, type SsoUser } from "../vsee/fixtures";
+import { adminPatchUser, assign, createRoom, type SsoUser } from "../vsee/support";
 import { type Browser, signedIn } from "./support";
 
 afterEach(() => clock.reset());
@@ -148,7 +148,7 @@ describe("GET /providers/dashboard", () => {
     expect(html).toContain('<div id="rooms" aria-live="polite" aria-relevant="additions removals">');
     expect(html).toContain(`<h2 id="room-0">Room ${room.slug}</h2>`);
     expect(html).toContain(
-      `<li data-user="${patient.user.id}"><span class="name">&lt;img src=x onerror=alert(1)&gt; Z</span><span class="seen muted">last seen 1 min ago</span></li>`,
+      `<li data-user="${patient.user.id}"><a class="name" href="/providers/patients/${patient.user.id}">&lt;img src=x onerror=alert(1)&gt; Z</a><span class="seen muted">last seen 1 min ago</span></li>`,
     );
     expect(html).not.toContain("<img src=x");
     expect(html).toContain('<script src="/portal/assets/dashboard.js" defer=""></script>');
@@ -164,13 +164,18 @@ describe("GET /u/clinic", () => {
     const html = await (await patient.call("GET", "/u/clinic")).text();
     expect(html).toContain(`You are waiting in <strong id="room-name">Room ${room.slug}</strong>`);
     expect(html).toContain(
-      '<div id="checkin" class="checkin" role="status" data-state="pending" data-heartbeat="120">Checking you in…</div>',
+      '<div id="checkin" class="checkin" role="status" data-state="pending" data-rooms="1" data-heartbeat="120">Checking you in…</div>',
     );
     expect(html).toContain('<script src="/portal/assets/clinic.js" defer=""></script>');
     expect(html).toMatch(/<meta name="csrf-token" content="[\w-]{43}"\/>/);
+    expect(html).toContain("Your provider sees you as waiting while this page is open.");
+    // No room: the page never says "checked in… your provider sees you as waiting".
     const roomless = await signedIn(clinic, { type: "600" });
-    expect(await (await roomless.call("GET", "/u/clinic")).text()).toContain(
-      "You are not in a waiting room yet",
-    );
+    const alone = await (await roomless.call("GET", "/u/clinic")).text();
+    expect(alone).toContain("You are not in a waiting room yet");
+    expect(alone).toContain('data-rooms="0"');
+    expect(alone).toContain(">Connecting…</div>");
+    expect(alone).not.toContain("Your provider sees you as waiting while this page is open.");
+    expect(alone).not.toContain("Checking you in");
   });
 });

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
 import { call, clock, createClinic, env, randomIp, type TestClinic } from "../helpers";
-import { assign, createRoom, setPassword, sso } from "../vsee/fixtures";
+import { assign, createRoom, setPassword, sso } from "../vsee/support";
 import { browserOf, loginForm, ORIGIN, setCookieLine, setCookieValue, submitLogin } from "./support";
 
 afterEach(() => clock.reset());

@@ -1,10 +1,11 @@
 /** Who may see which page, redirects to /login, security headers, assets, and the test-only clock's absence. */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { setClock } from "../../src/lib/clock";
-import { buildRequest, call, clock, createClinic, env, json } from "../helpers";
-import { adminPatchUser, setPassword, sso } from "../vsee/fixtures";
+import { buildRequest, call, clock, createClinic, env, json, uniq } from "../helpers";
+import { adminPatchUser, setPassword, sso } from "../vsee/support";
 import { browserOf, loginForm, setCookieLine, setCookieValue, signedIn, submitLogin } from "./support";
 
 afterEach(() => clock.reset());
@@ -180,10 +181,30 @@ describe("security headers and markup", () => {
     });
   });
 
-  it("the invalid sign-in link page links to /login", async () => {
+  it("the invalid sign-in link page is a styled page that says what to do next", async () => {
     const res = await call("GET", "/auth?sso_token=nope&next=/u/clinic");
     expect(res.status).toBe(401);
-    expect(await res.text()).toContain('<a href="/login">sign in</a>');
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = await res.text();
+    expect(html).toContain('<link rel="stylesheet" href="/portal/assets/portal.css"/>');
+    expect(html).toContain("<h1>This sign-in link is not valid</h1>");
+    expect(html).toContain("open the link again");
+    expect(html).toContain('<a href="/login?next=%2Fu%2Fclinic">Sign in with your password</a>');
+  });
+
+  it("a used one-time link on the clinic's host names the clinic and signs in to it with the password form", async () => {
+    const host = `${uniq("sso")}.clinic.test`;
+    const clinic = await createClinic({ domain: host });
+    const user = await sso(clinic);
+    const link = `https://${host}/auth?sso_token=${user.token}&one_time_token=1`;
+    const first = await exports.default.fetch(new Request(link, { redirect: "manual" }));
+    expect(first.status).toBe(302);
+    const again = await exports.default.fetch(new Request(link, { redirect: "manual" }));
+    expect(again.status).toBe(401);
+    const html = await again.text();
+    expect(html).toContain(`<title>This sign-in link is not valid · Clinic ${clinic.code}</title>`);
+    expect(html).toContain(`Go back to Clinic ${clinic.code}&#39;s portal`);
+    expect(html).toContain(`href="/login?clinic=${clinic.code}"`);
   });
 });
 

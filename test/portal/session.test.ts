@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
 import { call, clock, createClinic, env, json } from "../helpers";
-import { assign, createRoom } from "../vsee/fixtures";
+import { assign, createRoom } from "../vsee/support";
 import { csrfOf, ORIGIN, pageCsrf, setCookieLine, signedIn } from "./support";
 
 afterEach(() => clock.reset());
@@ -34,7 +34,12 @@ describe("/logout", () => {
     const csrf = await pageCsrf(b, "/providers/dashboard");
     const res = await b.call("POST", "/logout", { headers: { origin: ORIGIN }, form: { csrf } });
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe("/logout");
+    // The signed-out page names the clinic (and signs in again to it).
+    expect(res.headers.get("location")).toBe(`/logout?clinic=${clinic.code}`);
+    const out = await call("GET", `/logout?clinic=${clinic.code}`);
+    const outHtml = await out.text();
+    expect(outHtml).toContain(`<title>You are signed out · Clinic ${clinic.code}</title>`);
+    expect(outHtml).toContain(`href="/login?clinic=${clinic.code}"`);
     const cleared = setCookieLine(res, "ce_session") ?? "";
     expect(cleared).toContain("Max-Age=0");
     expect(cleared).toContain("HttpOnly");

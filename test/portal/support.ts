@@ -1,6 +1,6 @@
 /** Portal test helpers: browser-like sessions (cookies), pages' CSRF tokens, and the login form. */
-import { type CallOptions, call, type TestClinic } from "../helpers";
-import { type SsoUser, sso } from "../vsee/fixtures";
+import { type CallOptions, call, type TestClinic, uniq } from "../helpers";
+import { type SsoUser, sso } from "../vsee/support";
 
 export const ORIGIN = "https://clinic-edge.test";
 
@@ -77,4 +77,47 @@ export async function submitLogin(
     headers: { cookie: `__Host-ce_login=${f.nonce}`, origin: ORIGIN, ...headers },
     form: { csrf: f.csrf, ...fields },
   });
+}
+
+/** A user of the care-team family (POST /register with the clinic's key), signed in to the portal with its token. */
+export async function registered(
+  clinic: TestClinic,
+  groupName: "patients" | "physicians" | "insurers",
+  firstName: string,
+  lastName: string,
+): Promise<Browser> {
+  const email = `${uniq(groupName.slice(0, 3))}@example.test`;
+  const res = await call("POST", "/register", {
+    headers: clinic.server,
+    json: { email, groupName, firstName, lastName },
+  });
+  if (res.status !== 200) throw new Error(`register ${groupName}: ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { token: string; user: { id: string } };
+  // Any access token of the clinic signs a browser in at GET /auth (one identity store).
+  const auth = await call("GET", `/auth?sso_token=${body.token}&next=/`);
+  const cookie = setCookieValue(auth, "ce_session");
+  if (auth.status !== 302 || !cookie) throw new Error(`auth: ${auth.status}`);
+  const user: SsoUser = {
+    id: body.user.id,
+    code: "",
+    username: email,
+    token: body.token,
+    refresh: "",
+    auth: { authorization: `Bearer ${body.token}`, "X-AccountCode": clinic.code },
+  };
+  return browserOf(user, cookie);
+}
+
+/** A patient and a physician signed in to the portal, the physician on the patient's care team (unless not). */
+export async function careTeam(clinic: TestClinic, options: { team?: boolean } = {}) {
+  const patient = await registered(clinic, "patients", "Pat", "Ient");
+  const doctor = await registered(clinic, "physicians", "Dana", "Doctor");
+  if (options.team !== false) {
+    const res = await call("POST", `/records/${patient.user.id}/members`, {
+      headers: clinic.server,
+      json: { userId: doctor.user.id },
+    });
+    if (res.status !== 200) throw new Error(`team: ${res.status} ${await res.text()}`);
+  }
+  return { patient, doctor };
 }

@@ -18,7 +18,7 @@ import {
   type Tenant,
   tenant,
   totp,
-} from "../accounts/helpers";
+} from "../accounts/support";
 import {
   ADMIN_AUTH,
   type CallOptions,
@@ -30,7 +30,7 @@ import {
   type TestClinic,
 } from "../helpers";
 import { ensureDefaultClinic, registerAs } from "../register/support";
-import { sso } from "../vsee/fixtures";
+import { setPassword, sso } from "../vsee/support";
 
 afterEach(() => clock.reset());
 
@@ -113,10 +113,7 @@ async function settledAdmin(clinic: TestClinic) {
 describe("audit: /api_v3", () => {
   async function withPassword(clinic: TestClinic) {
     const user = await sso(clinic, { first_name: "Auditee", last_name: "Person" });
-    const password = "audit correct horse";
-    const res = await send("POST", "/api_v3/me", { headers: user.auth, form: { password } });
-    expect(res.status).toBe(200);
-    return { user, password };
+    return { user, password: await setPassword(user, "audit correct horse") };
   }
 
   it("sign-in success and failure, SSO, refresh, reuse detection and sign-out", async () => {

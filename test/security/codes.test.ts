@@ -20,7 +20,7 @@ import {
   mobile,
   signup,
   tenant,
-} from "../accounts/helpers";
+} from "../accounts/support";
 import {
   buildRequest,
   type CallOptions,
@@ -31,7 +31,7 @@ import {
   json,
   uniq,
 } from "../helpers";
-import { sso } from "../vsee/fixtures";
+import { sso } from "../vsee/support";
 
 const CAP = DEFAULT_CODES_PER_HOUR;
 const PARALLEL = 20;

@@ -14,7 +14,7 @@ import { safeEqual, sha256Hex } from "../../src/lib/crypto";
 import { hashApiKey } from "../../src/services/clinics";
 import { ADMIN_AUTH, call, createClinic, env } from "../helpers";
 import { loginForm, ORIGIN } from "../portal/support";
-import { setPassword, sso } from "../vsee/fixtures";
+import { setPassword, sso, uploadImage } from "../vsee/support";
 import { secretComparisons } from "./secret-comparisons";
 
 /** The sources of src/, bundled as text by Vite at test build time (workerd has no file system). */
@@ -46,17 +46,17 @@ const ALLOWED: { file: string; comparison: string; reason: string }[] = [
   },
   {
     file: "middleware/auth.ts",
-    comparison: "code !== record.cc",
+    comparison: "code !== record.clinicCode",
     reason: "clinic codes (X-AccountCode) are public tenant names",
   },
   {
     file: "middleware/care-auth.ts",
-    comparison: "record.cc !== clinicCode",
+    comparison: "record.clinicCode !== clinicCode",
     reason: "clinic codes (X-AccountCode) are public tenant names",
   },
   {
     file: "middleware/care-auth.ts",
-    comparison: "record.cc !== clinic.code",
+    comparison: "record.clinicCode !== clinic.code",
     reason: "clinic codes (X-AccountCode) are public tenant names",
   },
   {
@@ -71,7 +71,7 @@ const ALLOWED: { file: string; comparison: string; reason: string }[] = [
   },
   {
     file: "services/registration.ts",
-    comparison: "record.cc !== clinicCode",
+    comparison: "record.clinicCode !== clinicCode",
     reason: "clinic codes (X-AccountCode) are public tenant names",
   },
   {
@@ -187,10 +187,7 @@ describe("the constant-time helper is used, and is constant-time", () => {
     );
     expect(pair(csrf, form.csrf)).toBe(true);
 
-    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
-    const fd = new FormData();
-    fd.append("file", new File([png], "p.png", { type: "image/png" }));
-    const up = await call("POST", "/api_v3/files", { headers: user.auth, raw: { body: fd } });
+    const up = await uploadImage(user);
     const url = new URL(((await up.json()) as { data: { url: string } }).data.url);
     const code = url.searchParams.get("auth_code") as string;
     const file = await compared(() => call("GET", url.pathname + url.search));

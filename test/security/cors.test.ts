@@ -3,9 +3,9 @@
  * are answered for listed origins only, and never allow X-ApiKey (the API key stays on servers).
  */
 import { describe, expect, it } from "vitest";
-import { account, tenant } from "../accounts/helpers";
+import { account, tenant } from "../accounts/support";
 import { ADMIN_AUTH, call, createClinic, json } from "../helpers";
-import { sso } from "../vsee/fixtures";
+import { sso } from "../vsee/support";
 
 const PORTAL = "https://portal.cors.example.test";
 const OTHER = "https://evil.example.test";

@@ -5,7 +5,7 @@
  * minute, whichever route asks), with 429 + Retry-After in each family's shape.
  */
 import { describe, expect, it } from "vitest";
-import { account, act, email, expectFeathersError, PASSWORD, signup, tenant } from "../accounts/helpers";
+import { account, act, email, expectFeathersError, PASSWORD, signup, tenant } from "../accounts/support";
 import { type CallOptions, call, createClinic, json, randomIp } from "../helpers";
 import { ensureDefaultClinic, person, registerAs } from "../register/support";
 

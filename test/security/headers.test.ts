@@ -3,10 +3,10 @@
  * HSTS, nosniff, no referrer, no framing, and no-store wherever a token, code or personal data may travel.
  */
 import { describe, expect, it } from "vitest";
-import { account, tenant } from "../accounts/helpers";
+import { account, tenant } from "../accounts/support";
 import { ADMIN_AUTH, call, createClinic, json } from "../helpers";
 import { ensureDefaultClinic, registerAs } from "../register/support";
-import { sso } from "../vsee/fixtures";
+import { sso, uploadImage } from "../vsee/support";
 
 function expectSecurityHeaders(res: Response, what: string) {
   const h = res.headers;
@@ -115,11 +115,7 @@ describe("security headers", () => {
     expectSecurityHeaders(health, "health");
     const clinic = await createClinic();
     const user = await sso(clinic);
-    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
-    const up = await call("POST", "/api_v3/files", {
-      headers: user.auth,
-      raw: { body: png, type: "image/png" },
-    });
+    const up = await uploadImage(user);
     expect(up.status).toBe(200);
     const { data } = await json<{ data: { url: string } }>(up);
     const file = await call("GET", new URL(data.url).pathname + new URL(data.url).search);

@@ -9,10 +9,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { base64url, decryptSecret, encryptSecret, keyId } from "../../src/lib/crypto";
 import { ecKeyPair, hsKid, peekHeader, signHs256, verifyEs256, verifyHs256 } from "../../src/lib/jwt";
-import { account, act, codeFrom, PASSWORD, tenant, totp } from "../accounts/helpers";
+import { account, act, codeFrom, PASSWORD, tenant, totp } from "../accounts/support";
 import { call, clock, createClinic, env, json } from "../helpers";
 import { ensureDefaultClinic, registerAs } from "../register/support";
-import { sso } from "../vsee/fixtures";
+import { sso, uploadImage } from "../vsee/support";
 
 type Secrets = Partial<
   Record<
@@ -101,11 +101,7 @@ describe("JWT_SECRET (HS256, accounts family)", () => {
     const code = await codeFrom(t, a.email as string, "email_verification");
     const clinic = await createClinic();
     const user = await sso(clinic);
-    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
-    const up = await call("POST", "/api_v3/files", {
-      headers: user.auth,
-      raw: { body: png, type: "image/png" },
-    });
+    const up = await uploadImage(user);
     const url = new URL((await json<{ data: { url: string } }>(up)).data.url);
 
     rotate({ JWT_SECRET: NEW_JWT_SECRET, JWT_SECRET_PREVIOUS: original.JWT_SECRET });

@@ -16,10 +16,10 @@ import {
   type Tenant,
   tenant,
   totp,
-} from "../accounts/helpers";
+} from "../accounts/support";
 import { ADMIN_AUTH, type CallOptions, call, clock, createClinic, json, randomIp, uniq } from "../helpers";
 import { ensureDefaultClinic } from "../register/support";
-import { setPassword, sso } from "../vsee/fixtures";
+import { setPassword, sso } from "../vsee/support";
 
 // These tests send up to ~100 requests each, many of them a password hash (argon2id, ~20-50 ms of CPU):
 // more than the default 5 s per test on two shared cores. A test timeout, not a timing assertion.

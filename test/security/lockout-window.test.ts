@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { LOCKOUT_WINDOW_SECONDS } from "../../src/services/lockout";
-import { account, act, PASSWORD, tenant, totp } from "../accounts/helpers";
+import { account, act, PASSWORD, tenant, totp } from "../accounts/support";
 import { call, clock, createClinic, json } from "../helpers";
-import { setPassword, sso } from "../vsee/fixtures";
+import { setPassword, sso } from "../vsee/support";
 
 afterEach(() => clock.reset());
 

@@ -7,10 +7,10 @@
  * bodies are UTF-8 and decode one to U+FFFD before any schema sees it.
  */
 import { describe, expect, it } from "vitest";
-import { email as newEmail, signup, tenant } from "../accounts/helpers";
+import { email as newEmail, signup, tenant } from "../accounts/support";
 import { call, createClinic, json } from "../helpers";
 import { loginForm, ORIGIN } from "../portal/support";
-import { setPassword, sso } from "../vsee/fixtures";
+import { setPassword, sso } from "../vsee/support";
 
 const MESSAGE = "must be valid Unicode text (no unpaired surrogate characters)";
 const HIGH = `correct horse ${"\uD800".repeat(5)}`;

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
-import { account, act, PASSWORD, type Tenant, tenant, totp } from "../accounts/helpers";
+import { account, act, PASSWORD, type Tenant, tenant, totp } from "../accounts/support";
 import { type CallOptions, call, callAndSettle, clock, env, json } from "../helpers";
 import { loginForm, ORIGIN, setCookieValue } from "../portal/support";
 

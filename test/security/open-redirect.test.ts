@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { call, createClinic } from "../helpers";
 import { loginForm, ORIGIN, submitLogin } from "../portal/support";
-import { setPassword, sso } from "../vsee/fixtures";
+import { setPassword, sso } from "../vsee/support";
 
 const EVIL = "evil.example";
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { call, createClinic, type TestClinic, uniq } from "../helpers";
 import { loginForm, ORIGIN } from "../portal/support";
-import { setPassword, sso } from "../vsee/fixtures";
+import { setPassword, sso } from "../vsee/support";
 
 // Every argon2id derivation reads its WebAssembly instance's exports once (argon2id/lib/argon2id.js), and
 // argon2id is the only WebAssembly this worker runs: counting those reads counts the hashes.

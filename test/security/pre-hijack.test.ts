@@ -5,7 +5,7 @@
  * by an unverified email: /register answers 409, SSO is keyed by `code`, signups never link.
  */
 import { describe, expect, it } from "vitest";
-import { act, codeFrom, signup, type Tenant } from "../accounts/helpers";
+import { act, codeFrom, signup, type Tenant } from "../accounts/support";
 import { ADMIN_AUTH, call, callAndSettle, createClinic, env, json, type TestClinic, uniq } from "../helpers";
 import { person } from "../register/support";
 

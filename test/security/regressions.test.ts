@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { call, createClinic, env, json } from "../helpers";
-import { adminPatchUser, sso } from "../vsee/fixtures";
+import { adminPatchUser, sso } from "../vsee/support";
 
 async function row(code: string, userCode: string) {
   return env.DB.prepare(

@@ -5,11 +5,11 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { revokeClinicSessions } from "../../src/services/sessions";
-import { account } from "../accounts/helpers";
+import { revocationStatement, revokeClinicSessions } from "../../src/services/sessions";
+import { account } from "../accounts/support";
 import { ADMIN_AUTH, call, callAndSettle, createClinic, env, type TestClinic } from "../helpers";
 import { registerAs } from "../register/support";
-import { sso } from "../vsee/fixtures";
+import { sso } from "../vsee/support";
 
 async function runCron() {
   const ctx = createExecutionContext();
@@ -92,6 +92,25 @@ describe("revoked sessions' KV tokens", () => {
       .bind(await clinicId(clinic))
       .first<{ n: number }>();
     expect(left?.n).toBe(0);
+  });
+
+  it("a worker that dies between the D1 revocation and the KV deletes leaves the tokens to the sweeper", async () => {
+    const clinic = await createClinic();
+    const member = await sso(clinic);
+    const again = await sso(clinic, { code: member.code });
+    const me = (u: typeof member) => call("GET", "/api_v3/me", { headers: u.auth }).then((r) => r.status);
+    // The D1 half of ending the user's sessions (as a password change runs it in its batch), and then
+    // nothing: the worker is gone before finishRevocation deletes the KV tokens.
+    const { results } = await revocationStatement(env.DB, {
+      userId: Number(member.id),
+      clinicId: await clinicId(clinic),
+    }).all();
+    expect(results).toHaveLength(2);
+    // Until the sweep, KV (all an authenticated request reads) still has the revoked tokens…
+    expect([await me(member), await me(again)]).toEqual([200, 200]);
+    await runCron();
+    // …and the cron run deletes them: the rows were not marked cleared before their tokens were deleted.
+    expect([await me(member), await me(again)]).toEqual([401, 401]);
   });
 
   it("a logout clears its token at once and leaves nothing for the sweeper", async () => {

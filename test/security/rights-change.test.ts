@@ -6,10 +6,10 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLOSE_SESSION_ENDED } from "../../src/durable-objects/care-record";
-import { account } from "../accounts/helpers";
+import { account } from "../accounts/support";
 import { ADMIN_AUTH, buildRequest, call, createClinic, env, json, type TestClinic, uniq } from "../helpers";
 import { registerAs } from "../register/support";
-import { clinicAdmin, type SsoUser, sso } from "../vsee/fixtures";
+import { clinicAdmin, type SsoUser, sso } from "../vsee/support";
 
 const patch = (clinic: TestClinic, id: string | number, body: Record<string, unknown>) =>
   call("PATCH", `/admin/clinics/${clinic.code}/users/${id}`, { headers: ADMIN_AUTH, json: body });

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { ADMIN_AUTH, call, callAndSettle, createClinic, json, type TestClinic, uniq } from "../helpers";
 import { ORIGIN, pageCsrf, signedIn } from "../portal/support";
 import { registerAs } from "../register/support";
-import { createRoom } from "../vsee/fixtures";
+import { createRoom } from "../vsee/support";
 
 const DISABLED = { code: 403, message: "This account is disabled" };
 

@@ -2,15 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { call, clock, createClinic, env, json } from "../helpers";
-import { type SsoUser, sso } from "./fixtures";
-
-const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
-
-function upload(bytes: Uint8Array, name = "photo.png", type = "image/png") {
-  const fd = new FormData();
-  fd.append("file", new File([bytes], name, { type }));
-  return fd;
-}
+import { PNG, type SsoUser, sso, imageForm as upload } from "./support";
 
 describe("POST /api_v3/files and photos", () => {
   it("uploads an image, sets it as the photo, and serves it by its URL", async () => {

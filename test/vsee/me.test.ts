@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TIMEZONES } from "../../src/routes/vsee/constants";
 import { call, createClinic, json, uniq } from "../helpers";
-import { setPassword, sso } from "./fixtures";
+import { setPassword, sso } from "./support";
 
 type Me = { data: Record<string, unknown> };
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { call, callAndSettle, clock, createClinic, env, json, uniq } from "../helpers";
-import { sso } from "./fixtures";
+import { sso } from "./support";
 
 afterEach(() => clock.reset());
 

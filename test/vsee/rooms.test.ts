@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { call, createClinic, json } from "../helpers";
-import { adminPatchUser, clinicAdmin, sso } from "./fixtures";
+import { adminPatchUser, clinicAdmin, sso, uploadImage } from "./support";
 
 type Room = {
   id: string;
@@ -182,8 +182,6 @@ describe("rooms (seed 001, use case 2: a provider with a waiting room)", () => {
 });
 
 describe("GET /rooms/:code/providers: what each caller sees (issue 16, finding 8)", () => {
-  const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82]);
-
   async function roomWithProviders() {
     const clinic = await createClinic();
     const room = (
@@ -198,11 +196,7 @@ describe("GET /rooms/:code/providers: what each caller sees (issue 16, finding 8
       email: "ann.doc@example.test",
       dob: "1970-01-02",
     });
-    const fd = new FormData();
-    fd.append("file", new File([PNG], "p.png", { type: "image/png" }));
-    const file = await json<{ data: { id: string } }>(
-      await call("POST", "/api_v3/files", { headers: shown.auth, raw: { body: fd } }),
-    );
+    const file = await json<{ data: { id: string } }>(await uploadImage(shown));
     await call("POST", "/api_v3/me", { headers: shown.auth, form: { photo: file.data.id } });
     const hidden = await sso(clinic, { type: "400", first_name: "Hal", last_name: "Hidden" });
     await adminPatchUser(clinic, hidden.id, { is_hidden: true });

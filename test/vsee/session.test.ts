@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { call, clock, createClinic, env, json, randomIp, uniq } from "../helpers";
-import { adminPatchUser, setPassword, sso } from "./fixtures";
+import { adminPatchUser, setPassword, sso } from "./support";
 
 afterEach(() => clock.reset());
 

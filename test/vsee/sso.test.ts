@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ADMIN_AUTH, call, createClinic, env, json, uniq } from "../helpers";
-import { sso } from "./fixtures";
+import { sso } from "./support";
 
 const seedPatient = {
   first_name: "John",

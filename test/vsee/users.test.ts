@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { call, clock, createClinic, env, json, type TestClinic } from "../helpers";
-import { adminPatchUser, assign, clinicAdmin, createRoom, sso } from "./fixtures";
+import { adminPatchUser, assign, clinicAdmin, createRoom, sso } from "./support";
 
 afterEach(() => clock.reset());
 

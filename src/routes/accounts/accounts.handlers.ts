@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import type { User } from "../../db/schema";
-import { deliverSoon } from "../../lib/background";
 import { ApiError } from "../../lib/errors";
 import { findQuery, getQuery, parseQueryString, pick, type QuerySpec } from "../../lib/feathers-query";
 import type { AppRouteHandler } from "../../lib/route-handler";
@@ -10,7 +9,7 @@ import { loadClinic } from "../../middleware/tenant";
 import { ACCOUNT_QUERY, findAccounts as find, type Resource } from "../../services/account-find";
 import { setFirstLogin } from "../../services/account-profile";
 import { createAccount as create, requireLiveAccount } from "../../services/accounts";
-import { queuedIds } from "../../services/outbox";
+import { deliverSoon, queuedIds } from "../../services/outbox";
 import { splitRoles } from "../../services/sessions";
 import type { AccountCaller, AppEnv, AppEnvWith } from "../../types";
 

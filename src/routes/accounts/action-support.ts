@@ -5,12 +5,11 @@
  */
 import type { Context } from "hono";
 import type { Clinic, User } from "../../db/schema";
-import { deliverSoon } from "../../lib/background";
 import { ApiError } from "../../lib/errors";
 import { optionalAccount } from "../../middleware/account-auth";
 import { runOutgoing } from "../../services/account-codes";
 import { type Outgoing, requireLiveAccount } from "../../services/accounts";
-import { deliverDue } from "../../services/outbox";
+import { deliverDue, deliverSoon } from "../../services/outbox";
 import type { AppEnv } from "../../types";
 import type { ActionName, AuthenticationAnswer, AuthenticationInput } from "./schemas";
 

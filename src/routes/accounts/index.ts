@@ -9,7 +9,7 @@ import { createEntry, getEntry } from "./waitlist.handlers";
 import * as waitlistRoutes from "./waitlist.routes";
 
 /** The Feathers-style accounts family, mounted at the root (/accounts, /authentication, …). */
-export const accountsFamily = familyApp()
+export const accountsFamily = familyApp("accounts")
   .openapi(waitlistRoutes.createEntry, createEntry)
   .openapi(waitlistRoutes.getEntry, getEntry)
   .openapi(accountRoutes.findAccounts, findAccounts)

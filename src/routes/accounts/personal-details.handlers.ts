@@ -1,10 +1,10 @@
-import { deliverSoon } from "../../lib/background";
 import { ApiError } from "../../lib/errors";
 import { getQuery, pick } from "../../lib/feathers-query";
 import type { AppRouteHandler } from "../../lib/route-handler";
 import { loadClinic } from "../../middleware/tenant";
 import { DETAILS_QUERY } from "../../services/account-find";
 import { patchPersonalDetails } from "../../services/account-profile";
+import { deliverSoon } from "../../services/outbox";
 import { findPage, ownAccount, queryOf } from "./accounts.handlers";
 import type {
   findDetails as findDetailsRoute,

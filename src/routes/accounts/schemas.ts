@@ -407,7 +407,4 @@ export const AccessTokenParam = z.object({
     .openapi({ param: { name: "accessToken", in: "path" } }),
 });
 
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
+export { json } from "../../lib/openapi";

@@ -1,9 +1,8 @@
 import type { waitlist } from "../../db/schema";
-import { deliverSoon } from "../../lib/background";
 import type { AppRouteHandler } from "../../lib/route-handler";
 import * as clinics from "../../services/clinics";
 import * as invitations from "../../services/invitations";
-import { listOutbox as list, queuedIds } from "../../services/outbox";
+import { deliverSoon, listOutbox as list, queuedIds } from "../../services/outbox";
 import type {
   approveEntry as approveEntryRoute,
   listOutbox as listOutboxRoute,

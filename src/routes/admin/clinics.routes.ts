@@ -3,6 +3,7 @@ import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody, z } from "..
 import { boolLike, intLike, text } from "../../lib/schemas";
 import { requireAdmin } from "../../middleware/admin";
 import { CARE_FIELDS, GROUPS } from "../../services/care";
+import { ACCENT_COLOR, isLogoUrl } from "../../services/portal";
 
 const tags = ["admin"];
 const security = SECURITY.admin;
@@ -68,6 +69,19 @@ const settings = z
         description:
           "Register family: the fields each group reads (default all four; a group always reads the fields it writes)",
       }),
+    logoUrl: z
+      .string()
+      .max(2048)
+      .refine(isLogoUrl, "must be an https URL")
+      .nullable()
+      .optional()
+      .openapi({ description: "Portal branding: an https URL of the clinic's logo (null removes it)" }),
+    accentColor: z
+      .string()
+      .regex(ACCENT_COLOR, "must be a hex colour such as #0b5cad")
+      .nullable()
+      .optional()
+      .openapi({ description: "Portal branding: the accent colour, #rrggbb (null: the default)" }),
   })
   .strict();
 

@@ -9,7 +9,7 @@ import * as clinicRoutes from "./clinics.routes";
 import { patchUser } from "./users.handlers";
 import * as userRoutes from "./users.routes";
 
-const app = familyApp();
+const app = familyApp("admin");
 // First: every call of the operators' API, refused ones included, is an audit row.
 app.use("*", adminAudit);
 

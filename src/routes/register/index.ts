@@ -21,7 +21,7 @@ import * as stateRoutes from "./state.routes";
  * The care-team family (seed 003), mounted at the root: /register, /state, /.well-known/jwks.json, and
  * the per-patient records (/records).
  */
-export const registerFamily = familyApp()
+export const registerFamily = familyApp("register")
   // register.handlers.ts
   .openapi(registerRoutes.postRegister, postRegister)
   .openapi(registerRoutes.enroll, enroll)

@@ -24,7 +24,7 @@ import {
   recordContext,
   recordOf,
 } from "../../services/care";
-import type { AppEnv, AppEnvWith, Caller, Principal } from "../../types";
+import type { AppEnv, Caller } from "../../types";
 import { etag } from "./wire";
 
 /** The group recorded for clinic admins (and the clinic's server) in histories and access logs. */
@@ -56,17 +56,18 @@ export function patientIdOf(raw: string): number {
 }
 
 /** The caller's access to a patient's record (the clinic's API key counts as the clinic's server). */
-export async function openPatientRecord<E extends AppEnvWith<{ principal: Principal }>>(
+export async function openPatientRecord<E extends AppEnv>(
   c: Context<E>,
   patientId: number,
 ): Promise<OpenRecord> {
-  const principal: Principal = c.get("principal");
-  if (principal.kind === "api_key") {
-    const { clinic } = principal;
+  // The routes' careAuth (or the portal's session) set the caller, or the clinic of the API key.
+  const caller = c.get("caller") ?? null;
+  if (!caller) {
+    const clinic = c.get("clinic");
+    if (!clinic || !c.get("apiKey")) throw new ApiError("unauthorized");
     const ctx = await recordContext(c.env, clinic.id, patientId, 0);
     return opened(c, clinic.id, patientId, null, ctx, accessOf(ctx, patientId, "server"));
   }
-  const { caller } = principal;
   const ctx = await recordContext(c.env, caller.clinicId, patientId, caller.userId);
   const access = accessOf(ctx, patientId, {
     userId: caller.userId,

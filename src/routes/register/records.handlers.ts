@@ -15,7 +15,7 @@ import {
   recordName,
   removeMember as removeTeamMember,
 } from "../../services/care";
-import type { AppEnvWith, Principal } from "../../types";
+import type { AppEnv } from "../../types";
 import { openLive } from "./live";
 import {
   afterAccess,
@@ -41,8 +41,7 @@ import type {
 } from "./records.routes";
 import { etag, historyWire, isoSeconds, versionCondition } from "./wire";
 
-const open = <E extends AppEnvWith<{ principal: Principal }>>(c: Context<E>, raw: string) =>
-  openPatientRecord(c, patientIdOf(raw));
+const open = <E extends AppEnv>(c: Context<E>, raw: string) => openPatientRecord(c, patientIdOf(raw));
 
 const nameOf = (firstName: string, lastName: string) => ({
   formatted: `${firstName} ${lastName}`.trim(),

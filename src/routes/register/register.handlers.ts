@@ -33,7 +33,7 @@ export const postRegister: AppRouteHandler<typeof postRegisterRoute> = async (c)
 export const enroll: AppRouteHandler<typeof enrollRoute> = async (c) => {
   const spent = await spendEnrollment(c.env, clinicCodeOf(c.req, c.env), c.req.valid("json").stoken);
   if (!spent) throw new ApiError("invalid_enrollment_token");
-  return c.json({ enrolled: true as const, id: String(spent.u) }, 200);
+  return c.json({ enrolled: true as const, id: String(spent.userId) }, 200);
 };
 
 export const jwks: AppRouteHandler<typeof jwksRoute> = async (c) => {

@@ -207,10 +207,7 @@ export const History = z
   })
   .openapi("CareHistory");
 
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
+export { json } from "../../lib/openapi";
 
 // ---------- per-patient records ----------
 

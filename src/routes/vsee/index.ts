@@ -13,7 +13,7 @@ import { alive, getUserProfile, listUsers } from "./users.handlers";
 import * as userRoutes from "./users.routes";
 
 /** The VSee-compatible family, mounted at /api_v3 (every path also answers with a `.json` suffix). */
-export const vsee = familyApp()
+export const vsee = familyApp("vsee")
   // sso.handlers.ts
   .openapi(userRoutes.sso, sso)
   // session.handlers.ts

@@ -8,7 +8,7 @@ import { auditLater } from "../../middleware/audit";
 import { checkRateLimit } from "../../middleware/rate-limit";
 import { fileOwner } from "../../services/files";
 import { authorizePasswordChange, updateProfile } from "../../services/profile";
-import { finishRevocation, sweepRevoked, updateAccess } from "../../services/sessions";
+import { endCodePrivilege, finishRevocation, sweepRevoked } from "../../services/sessions";
 import { getUser, STATUS_ACTIVE } from "../../services/users";
 import type { Bindings, Caller } from "../../types";
 import type { getMe as getMeRoute, postMe as postMeRoute } from "./users.routes";
@@ -101,7 +101,7 @@ export const postMe: AppRouteHandler<typeof postMeRoute> = async (c) => {
     passwordAudit("success", { via });
     // The other sessions ended with the change; their KV tokens go now, or with the sweeper if KV fails.
     await finishRevocation(c.env, revoked).catch(() => afterResponse(c, () => sweepRevoked(c.env)));
-    if (caller.via === "code") await updateAccess(c.env, caller.tokenHash, { m: undefined });
+    if (caller.via === "code") await endCodePrivilege(c.env, caller.tokenHash);
   }
   return c.json({ data: userWire(caller.clinicCode, updated, await photoOf(c, updated)) }, 200);
 };

@@ -185,10 +185,7 @@ export const Room = z
 export const data = <T extends z.ZodType>(schema: T) => z.object({ data: schema });
 export const list = <T extends z.ZodType>(schema: T) =>
   z.object({ data: z.array(schema), total_count: z.number().int() });
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
+export { json } from "../../lib/openapi";
 
 // ---------- request bodies ----------
 

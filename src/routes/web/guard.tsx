@@ -1,18 +1,21 @@
 /**
  * Who may see which portal page. Pages answer a request without a live session with a redirect to
  * `/login?next=<this page>` (validated by safeNext, as /auth does), and a user of the wrong kind with a
- * 403 page; the pages' JSON endpoints answer 401/403 in JSON instead.
+ * 403 page; the pages' JSON endpoints answer 401/403 in JSON instead. Errors on page paths (and on unknown
+ * paths a browser asks HTML of) are pages too, in the clinic's colours when the clinic is known.
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Child } from "hono/jsx";
 import { sessionCsrfToken } from "../../lib/csrf";
 import { ApiError } from "../../lib/errors";
+import { familyOf, type PageErrors } from "../../lib/families";
 import { safeNext } from "../../lib/redirect";
 import { clearSessionCookie, cookieCaller, hasSessionCookie } from "../../middleware/portal-session";
+import { type PortalClinic, portalClinicByHost, portalClinicById } from "../../services/portal";
 import { USER_TYPES } from "../../services/users";
 import type { AppEnv, Caller } from "../../types";
-import { applyPageHeaders } from "./headers";
+import { applyPageHeaders, contentSecurityPolicy } from "./headers";
 import { MessageView, type Session } from "./views";
 
 export type Audience = "provider" | "patient";
@@ -27,13 +30,24 @@ export function homeOf(type: number): string | undefined {
   return Object.values(AUDIENCES).find((a) => a.types.includes(type))?.home;
 }
 
-/** Renders a page (a JSX tree) as an HTML document. */
-export function page(c: Context<AppEnv>, node: Child, status: 200 | 400 | 401 | 403 | 429 = 200) {
+type PageStatus = 200 | 400 | 401 | 403 | 404 | 429;
+
+/**
+ * Renders a page (a JSX tree) as an HTML document. A clinic with a logo gets its logo's origin added to
+ * the page's `img-src` (and nothing else).
+ */
+export function page(c: Context<AppEnv>, node: Child, status: PageStatus = 200, clinic?: PortalClinic) {
+  c.header("Content-Security-Policy", contentSecurityPolicy(clinic?.logoUrl));
   return c.html(`<!doctype html>${node}`, status);
 }
 
 export async function sessionOf(c: Context<AppEnv>, caller: Caller, name?: string): Promise<Session> {
   return { csrf: await sessionCsrfToken(c.env, caller.sessionId), name };
+}
+
+/** The clinic of a signed-in caller's pages. */
+export function clinicOf(c: Context<AppEnv>, caller: Caller): Promise<PortalClinic | undefined> {
+  return portalClinicById(c.env, caller.clinicId);
 }
 
 /** Redirects to the login form, coming back to this page afterwards. */
@@ -46,15 +60,19 @@ export function toLogin(c: Context<AppEnv>) {
 
 export async function forbiddenPage(c: Context<AppEnv>, caller: Caller, message: string) {
   const home = homeOf(caller.type);
+  const clinic = await clinicOf(c, caller);
   return page(
     c,
     <MessageView
       title="Not available"
       message={message}
+      detail="If you think you should see this page, ask your clinic."
+      clinic={clinic}
       session={await sessionOf(c, caller)}
       links={home ? [{ href: home, text: "Go to your page" }] : []}
     />,
     403,
+    clinic,
   );
 }
 
@@ -82,8 +100,18 @@ export const portalApi = (audience: Audience) =>
     await next();
   });
 
-/** Paths answered with HTML pages: their errors are HTML pages too (see app.ts). */
-export const PAGE_PATHS = new Set([
+/** Pages with a parameter (a patient's care record). */
+const PAGE_PATTERNS = [/^\/providers\/patients\/[^/]+$/];
+
+/** The page paths: these exact ones, and the patterns' (a Set, as `PageErrors.paths` is one). */
+class PagePaths extends Set<string> {
+  override has(path: string): boolean {
+    return super.has(path) || PAGE_PATTERNS.some((p) => p.test(path));
+  }
+}
+
+/** Paths answered with HTML pages: their errors are HTML pages too (`pageErrors`). */
+const PAGE_PATHS = new PagePaths([
   "/",
   "/auth",
   "/login",
@@ -93,15 +121,79 @@ export const PAGE_PATHS = new Set([
   "/u/clinic",
 ]);
 
+/** Paths outside the API families that still answer JSON or files (never an HTML error). */
+const NOT_PAGES = [
+  "/portal/",
+  "/providers/dashboard/rooms",
+  "/openapi.json",
+  "/health",
+  "/docs",
+  "/__test/",
+  "/favicon.ico",
+];
+
+/**
+ * True when an error of this request is answered as a page: a page path, or a path of no API family
+ * that a browser navigates to (Accept names text/html), e.g. a mistyped `/dashboard/x`. API paths keep
+ * their family's JSON.
+ */
+export function wantsPage(c: Context<AppEnv>): boolean {
+  const path = c.req.path;
+  if (PAGE_PATHS.has(path)) return true;
+  if (familyOf(path) !== "admin" || path === "/admin" || path.startsWith("/admin/")) return false;
+  if (
+    NOT_PAGES.some((p) => (p.endsWith("/") ? path.startsWith(p) : path === p || path.startsWith(`${p}/`)))
+  ) {
+    return false;
+  }
+  return (c.req.header("accept") ?? "").includes("text/html");
+}
+
+const ERROR_TITLES: Record<number, string> = {
+  400: "Not possible",
+  401: "Please sign in",
+  403: "Not available",
+  404: "Page not found",
+  405: "Page not found",
+  429: "Slow down",
+};
+
+/** The clinic of an error page: the session's, else the host's; none when storage fails too. */
+async function errorClinic(c: Context<AppEnv>): Promise<PortalClinic | undefined> {
+  try {
+    const caller = await cookieCaller(c);
+    if (caller) return await portalClinicById(c.env, caller.clinicId);
+    return await portalClinicByHost(c.env, new URL(c.req.url).hostname);
+  } catch {
+    return undefined;
+  }
+}
+
 /** An error on a page path, as a page (no internals: the ApiError's public message only). */
-export function errorPage(c: Context<AppEnv>, err: ApiError) {
-  const title =
-    err.status >= 500 ? "Something went wrong" : err.status === 429 ? "Slow down" : "Not possible";
+export async function errorPage(c: Context<AppEnv>, err: ApiError): Promise<Response> {
+  const clinic = await errorClinic(c);
+  const status = err.status;
+  const title = status >= 500 ? "Something went wrong" : (ERROR_TITLES[status] ?? "Not possible");
+  const notFound = status === 404 || status === 405;
+  const message = notFound ? "There is no page at this address." : err.message;
+  const detail =
+    status >= 500
+      ? `Nothing you did caused this. Try again in a moment; if it keeps happening, tell your clinic (reference ${c.get("requestId") ?? "unknown"}).`
+      : notFound
+        ? "Check the address, or start again from your page."
+        : undefined;
   const res = c.html(
-    `<!doctype html>${<MessageView title={title} message={err.message} links={[{ href: "/", text: "Back to the portal" }]} />}`,
-    err.status as 400,
+    `<!doctype html>${<MessageView title={title} message={message} detail={detail} clinic={clinic} links={[{ href: "/", text: "Go to your page" }]} />}`,
+    status as 400,
     err.headers,
   );
+  res.headers.set("Content-Security-Policy", contentSecurityPolicy(clinic?.logoUrl));
   applyPageHeaders(res.headers);
   return res;
 }
+
+/**
+ * How the portal's page paths answer errors (familyApp, and app.ts for failures before routing): the page
+ * paths, and any path of no API family that a browser asks HTML of (`wantsPage`).
+ */
+export const pageErrors: PageErrors = { paths: PAGE_PATHS, wants: wantsPage, render: errorPage };

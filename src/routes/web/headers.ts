@@ -18,6 +18,23 @@ export const CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
 ].join("; ");
 
+/**
+ * The policy of a page: the same, with a clinic's logo origin (an https URL, validated by the admin API
+ * and again when read) added to `img-src`. Nothing else of another origin is ever allowed.
+ */
+export function contentSecurityPolicy(logoUrl?: string): string {
+  if (!logoUrl) return CONTENT_SECURITY_POLICY;
+  let origin: string;
+  try {
+    const url = new URL(logoUrl);
+    if (url.protocol !== "https:") return CONTENT_SECURITY_POLICY;
+    origin = url.origin;
+  } catch {
+    return CONTENT_SECURITY_POLICY;
+  }
+  return CONTENT_SECURITY_POLICY.replace("img-src 'self'", `img-src 'self' ${origin}`);
+}
+
 const PAGE_HEADERS: Record<string, string> = {
   "Content-Security-Policy": CONTENT_SECURITY_POLICY,
   "X-Frame-Options": "DENY",

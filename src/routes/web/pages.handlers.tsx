@@ -14,16 +14,26 @@ import {
   hasSessionCookie,
   setSessionCookie,
 } from "../../middleware/portal-session";
+import { type PortalClinic, portalClinicByCode, portalClinicByHost } from "../../services/portal";
 import { secondStepState } from "../../services/second-factor";
 import { revokeSessions } from "../../services/sessions";
 import { type SignedIn, signIn, signInSecondStep } from "../../services/sign-in";
 import { getUser, roomsOfUser } from "../../services/users";
 import { PATIENT_TYPES, waitingRooms } from "../../services/waiting";
 import type { AppEnv, Caller } from "../../types";
-import { ASSETS } from "./assets";
-import { forbiddenPage, homeOf, page, sessionOf, toLogin } from "./guard";
+import { ASSETS, clinicCss } from "./assets";
+import { clinicOf, forbiddenPage, homeOf, page, sessionOf, toLogin } from "./guard";
 import type * as r from "./pages.routes";
-import { ClinicView, DashboardView, LoginCodeView, LoginView, MessageView, SignOutView } from "./views";
+import { openRecordPage } from "./record-page";
+import {
+  ClinicView,
+  DashboardView,
+  LoginCodeView,
+  LoginView,
+  MessageView,
+  RecordView,
+  SignOutView,
+} from "./views";
 
 type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
@@ -40,9 +50,29 @@ function keptNext(c: Context<AppEnv>, next: string | undefined): string | undefi
 }
 
 interface LoginValues {
+  /** The clinic code the form posts (typed, or hidden when the clinic is known). */
   clinic: string;
   username?: string;
   next?: string;
+}
+
+/**
+ * The clinic of the sign-in form: the one the link (`?clinic=`) or the form names, else the one whose
+ * `domain` is this host. Known, the form asks for no clinic code.
+ */
+async function formClinic(c: Context<AppEnv>, code: string | undefined): Promise<PortalClinic | undefined> {
+  if (code) return portalClinicByCode(c.env, code);
+  return portalClinicByHost(c.env, new URL(c.req.url).hostname);
+}
+
+/** The values of a form whose clinic field may be absent (known clinic: the host's, else the default). */
+async function formValues(
+  c: Context<AppEnv>,
+  f: { clinic?: string; username?: string; next?: string },
+): Promise<{ values: LoginValues; clinic?: PortalClinic }> {
+  const clinic = await formClinic(c, f.clinic || undefined);
+  const code = f.clinic || clinic?.code || c.env.DEFAULT_ACCOUNT_CODE;
+  return { values: { clinic: code, username: f.username, next: keptNext(c, f.next) }, clinic };
 }
 
 /** The browser's login nonce (kept while valid, so that two tabs both work), set again in its cookie. */
@@ -63,15 +93,34 @@ function loginNonce(c: Context<AppEnv>): string {
 type FormStatus = 200 | 400 | 401 | 403 | 429;
 
 /** The sign-in form, with its CSRF nonce cookie. */
-async function loginForm(c: Context<AppEnv>, values: LoginValues, error?: string, status: FormStatus = 200) {
+async function loginForm(
+  c: Context<AppEnv>,
+  values: LoginValues,
+  clinic: PortalClinic | undefined,
+  error?: string,
+  status: FormStatus = 200,
+) {
   const csrf = await loginCsrfToken(c.env, loginNonce(c));
-  return page(c, <LoginView {...values} csrf={csrf} error={error} />, status);
+  return page(
+    c,
+    <LoginView
+      clinic={clinic}
+      clinicCode={values.clinic}
+      username={values.username}
+      next={values.next}
+      csrf={csrf}
+      error={error}
+    />,
+    status,
+    clinic,
+  );
 }
 
 /** The code page of the second step (two-factor on), with the state of the password step. */
 async function codeForm(
   c: Context<AppEnv>,
   values: LoginValues,
+  clinic: PortalClinic | undefined,
   state: string,
   error?: string,
   status: FormStatus = 200,
@@ -79,8 +128,16 @@ async function codeForm(
   const csrf = await loginCsrfToken(c.env, loginNonce(c));
   return page(
     c,
-    <LoginCodeView clinic={values.clinic} next={values.next} state={state} csrf={csrf} error={error} />,
+    <LoginCodeView
+      clinic={clinic}
+      clinicCode={values.clinic}
+      next={values.next}
+      state={state}
+      csrf={csrf}
+      error={error}
+    />,
     status,
+    clinic,
   );
 }
 
@@ -103,21 +160,20 @@ export const home: Handler<typeof r.home> = async (c) => {
 
 export const loginPage: Handler<typeof r.loginPage> = async (c) => {
   const q = c.req.valid("query");
-  return loginForm(c, { clinic: q.clinic || c.env.DEFAULT_ACCOUNT_CODE, next: keptNext(c, q.next) });
+  const { values, clinic } = await formValues(c, { clinic: q.clinic?.trim(), next: q.next });
+  return loginForm(c, values, clinic);
 };
 
 export const loginSubmit: Handler<typeof r.loginSubmit> = async (c) => {
   const f = c.req.valid("json");
-  const values: LoginValues = {
-    clinic: f.clinic || c.env.DEFAULT_ACCOUNT_CODE,
-    username: f.username,
-    next: keptNext(c, f.next),
-  };
+  const { values, clinic } = await formValues(c, f);
   const nonce = getCookie(c, LOGIN_COOKIE, "host");
   if (!sameOrigin(c.req) || !(await verifyLoginCsrf(c.env, nonce, f.csrf))) {
-    return loginForm(c, values, FORM_EXPIRED, 403);
+    return loginForm(c, values, clinic, FORM_EXPIRED, 403);
   }
-  if (!f.username || !f.password) return loginForm(c, values, "Enter your username and your password.", 400);
+  if (!f.username || !f.password) {
+    return loginForm(c, values, clinic, "Enter your username and your password.", 400);
+  }
   let signedIn: Awaited<ReturnType<typeof signIn>>;
   try {
     signedIn = await signIn(
@@ -131,28 +187,28 @@ export const loginSubmit: Handler<typeof r.loginSubmit> = async (c) => {
     // Wrong credentials and lockouts show the form again, with the same wording as the API.
     if (!(err instanceof ApiError) || (err.status !== 401 && err.status !== 429)) throw err;
     for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
-    return loginForm(c, values, err.message, err.status);
+    return loginForm(c, values, clinic, err.message, err.status);
   }
   if ("secondFactor" in signedIn) {
     // Two-factor on: no session yet; the code page, bound to this password step and this browser.
     const state = await secondStepState(c.env, signedIn.secondFactor.user, nonce as string);
-    return codeForm(c, values, state);
+    return codeForm(c, values, clinic, state);
   }
   return signedInRedirect(c, signedIn, values.next);
 };
 
 export const loginCodeSubmit: Handler<typeof r.loginCodeSubmit> = async (c) => {
   const f = c.req.valid("json");
-  const values: LoginValues = { clinic: f.clinic || c.env.DEFAULT_ACCOUNT_CODE, next: keptNext(c, f.next) };
+  const { values, clinic } = await formValues(c, { clinic: f.clinic, next: f.next });
   const nonce = getCookie(c, LOGIN_COOKIE, "host");
   if (!sameOrigin(c.req) || !(await verifyLoginCsrf(c.env, nonce, f.csrf))) {
-    return loginForm(c, values, FORM_EXPIRED, 403);
+    return loginForm(c, values, clinic, FORM_EXPIRED, 403);
   }
   const expired = "This sign-in has expired or was already used: enter your password again.";
-  if (!f.state) return loginForm(c, values, expired, 401);
+  if (!f.state) return loginForm(c, values, clinic, expired, 401);
   const code = (f.code ?? "").replace(/\s+/g, "");
   if (!/^\d{6}$/.test(code)) {
-    return codeForm(c, values, f.state, "Enter the 6-digit code from your authenticator app.", 400);
+    return codeForm(c, values, clinic, f.state, "Enter the 6-digit code from your authenticator app.", 400);
   }
   let signedIn: SignedIn;
   try {
@@ -160,10 +216,13 @@ export const loginCodeSubmit: Handler<typeof r.loginCodeSubmit> = async (c) => {
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value);
-    if (err.code === "invalid_token") return loginForm(c, values, expired, 401);
-    if (err.status === 429) return codeForm(c, values, f.state, err.message, 429);
+    if (err.code === "sign_in_expired" || err.code === "invalid_token") {
+      return loginForm(c, values, clinic, expired, 401);
+    }
+    if (err.status === 429) return codeForm(c, values, clinic, f.state, err.message, 429);
     if (err.code === "mfa_required") {
-      return codeForm(c, values, f.state, "That code is not right: enter the code your app shows now.", 401);
+      const wrong = "That code is not right: enter the code your app shows now.";
+      return codeForm(c, values, clinic, f.state, wrong, 401);
     }
     throw err;
   }
@@ -172,15 +231,23 @@ export const loginCodeSubmit: Handler<typeof r.loginCodeSubmit> = async (c) => {
 
 export const logoutPage: Handler<typeof r.logoutPage> = async (c) => {
   const caller = await cookieCaller(c);
-  if (caller) return page(c, <SignOutView session={await sessionOf(c, caller)} />);
+  if (caller) {
+    const clinic = await clinicOf(c, caller);
+    return page(c, <SignOutView session={await sessionOf(c, caller)} clinic={clinic} />, 200, clinic);
+  }
   if (hasSessionCookie(c)) clearSessionCookie(c);
+  const clinic = await formClinic(c, c.req.valid("query").clinic?.trim() || undefined);
+  const again = clinic ? `/login?clinic=${encodeURIComponent(clinic.code)}` : "/login";
   return page(
     c,
     <MessageView
       title="You are signed out"
       message="Your session on this device has ended."
-      links={[{ href: "/login", text: "Sign in again" }]}
+      clinic={clinic}
+      links={[{ href: again, text: "Sign in again" }]}
     />,
+    200,
+    clinic,
   );
 };
 
@@ -189,14 +256,17 @@ export const logoutSubmit: Handler<typeof r.logoutSubmit> = async (c) => {
   if (caller) {
     const { csrf } = c.req.valid("json");
     if (!sameOrigin(c.req) || !(await verifySessionCsrf(c.env, caller.sessionId, csrf))) {
+      const clinic = await clinicOf(c, caller);
       return page(
         c,
         <MessageView
           title="Not signed out"
           message="This sign-out request did not come from this site's page: use the Sign out button."
+          clinic={clinic}
           session={await sessionOf(c, caller)}
         />,
         403,
+        clinic,
       );
     }
     await revokeSessions(c.env, { sessionId: caller.sessionId });
@@ -206,17 +276,19 @@ export const logoutSubmit: Handler<typeof r.logoutSubmit> = async (c) => {
     }
   }
   if (hasSessionCookie(c)) clearSessionCookie(c);
-  return c.redirect("/logout", 303);
+  return c.redirect(caller ? `/logout?clinic=${encodeURIComponent(caller.clinicCode)}` : "/logout", 303);
 };
 
 export const dashboard: Handler<typeof r.dashboard> = async (c) => {
   const caller = c.get("caller") as Caller;
-  const [rooms, user] = await Promise.all([
+  const [rooms, user, clinic] = await Promise.all([
     waitingRooms(c.env, caller.clinicId, caller.userId),
     getUser(c.env, caller.clinicId, caller.userId),
+    clinicOf(c, caller),
   ]);
   if (!user || user.disabled) return toLogin(c);
-  return page(c, <DashboardView session={await sessionOf(c, caller, displayName(user))} rooms={rooms} />);
+  const session = await sessionOf(c, caller, displayName(user));
+  return page(c, <DashboardView clinic={clinic} session={session} rooms={rooms} />, 200, clinic);
 };
 
 export const dashboardRooms: Handler<typeof r.dashboardRooms> = async (c) => {
@@ -242,18 +314,61 @@ export const dashboardRooms: Handler<typeof r.dashboardRooms> = async (c) => {
 
 export const clinicPage: Handler<typeof r.clinicPage> = async (c) => {
   const caller = c.get("caller") as Caller;
-  const [rooms, user] = await Promise.all([
+  const [rooms, user, clinic] = await Promise.all([
     roomsOfUser(c.env, caller.clinicId, caller.userId),
     getUser(c.env, caller.clinicId, caller.userId),
+    clinicOf(c, caller),
+  ]);
+  if (!user || user.disabled) return toLogin(c);
+  // A patient of the care-team family (group patients) sees their own record here; others have none.
+  const record = caller.group === "patients" ? await openRecordPage(c, caller.userId) : undefined;
+  return page(
+    c,
+    <ClinicView
+      clinic={clinic}
+      session={await sessionOf(c, caller, displayName(user))}
+      rooms={rooms}
+      heartbeat={caller.heartbeat}
+      record={record?.props}
+      noRecord={record ? undefined : "Your clinic keeps no care record for you here yet."}
+    />,
+    200,
+    clinic,
+  );
+};
+
+export const patientRecordPage: Handler<typeof r.patientRecordPage> = async (c) => {
+  const caller = c.get("caller") as Caller;
+  const raw = c.req.valid("param").patientId;
+  if (!/^[1-9]\d{0,14}$/.test(raw)) throw new ApiError("not_found", { message: "No such patient" });
+  let opened: Awaited<ReturnType<typeof openRecordPage>>;
+  try {
+    opened = await openRecordPage(c, Number(raw));
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "not_on_care_team") {
+      return forbiddenPage(
+        c,
+        caller,
+        "You are not on this patient's care team: their clinic adds you to it.",
+      );
+    }
+    throw err;
+  }
+  const [user, clinic] = await Promise.all([
+    getUser(c.env, caller.clinicId, caller.userId),
+    clinicOf(c, caller),
   ]);
   if (!user || user.disabled) return toLogin(c);
   return page(
     c,
-    <ClinicView
+    <RecordView
+      clinic={clinic}
       session={await sessionOf(c, caller, displayName(user))}
-      rooms={rooms}
-      heartbeat={caller.heartbeat}
+      patientName={opened.patientName}
+      record={opened.props}
     />,
+    200,
+    clinic,
   );
 };
 
@@ -262,4 +377,15 @@ export const asset: Handler<typeof r.asset> = (c) => {
   const found = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;
   if (!found) throw new ApiError("not_found", { message: "No such asset" });
   return c.body(found.body, 200, { "Content-Type": found.type, "Cache-Control": "public, max-age=300" });
+};
+
+export const clinicStylesheet: Handler<typeof r.clinicStylesheet> = async (c) => {
+  const { file } = c.req.valid("param");
+  const code = file.endsWith(".css") ? file.slice(0, -4) : "";
+  const clinic = code ? await portalClinicByCode(c.env, code) : undefined;
+  if (!clinic?.accentColor) throw new ApiError("not_found", { message: "No such stylesheet" });
+  return c.body(clinicCss(clinic.accentColor), 200, {
+    "Content-Type": "text/css; charset=utf-8",
+    "Cache-Control": "public, max-age=300",
+  });
 };

@@ -129,8 +129,11 @@ export const logoutPage = createRoute({
   tags,
   security: SECURITY.portal,
   summary: "Sign-out page: a confirmation button while signed in, else 'signed out'",
+  description:
+    "`clinic` (set by the sign-out redirect) names the clinic the 'signed out' page shows and signs in again to.",
   middleware: [pageHeaders] as const,
-  responses: { 200: html("The page"), 500: pageError },
+  request: { query: z.object({ clinic: z.string().max(64).optional() }) },
+  responses: { 200: html("The page"), 400: html("Invalid query"), 500: pageError },
 });
 
 export const logoutSubmit = createRoute({
@@ -214,6 +217,41 @@ export const clinicPage = createRoute({
     "For members and guests. Its script sends POST /api_v3/users/alive (session cookie + X-CSRF-Token) at once and then every 0.4 × the heartbeat, so that the patient shows on their providers' dashboards while the page is open.",
   middleware: [pageHeaders, portalPage("patient")] as const,
   responses: { 200: html("The waiting page"), 302: toLogin, 403: html("Not a patient"), 500: pageError },
+});
+
+export const patientRecordPage = createRoute({
+  method: "get",
+  path: "/providers/patients/{patientId}",
+  operationId: "portalPatientRecordPage",
+  tags,
+  security: SECURITY.portal,
+  summary: "A patient's care record page (providers on the patient's care team)",
+  description:
+    "The fields the provider's group reads, editors for the ones it writes (with the record's version: a stale edit shows the newer text and asks to merge), live updates (GET /portal/records/{patientId}/live) and the record's history. Opening it is a read in the record's access log.",
+  middleware: [pageHeaders, portalPage("provider")] as const,
+  request: { params: z.object({ patientId: z.string().max(32) }) },
+  responses: {
+    200: html("The record page"),
+    302: toLogin,
+    403: html("Not a provider, or not on this patient's care team"),
+    404: html("No such patient"),
+    500: pageError,
+  },
+});
+
+export const clinicStylesheet = createRoute({
+  method: "get",
+  path: "/portal/assets/clinic/{file}",
+  operationId: "portalClinicStylesheet",
+  security: SECURITY.public,
+  tags,
+  summary: "A clinic's branding stylesheet (`<code>.css`: its accent colour as CSS variables)",
+  middleware: [pageHeaders] as const,
+  request: { params: z.object({ file: z.string().max(80) }) },
+  responses: {
+    200: { description: "The stylesheet", content: { "text/css": { schema: z.string() } } },
+    ...errorResponses("admin", 404),
+  },
 });
 
 export const asset = createRoute({

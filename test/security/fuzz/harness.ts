@@ -22,14 +22,14 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../../src/index";
-import { type Family, familyOf } from "../../../src/lib/render";
-import { PAGE_PATHS } from "../../../src/routes/web/guard";
+import { type Family, familyOf } from "../../../src/lib/families";
+import { pageErrors } from "../../../src/routes/web";
 import { startAccountSession } from "../../../src/services/account-sessions";
 import { careRecord } from "../../../src/services/care";
-import { account, PASSWORD, type Tenant } from "../../accounts/helpers";
+import { account, PASSWORD, type Tenant } from "../../accounts/support";
 import { ADMIN_AUTH, call, createClinic, env, json, randomIp, type TestClinic, uniq } from "../../helpers";
 import { ensureDefaultClinic, registerAs } from "../../register/support";
-import { sso } from "../../vsee/fixtures";
+import { sso } from "../../vsee/support";
 
 /** Cases per route (the issue asks for at least 200 in CI). */
 export const RUNS = 200;
@@ -910,7 +910,7 @@ export async function check(
   if (res.status >= 400) {
     const type = res.headers.get("content-type") ?? "";
     if (type.startsWith("text/html")) {
-      expect(PAGE_PATHS.has(path), `${what}: an HTML error outside the portal's pages`).toBe(true);
+      expect(pageErrors.paths.has(path), `${what}: an HTML error outside the portal's pages`).toBe(true);
     } else {
       expect(type, what).toContain("application/json");
       expectFamilyShape(

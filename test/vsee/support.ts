@@ -1,5 +1,5 @@
 /** /api_v3 test fixtures: users signed in through SSO, and operators' changes to them. */
-import { ADMIN_AUTH, call, json, type TestClinic, uniq } from "../helpers";
+import { ADMIN_AUTH, call, callAndSettle, json, type TestClinic, uniq } from "../helpers";
 
 export interface SsoUser {
   id: string;
@@ -71,9 +71,29 @@ export async function assign(clinic: TestClinic, userId: string, roomCode: strin
   if (res.status !== 200) throw new Error(`assign: ${res.status} ${await res.text()}`);
 }
 
-/** Sets a password for an SSO user (first password: no old one needed) and returns it. */
+/**
+ * Sets a password for an SSO user (first password: no old one needed) and returns it. Waits for the
+ * request's after-response work, so that its audit row is written when this returns.
+ */
 export async function setPassword(user: SsoUser, password = "correct horse battery") {
-  const res = await call("POST", "/api_v3/me.json", { headers: user.auth, form: { password } });
+  const res = await callAndSettle("POST", "/api_v3/me.json", { headers: user.auth, form: { password } });
   if (res.status !== 200) throw new Error(`password: ${res.status} ${await res.text()}`);
   return password;
+}
+
+/** The first 16 bytes of a PNG (signature, IHDR length and type): enough for the upload's type sniffing. */
+export const PNG = new Uint8Array([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82,
+]);
+
+/** A multipart body with one image file, as VSee clients upload it (field `file`). */
+export function imageForm(bytes: Uint8Array = PNG, name = "photo.png", type = "image/png"): FormData {
+  const fd = new FormData();
+  fd.append("file", new File([bytes], name, { type }));
+  return fd;
+}
+
+/** `POST /api_v3/files` of an image as `user`: the response. */
+export function uploadImage(user: SsoUser, bytes: Uint8Array = PNG): Promise<Response> {
+  return call("POST", "/api_v3/files", { headers: user.auth, raw: { body: imageForm(bytes) } });
 }

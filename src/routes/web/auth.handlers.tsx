@@ -1,15 +1,42 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { now } from "../../lib/clock";
 import { safeNext } from "../../lib/redirect";
 import { audit, auditLater } from "../../middleware/audit";
 import { setSessionCookie } from "../../middleware/portal-session";
 import { getClinicById } from "../../services/clinics";
+import { portalClinicByCode, portalClinicByHost } from "../../services/portal";
 import { resolveAccess, revokeSessions, startSession } from "../../services/sessions";
 import { getUser } from "../../services/users";
 import type { AppEnv } from "../../types";
 import type { webAuth } from "./auth.routes";
+import { page } from "./guard";
+import { MessageView } from "./views";
 
-const invalidPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign-in link not valid</title></head><body><main><h1>This sign-in link is not valid</h1><p>It may have expired or been used already. Go back to your clinic's portal and try again, or <a href="/login">sign in</a>.</p></main></body></html>`;
+/** The page of a link that does not sign in (the same for every reason: it tells nobody why). */
+async function invalidLinkPage(c: Context<AppEnv>, clinicCode: string | undefined, next: string | undefined) {
+  // The token's clinic while its record lasts, else the clinic of this host (a clinic's own domain).
+  const clinic = clinicCode
+    ? await portalClinicByCode(c.env, clinicCode)
+    : await portalClinicByHost(c.env, new URL(c.req.url).hostname);
+  const query = new URLSearchParams();
+  if (clinic) query.set("clinic", clinic.code);
+  const target = safeNext(next, new URL(c.req.url).origin);
+  if (target !== "/") query.set("next", target);
+  const login = query.size > 0 ? `/login?${query}` : "/login";
+  return page(
+    c,
+    <MessageView
+      title="This sign-in link is not valid"
+      message="It may have expired (sign-in links work for a short time), been used already, or been copied only in part."
+      detail={`Go back to ${clinic ? `${clinic.name}'s` : "your clinic's"} portal and open the link again: it gives you a fresh one. Or sign in here with your username and password.`}
+      clinic={clinic}
+      links={[{ href: login, text: "Sign in with your password" }]}
+    />,
+    401,
+    clinic,
+  );
+}
 
 export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) => {
   // The token travels in the URL: never leak it onward, never cache the answer.
@@ -22,11 +49,11 @@ export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) =>
     auditLater(c, {
       event: "sso",
       outcome: "failure",
-      clinic: record?.c ?? null,
-      subjectUserId: record?.u ?? null,
+      clinic: record?.clinicId ?? null,
+      subjectUserId: record?.userId ?? null,
       details: { reason },
     });
-    return c.html(invalidPage, 401);
+    return invalidLinkPage(c, record?.clinicCode, q.next);
   };
   if (!record) return invalid("invalid_token");
 
@@ -39,14 +66,14 @@ export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) =>
       ? "UPDATE sessions SET sso_burnt_at = ?1, revoked_at = ?1 WHERE access_hash = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND expires_at > ?1 RETURNING id"
       : "SELECT id FROM sessions WHERE access_hash = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND expires_at > ?1",
   )
-    .bind(t, record.hash, record.c)
+    .bind(t, record.hash, record.clinicId)
     .first<{ id: string }>();
   if (!live) return invalid("session_ended");
   if (burn) await revokeSessions(c.env, { sessionId: live.id }); // deletes the KV copy (already revoked in D1)
 
   const [user, clinic] = await Promise.all([
-    getUser(c.env, record.c, record.u),
-    getClinicById(c.env, record.c),
+    getUser(c.env, record.clinicId, record.userId),
+    getClinicById(c.env, record.clinicId),
   ]);
   if (!user || user.disabled || !clinic || clinic.disabled) return invalid("user_disabled");
   const portal = await startSession(c.env, user, clinic, "portal", [
