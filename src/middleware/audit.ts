@@ -9,7 +9,7 @@ import { createMiddleware } from "hono/factory";
 import { afterResponse } from "../lib/background";
 import { familyOf } from "../lib/families";
 import { maskString } from "../lib/log";
-import { type AuditEntry, type AuditSource, auditFor, auditStatement } from "../services/audit";
+import { type AuditEntry, type AuditSource, auditStatement } from "../services/audit";
 import type { AppEnv } from "../types";
 import { clientIp } from "./rate-limit";
 
@@ -31,15 +31,6 @@ export function audit<E extends AppEnv>(
   options: { ifChanged?: boolean } = {},
 ): D1PreparedStatement {
   return auditStatement(c.env.DB, auditSource(c), entry, options);
-}
-
-/** The audit row of the user `who` selects, as a statement of the flow's own batch (see auditFor). */
-export function auditUser<E extends AppEnv>(
-  c: Context<E>,
-  entry: Pick<AuditEntry, "event" | "outcome" | "details"> & { actor?: "subject" | null },
-  who: { sql: string; params: unknown[] },
-): D1PreparedStatement {
-  return auditFor(c.env.DB, auditSource(c), entry, who);
 }
 
 /** The audit row, written after the response. */
