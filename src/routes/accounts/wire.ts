@@ -1,6 +1,6 @@
 /**
  * The accounts family's wire shapes (Feathers services): an account (`GET /accounts/{uid}`, the `user` of
- * sign-ins) and its personal details. Times are ISO 8601 strings; empty values are left out.
+ * sign-ins), its personal details and a waitlist entry. Times are ISO 8601 strings; empty values are left out.
  */
 import type { User } from "../../db/schema";
 
@@ -57,3 +57,14 @@ export function accountWire(u: User) {
     updatedAt: iso(u.updatedAt),
   };
 }
+
+/** A waitlist entry as submitted (POST /waitlist, GET /waitlist/{inviteCode}). */
+export const waitlistEntryWire = (e: {
+  email: string | null;
+  mobileNo?: string | null;
+  personalDetails: Record<string, unknown>;
+}) => ({
+  email: e.email ?? "",
+  ...(e.mobileNo ? { mobileNo: e.mobileNo } : {}),
+  personalDetails: e.personalDetails,
+});
