@@ -71,6 +71,9 @@ export interface AppEnv {
   Bindings: Bindings;
   Variables: {
     requestId: string;
+    // clinic, apiKey, caller and account: optional here for the readers that run on every route (CORS after
+    // the route, the portal's pages); a route's handler gets them non-optional from the middleware it lists
+    // (AppEnvWith, lib/route-handler.ts).
     /** The tenant, once resolved (API key or token). */
     clinic?: Clinic;
     /** True when the clinic's API key authenticated the request. */
