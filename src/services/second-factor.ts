@@ -43,7 +43,7 @@ export async function checkSecondFactor(
   const until = await lockedUntil(env, clinic.id, key);
   if (until) return { ok: false, reason: "locked", until };
   if (!code) return { ok: false, reason: "missing" };
-  if (await claimTotp(env, user, code)) return { ok: true, clear: clearFailures(env, clinic.id, key) };
+  if (await claimTotp(env, user, code)) return { ok: true, clear: clearFailures(env.DB, clinic.id, key) };
   const locked = await recordFailure(env, clinic, key);
   return locked ? { ok: false, reason: "locked", until: locked } : { ok: false, reason: "invalid" };
 }

@@ -95,8 +95,8 @@ export async function signIn(
     if (locked) throw lockedError(locked);
     throw new ApiError("invalid_credentials", message ? { message } : {});
   };
-  const extra: D1PreparedStatement[] = [clearFailures(env, clinic.id, key)];
-  if (failureKey !== key) extra.push(clearFailures(env, clinic.id, failureKey));
+  const extra: D1PreparedStatement[] = [clearFailures(env.DB, clinic.id, key)];
+  if (failureKey !== key) extra.push(clearFailures(env.DB, clinic.id, failureKey));
   let via: "code" | undefined;
 
   if (byPassword) {
@@ -170,7 +170,7 @@ export async function signInSecondStep(
     throw new ApiError("mfa_required");
   }
   // Both factors passed: the password failures are cleared as a first-step success would have.
-  const extra = [second.clear, clearFailures(env, clinic.id, accountLockKey(user.id))];
+  const extra = [second.clear, clearFailures(env.DB, clinic.id, accountLockKey(user.id))];
   return finish(env, user, clinic, "portal", extra, audit, "password+totp");
 }
 

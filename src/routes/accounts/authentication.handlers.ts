@@ -132,8 +132,8 @@ async function local<E extends AppEnv>(c: Context<E>, clinic: Clinic, body: Body
     extra.push(second.clear);
   }
   extra.push(
-    clearFailures(c.env, clinic.id, key),
-    clearFailures(c.env, clinic.id, failureKey),
+    clearFailures(c.env.DB, clinic.id, key),
+    clearFailures(c.env.DB, clinic.id, failureKey),
     lastLoginStatement(c.env.DB, user.id, now()),
     audit(c, {
       event: "sign_in",

@@ -83,7 +83,7 @@ export const applyActionCode: Action<"applyActionCode"> = async (c, clinic, body
   });
   // The code is applied: a counter that could not be cleared only ages out with its window.
   if (lock)
-    await clearFailures(c.env, clinic.id, lock)
+    await clearFailures(c.env.DB, clinic.id, lock)
       .run()
       .catch(() => undefined);
   if (purpose === "password_change") {

@@ -70,9 +70,9 @@ export const resetPassword: Action<"resetPassword"> = async (c, clinic, body) =>
     throw locked ? lockedError(locked) : new ApiError("invalid_code");
   }
   await resetPasswordTo(c.env, user.id, body.password, [
-    clearFailures(c.env, clinic.id, lock),
-    clearFailures(c.env, clinic.id, await lockKey("login", body.email)),
-    clearFailures(c.env, clinic.id, accountLockKey(user.id)),
+    clearFailures(c.env.DB, clinic.id, lock),
+    clearFailures(c.env.DB, clinic.id, await lockKey("login", body.email)),
+    clearFailures(c.env.DB, clinic.id, accountLockKey(user.id)),
     audit(c, {
       event: "password_reset",
       outcome: "success",
