@@ -16,7 +16,7 @@ import { securityHeaders } from "./middleware/security-headers";
 import { accountsFamily } from "./routes/accounts";
 import { admin } from "./routes/admin";
 import { docs } from "./routes/docs";
-import { register } from "./routes/register";
+import { registerFamily } from "./routes/register";
 import { vsee } from "./routes/vsee";
 import { pageErrors, web } from "./routes/web";
 import type { AppEnv } from "./types";
@@ -56,7 +56,7 @@ export function createApp() {
     .route("/admin", admin)
     .route("/api_v3", vsee)
     .route("/", web)
-    .route("/", register)
+    .route("/", registerFamily)
     .route("/", accountsFamily);
 
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {

@@ -64,10 +64,16 @@ export interface AccountCaller {
   sessionId: string;
 }
 
+/** Who authenticated a route that accepts a user's access token or the clinic's API key. */
+export type Principal = { kind: "user"; caller: Caller } | { kind: "api_key"; clinic: Clinic };
+
 export interface AppEnv {
   Bindings: Bindings;
   Variables: {
     requestId: string;
+    // clinic, apiKey, caller and account: optional here for the readers that run on every route (CORS after
+    // the route, the portal's pages); a route's handler gets them non-optional from the middleware it lists
+    // (AppEnvWith, lib/route-handler.ts).
     /** The tenant, once resolved (API key or token). */
     clinic?: Clinic;
     /** True when the clinic's API key authenticated the request. */
@@ -79,3 +85,10 @@ export interface AppEnv {
     auditClinicId?: number;
   };
 }
+
+/**
+ * The env a middleware declares for what it sets (non-optional), e.g. `AppEnvWith<{ caller: Caller }>`: a
+ * route that lists that middleware (`createRoute({ middleware })`) types its handler's context with it
+ * (lib/route-handler.ts).
+ */
+export type AppEnvWith<V extends object> = { Bindings: Bindings; Variables: AppEnv["Variables"] & V };

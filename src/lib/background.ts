@@ -8,7 +8,7 @@ import { dbErrorMessage } from "../db/rows";
 import type { AppEnv } from "../types";
 import { logger } from "./log";
 
-export function afterResponse(c: Context<AppEnv>, work: () => Promise<unknown>): void {
+export function afterResponse<E extends AppEnv>(c: Context<E>, work: () => Promise<unknown>): void {
   const task = work().catch((err) =>
     logger(c.get("requestId")).error("background_failed", {
       error: err instanceof Error ? err.name : "Error",

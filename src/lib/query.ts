@@ -1,10 +1,11 @@
 import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../types";
 
 /**
  * Query strings in the seeds' notations: `id[]=1&id[]=2` is `id=1&id=2`, and `sort[full_name]=asc` is
  * `sort=full_name.asc`. Rewrites the request URL so that route schemas see one notation.
  */
-export const normalizeQuery = createMiddleware(async (c, next) => {
+export const normalizeQuery = createMiddleware<AppEnv>(async (c, next) => {
   const url = new URL(c.req.url);
   if (url.search.includes("%5B") || url.search.includes("[")) {
     const out = new URLSearchParams();

@@ -9,11 +9,11 @@ import { createMiddleware } from "hono/factory";
 import { afterResponse } from "../lib/background";
 import { familyOf } from "../lib/families";
 import { maskString } from "../lib/log";
-import { type AuditEntry, type AuditSource, auditFor, auditStatement } from "../services/audit";
+import { type AuditEntry, type AuditSource, auditStatement } from "../services/audit";
 import type { AppEnv } from "../types";
 import { clientIp } from "./rate-limit";
 
-export function auditSource(c: Context<AppEnv>): AuditSource {
+export function auditSource<E extends AppEnv>(c: Context<E>): AuditSource {
   const ip = clientIp(c.req);
   return {
     ip: ip === "unknown" ? null : ip.slice(0, 64),
@@ -25,32 +25,23 @@ export function auditSource(c: Context<AppEnv>): AuditSource {
 }
 
 /** The audit row as a statement of the flow's own batch (`ifChanged`: only if the previous one changed a row). */
-export function audit(
-  c: Context<AppEnv>,
+export function audit<E extends AppEnv>(
+  c: Context<E>,
   entry: AuditEntry,
   options: { ifChanged?: boolean } = {},
 ): D1PreparedStatement {
   return auditStatement(c.env.DB, auditSource(c), entry, options);
 }
 
-/** The audit row of the user `who` selects, as a statement of the flow's own batch (see auditFor). */
-export function auditUser(
-  c: Context<AppEnv>,
-  entry: Pick<AuditEntry, "event" | "outcome" | "details"> & { actor?: "subject" | null },
-  who: { sql: string; params: unknown[] },
-): D1PreparedStatement {
-  return auditFor(c.env.DB, auditSource(c), entry, who);
-}
-
 /** The audit row, written after the response. */
-export function auditLater(c: Context<AppEnv>, entry: AuditEntry): void {
+export function auditLater<E extends AppEnv>(c: Context<E>, entry: AuditEntry): void {
   const statement = audit(c, entry);
   afterResponse(c, () => statement.run());
 }
 
 /** A user ended their own sessions (`sessions`: how many). */
-export function auditSignOut(
-  c: Context<AppEnv>,
+export function auditSignOut<E extends AppEnv>(
+  c: Context<E>,
   who: { clinicId: number; userId: number },
   sessions: number,
 ): void {
@@ -65,7 +56,9 @@ export function auditSignOut(
 }
 
 /** Audit rows of a flow that runs in a service (sign-in): this request's source and `auditLater`. */
-export function auditSink(c: Context<AppEnv>): { source: AuditSource; later(entry: AuditEntry): void } {
+export function auditSink<E extends AppEnv>(
+  c: Context<E>,
+): { source: AuditSource; later(entry: AuditEntry): void } {
   return { source: auditSource(c), later: (entry) => auditLater(c, entry) };
 }
 

@@ -15,7 +15,7 @@
  *
  * `POST /register` is public; `registrationProof` tells what the request proved about its sender.
  */
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import type { Clinic } from "../db/schema";
@@ -25,10 +25,10 @@ import { ApiError } from "../lib/errors";
 import { verifyApiKey } from "../services/clinics";
 import type { RegistrationProof } from "../services/registration";
 import { callerOf, resolveAccess } from "../services/sessions";
-import type { AppEnv } from "../types";
+import type { AppEnv, AppEnvWith, Caller, Principal } from "../types";
 import { presentedToken } from "./auth";
 import { countFailedCredential } from "./rate-limit";
-import { clinicCodeOf, requireApiKey } from "./tenant";
+import { clinicCodeOf, clinicOfApiKey } from "./tenant";
 
 /** The subprotocol a live client offers beside its `bearer.<token>` entry; the server selects it. */
 export const LIVE_PROTOCOL = "care-state";
@@ -64,7 +64,10 @@ const CARE_COOKIE_OPTIONS = {
  * comes from a page of this origin (a server calling with the clinic's key or a cross-site form gets none:
  * no login CSRF into someone else's account).
  */
-export function setCareCookie(c: Context<AppEnv>, access: { token: string; expiry: number }): void {
+export function setCareCookie<E extends AppEnv>(
+  c: Context<E>,
+  access: { token: string; expiry: number },
+): void {
   if (!sameOriginStrict(c.req) || !c.req.header("origin")) return;
   setCookie(c, CARE_COOKIE, access.token, {
     ...CARE_COOKIE_OPTIONS,
@@ -73,7 +76,7 @@ export function setCareCookie(c: Context<AppEnv>, access: { token: string; expir
 }
 
 /** The cookie's token when the request may use it: no token header or API key sent, and same-origin. */
-function careCookieToken(c: Context<AppEnv>): string | undefined {
+function careCookieToken<E extends AppEnv>(c: Context<E>): string | undefined {
   const token = getCookie(c, CARE_COOKIE, "host");
   if (!token) return undefined;
   const sent = (name: string) => c.req.header(name) !== undefined;
@@ -89,10 +92,20 @@ function careCookieToken(c: Context<AppEnv>): string | undefined {
  * the WebSocket ways of sending it (and no cookie); `apiKey` accepts the clinic's API key (X-AccountCode +
  * X-ApiKey) instead of a token (care-team routes).
  */
-export const careAuth = (options: { live?: boolean; apiKey?: boolean } = {}) =>
-  createMiddleware<AppEnv>(async (c, next) => {
+export function careAuth(options?: {
+  live?: boolean;
+}): MiddlewareHandler<AppEnvWith<{ caller: Caller; principal: Principal }>>;
+export function careAuth(options: { apiKey: true }): MiddlewareHandler<AppEnvWith<{ principal: Principal }>>;
+export function careAuth(options: { live?: boolean; apiKey?: boolean } = {}): MiddlewareHandler {
+  return createMiddleware<AppEnvWith<{ caller: Caller; principal: Principal }>>(async (c, next) => {
     const token = presentedToken(c.req) ?? (options.live ? liveToken(c.req) : careCookieToken(c));
-    if (!token && options.apiKey && c.req.header("x-apikey")) return requireApiKey(c, next);
+    if (!token && options.apiKey && c.req.header("x-apikey")) {
+      const clinic = await clinicOfApiKey(c);
+      c.set("clinic", clinic);
+      c.set("apiKey", true);
+      c.set("principal", { kind: "api_key", clinic });
+      return next();
+    }
     if (!token) {
       throw new ApiError("unauthorized", {
         message: options.apiKey
@@ -103,15 +116,21 @@ export const careAuth = (options: { live?: boolean; apiKey?: boolean } = {}) =>
     const record = await resolveAccess(c.env, token);
     const clinicCode = (options.live && c.req.query("accountCode")?.trim()) || clinicCodeOf(c.req, c.env);
     if (!record || record.clinicCode !== clinicCode) throw new ApiError("invalid_token");
-    c.set("caller", callerOf(record));
+    const caller = callerOf(record);
+    c.set("caller", caller);
+    c.set("principal", { kind: "user", caller });
     await next();
   });
+}
 
 /**
  * What a registration request proved: the clinic's API key (X-AccountCode + X-ApiKey), or a bearer token
  * of a user of this clinic. Credentials that are sent but wrong answer 401 rather than count as none.
  */
-export async function registrationProof(c: Context<AppEnv>, clinic: Clinic): Promise<RegistrationProof> {
+export async function registrationProof<E extends AppEnv>(
+  c: Context<E>,
+  clinic: Clinic,
+): Promise<RegistrationProof> {
   const key = c.req.header("x-apikey")?.trim();
   if (key) {
     if (!c.req.header("x-accountcode")?.trim()) throw new ApiError("api_key_required");

@@ -15,12 +15,12 @@ export const SESSION_COOKIE = "ce_session";
 const ATTRIBUTES = { httpOnly: true, secure: true, sameSite: "Lax", path: "/" } as const;
 
 /** True when the request carries a session cookie (valid or not). */
-export function hasSessionCookie(c: Context<AppEnv>): boolean {
+export function hasSessionCookie<E extends AppEnv>(c: Context<E>): boolean {
   return getCookie(c, SESSION_COOKIE) !== undefined;
 }
 
 /** The caller of the request's session cookie, or null (no cookie, unknown, expired or revoked session). */
-export async function cookieCaller(c: Context<AppEnv>): Promise<Caller | null> {
+export async function cookieCaller<E extends AppEnv>(c: Context<E>): Promise<Caller | null> {
   const token = getCookie(c, SESSION_COOKIE);
   if (!token) return null;
   const record = await resolveAccess(c.env, token);
@@ -28,10 +28,13 @@ export async function cookieCaller(c: Context<AppEnv>): Promise<Caller | null> {
 }
 
 /** Sets the session cookie to a portal session's access token until it expires. */
-export function setSessionCookie(c: Context<AppEnv>, access: { token: string; expiry: number }): void {
+export function setSessionCookie<E extends AppEnv>(
+  c: Context<E>,
+  access: { token: string; expiry: number },
+): void {
   setCookie(c, SESSION_COOKIE, access.token, { ...ATTRIBUTES, maxAge: Math.max(0, access.expiry - now()) });
 }
 
-export function clearSessionCookie(c: Context<AppEnv>): void {
+export function clearSessionCookie<E extends AppEnv>(c: Context<E>): void {
   deleteCookie(c, SESSION_COOKIE, ATTRIBUTES);
 }

@@ -16,7 +16,11 @@ export function clientIp(req: { header(name: string): string | undefined }): str
 }
 
 /** Counts one request of `group` for the client; throws 429 (with Retry-After) over the limit. */
-export async function checkRateLimit(c: Context<AppEnv>, limiter: LimiterName, group: string): Promise<void> {
+export async function checkRateLimit<E extends AppEnv>(
+  c: Context<E>,
+  limiter: LimiterName,
+  group: string,
+): Promise<void> {
   const { success } = await c.env[limiter].limit({ key: `${group}:${clientIp(c.req)}` });
   if (!success) throw new ApiError("rate_limited", { headers: { "Retry-After": "60" } });
 }
@@ -34,7 +38,7 @@ export const rateLimit = (limiter: LimiterName, group: string) =>
  */
 export const IDENTITY_LOOKUP = "identity-lookup";
 
-export function countIdentityLookup(c: Context<AppEnv>): Promise<void> {
+export function countIdentityLookup<E extends AppEnv>(c: Context<E>): Promise<void> {
   return checkRateLimit(c, "LOOKUP_LIMITER", IDENTITY_LOOKUP);
 }
 
@@ -43,6 +47,6 @@ export function countIdentityLookup(c: Context<AppEnv>): Promise<void> {
  * guessing gets 429 instead of 401. Only failures count: a clinic's servers calling with the right key
  * are never limited here.
  */
-export function countFailedCredential(c: Context<AppEnv>, group: string): Promise<void> {
+export function countFailedCredential<E extends AppEnv>(c: Context<E>, group: string): Promise<void> {
   return checkRateLimit(c, "CREDENTIALS_LIMITER", `${group}-failures`);
 }

@@ -5,9 +5,10 @@
  */
 import { and, asc, count, desc, type SQL, sql } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import type { Db } from "../db";
+import { getDb } from "../db";
 import { type User, users } from "../db/schema";
 import type { Condition, FeathersQuery, QuerySpec, Value } from "../lib/feathers-query";
+import type { Bindings } from "../types";
 
 /** What a resource's query fields are in SQL: a column, or an expression (`lower(email)`). */
 type Target = { sql: SQL | SQLiteColumn; kind: "id" | "text" | "ci" | "bool" | "time" };
@@ -132,11 +133,12 @@ export interface FindScope {
 
 /** The page of users a query selects, and how many it selects in all. One D1 round trip. */
 export async function findAccounts(
-  db: Db,
+  env: Bindings,
   resource: Resource,
   scope: FindScope,
   q: FeathersQuery,
 ): Promise<{ rows: User[]; total: number }> {
+  const db = getDb(env.DB);
   const targets = TARGETS[resource];
   const where = and(
     sql`${users.clinicId} = ${scope.clinicId}`,

@@ -5,7 +5,7 @@
  * status mirrored into `users.extra.marital_status` for the /api_v3 profile.
  */
 import { and, eq } from "drizzle-orm";
-import type { Db } from "../db";
+import { getDb } from "../db";
 import { type Clinic, type User, users } from "../db/schema";
 import { now } from "../lib/clock";
 import { ApiError, invalid } from "../lib/errors";
@@ -31,7 +31,8 @@ export interface Identity {
 }
 
 /** The account of an email (case-insensitive) or a mobile number (stored form) in a clinic. */
-export async function findAccount(db: Db, clinicId: number, who: Identity): Promise<User | undefined> {
+export async function findAccount(env: Bindings, clinicId: number, who: Identity): Promise<User | undefined> {
+  const db = getDb(env.DB);
   const match = who.email !== undefined ? emailIs(who.email) : eq(users.mobileNo, who.mobileNo ?? "");
   return db
     .select()
@@ -40,8 +41,8 @@ export async function findAccount(db: Db, clinicId: number, who: Identity): Prom
     .get();
 }
 
-export async function isIdentityFree(db: Db, clinicId: number, key: IdentityKey, value: string) {
-  return (await findAccount(db, clinicId, { [key]: value })) === undefined;
+export async function isIdentityFree(env: Bindings, clinicId: number, key: IdentityKey, value: string) {
+  return (await findAccount(env, clinicId, { [key]: value })) === undefined;
 }
 
 // ---------- personal details ----------
@@ -123,58 +124,6 @@ export function mergePatch(
     } else out[k] = v;
   }
   return out;
-}
-
-const iso = (t: number) => new Date(t * 1000).toISOString();
-
-/** Drops empty values so that the wire shows only what is set. */
-function present<T extends Record<string, unknown>>(o: T | undefined): Partial<T> | undefined {
-  if (!o) return undefined;
-  const out = Object.fromEntries(
-    Object.entries(o).filter(([, v]) => v !== null && v !== undefined && v !== ""),
-  );
-  return Object.keys(out).length > 0 ? (out as Partial<T>) : undefined;
-}
-
-export function personalDetailsWire(u: User) {
-  const d = u.details as {
-    name?: Record<string, string>;
-    maritalStatus?: string;
-    address?: Record<string, string>;
-    doc_PRCLicenseNo?: number | string;
-    identityImages?: string[];
-  };
-  const name = present({ ...d.name, firstName: u.firstName, lastName: u.lastName }) ?? {};
-  return {
-    id: String(u.id),
-    name: name as Record<string, string>,
-    ...(u.dob ? { dateOfBirth: u.dob } : {}),
-    ...(u.gender ? { sex: u.gender } : {}),
-    ...(d.maritalStatus ? { maritalStatus: d.maritalStatus } : {}),
-    ...(present(d.address) ? { address: present(d.address) as Record<string, string> } : {}),
-    ...(d.doc_PRCLicenseNo !== undefined && d.doc_PRCLicenseNo !== null
-      ? { doc_PRCLicenseNo: d.doc_PRCLicenseNo }
-      : {}),
-    ...(d.identityImages?.length ? { identityImages: d.identityImages } : {}),
-    createdAt: iso(u.createdAt),
-    updatedAt: iso(u.updatedAt),
-  };
-}
-
-export function accountWire(u: User) {
-  return {
-    uid: String(u.id),
-    email: u.email,
-    mobileNo: u.mobileNo,
-    isEmailVerified: u.emailVerified,
-    isMobileNoVerified: u.mobileVerified,
-    isDoctor: u.isDoctor,
-    isDisabled: u.disabled,
-    isFirstLogin: u.isFirstLogin,
-    mfaEnabled: u.mfaEnabled,
-    createdAt: iso(u.createdAt),
-    updatedAt: iso(u.updatedAt),
-  };
 }
 
 // ---------- messages ----------
@@ -397,7 +346,8 @@ export async function createAccount(
 }
 
 /** The account of the caller, or 401 when it is gone or disabled (its session should not outlive it). */
-export async function requireLiveAccount(db: Db, clinicId: number, userId: number): Promise<User> {
+export async function requireLiveAccount(env: Bindings, clinicId: number, userId: number): Promise<User> {
+  const db = getDb(env.DB);
   const user = await db
     .select()
     .from(users)

@@ -32,21 +32,27 @@ export interface ActivationTarget {
 const norm = (s: string | undefined | null) => (s ?? "").trim().toLowerCase();
 
 /** The lock of one person of the clinic's list, as the request names them (name + date of birth). */
-export function activationLockKey(b: ActivationRequest): Promise<string> {
-  return lockKey("activate", JSON.stringify([norm(b.first_name), norm(b.last_name), b.dob ?? ""]));
+export function activationLockKey(request: ActivationRequest): Promise<string> {
+  return lockKey(
+    "activate",
+    JSON.stringify([norm(request.first_name), norm(request.last_name), request.dob ?? ""]),
+  );
 }
 
 /** The entry the request's details match (names, date of birth, and the SSN digits and email it has). */
-export function eligibleEntry(list: EligibilityEntry[], b: ActivationRequest): EligibilityEntry | undefined {
+export function eligibleEntry(
+  list: EligibilityEntry[],
+  request: ActivationRequest,
+): EligibilityEntry | undefined {
   let found: EligibilityEntry | undefined;
   // Every entry is compared (no early exit), the SSN digits in constant time.
   for (const e of list) {
     const matches = [
-      norm(e.first_name) === norm(b.first_name),
-      norm(e.last_name) === norm(b.last_name),
-      !e.dob || e.dob === b.dob,
-      !e.ssn || safeEqual(e.ssn, b.ssn ?? ""),
-      !e.email || norm(e.email) === norm(b.email),
+      norm(e.first_name) === norm(request.first_name),
+      norm(e.last_name) === norm(request.last_name),
+      !e.dob || e.dob === request.dob,
+      !e.ssn || safeEqual(e.ssn, request.ssn ?? ""),
+      !e.email || norm(e.email) === norm(request.email),
     ].every(Boolean);
     if (matches && !found) found = e;
   }
@@ -61,16 +67,21 @@ export function eligibleEntry(list: EligibilityEntry[], b: ActivationRequest): E
 export async function activationTarget(
   env: Bindings,
   clinic: Pick<Clinic, "id" | "settings" | "eligibility">,
-  b: ActivationRequest,
+  request: ActivationRequest,
 ): Promise<ActivationTarget | null> {
   if (!clinic.eligibility) {
-    return { email: b.email, firstName: b.first_name, lastName: b.last_name, dob: b.dob ?? null };
+    return {
+      email: request.email,
+      firstName: request.first_name,
+      lastName: request.last_name,
+      dob: request.dob ?? null,
+    };
   }
-  const key = await activationLockKey(b);
+  const key = await activationLockKey(request);
   const until = await lockedUntil(env, clinic.id, key);
   if (until) throw lockedError(until);
   await recordFailure(env, clinic, key);
-  const entry = eligibleEntry(clinic.eligibility, b);
+  const entry = eligibleEntry(clinic.eligibility, request);
   // An entry without an email of its own cannot be activated here: the caller's address proves nothing.
   if (!entry?.email) return null;
   return { email: entry.email, firstName: entry.first_name, lastName: entry.last_name, dob: entry.dob };

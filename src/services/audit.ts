@@ -203,28 +203,6 @@ export async function listAudit(env: Bindings, f: AuditFilter): Promise<{ rows: 
   };
 }
 
-/** The wire form of a row (ids as strings, as /api_v3 writes them; details as an object). */
-export function auditWire(row: AuditRow) {
-  let details: Record<string, unknown> = {};
-  try {
-    details = JSON.parse(row.details) as Record<string, unknown>;
-  } catch {
-    details = {};
-  }
-  return {
-    id: String(row.id),
-    event: row.event,
-    outcome: row.outcome,
-    actor_user_id: row.actor_user_id === null ? null : String(row.actor_user_id),
-    subject_user_id: row.subject_user_id === null ? null : String(row.subject_user_id),
-    ip: row.ip,
-    user_agent: row.user_agent,
-    request_id: row.request_id,
-    details,
-    created: row.created_at,
-  };
-}
-
 // ---------- retention ----------
 
 export const DEFAULT_AUDIT_RETENTION_DAYS = 365;

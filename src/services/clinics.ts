@@ -3,12 +3,13 @@
  * returned once at creation or rotation; only its SHA-256 is stored.
  */
 import { asc, count, eq, sql } from "drizzle-orm";
-import { type Db, prepared } from "../db";
+import { getDb, prepared } from "../db";
 import { mapRow, statement } from "../db/rows";
 import { type Clinic, type ClinicSettings, clinics, type EligibilityEntry } from "../db/schema";
 import { now } from "../lib/clock";
 import { base64url, randomBytes, safeEqual, sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
+import type { Bindings } from "../types";
 import { clinicSessionsRevocation } from "./sessions";
 
 export interface ClinicInput {
@@ -34,30 +35,13 @@ export async function hashApiKey(key: string): Promise<string> {
   return sha256Hex(`clinic-api-key:${key}`);
 }
 
-export async function verifyApiKey(clinic: Clinic, presented: string): Promise<boolean> {
+export async function verifyApiKey(clinic: Pick<Clinic, "apiKeyHash">, presented: string): Promise<boolean> {
   return safeEqual(await hashApiKey(presented), clinic.apiKeyHash);
 }
 
-export function toWire(c: Clinic) {
-  return {
-    code: c.code,
-    name: c.name,
-    domain: c.domain,
-    portal_base_url: c.portalBaseUrl,
-    sso_enabled: c.ssoEnabled,
-    signup_mode: c.signupMode,
-    eligibility: c.eligibility ?? null,
-    default_heartbeat: c.defaultHeartbeat,
-    settings: c.settings,
-    api_key_prefix: c.apiKeyPrefix,
-    disabled: c.disabled,
-    created: c.createdAt,
-    modified: c.updatedAt,
-  };
-}
-
 // Every API-key request reads its clinic: prepared once, bound per call.
-export async function getClinicByCode(db: Db, code: string): Promise<Clinic | undefined> {
+export async function getClinicByCode(env: Bindings, code: string): Promise<Clinic | undefined> {
+  const db = getDb(env.DB);
   return prepared(db, "clinicByCode", (d) =>
     d
       .select()
@@ -67,7 +51,8 @@ export async function getClinicByCode(db: Db, code: string): Promise<Clinic | un
   ).get({ code });
 }
 
-export async function getClinicById(db: Db, id: number): Promise<Clinic | undefined> {
+export async function getClinicById(env: Bindings, id: number): Promise<Clinic | undefined> {
+  const db = getDb(env.DB);
   return prepared(db, "clinicById", (d) =>
     d
       .select()
@@ -77,13 +62,17 @@ export async function getClinicById(db: Db, id: number): Promise<Clinic | undefi
   ).get({ id });
 }
 
-export async function requireClinic(db: Db, code: string): Promise<Clinic> {
-  const clinic = await getClinicByCode(db, code);
+export async function requireClinic(env: Bindings, code: string): Promise<Clinic> {
+  const clinic = await getClinicByCode(env, code);
   if (!clinic) throw new ApiError("clinic_not_found");
   return clinic;
 }
 
-export async function createClinic(db: Db, input: ClinicInput): Promise<{ clinic: Clinic; apiKey: string }> {
+export async function createClinic(
+  env: Bindings,
+  input: ClinicInput,
+): Promise<{ clinic: Clinic; apiKey: string }> {
+  const db = getDb(env.DB);
   const apiKey = newApiKey();
   const t = now();
   const row = await db
@@ -111,7 +100,8 @@ export async function createClinic(db: Db, input: ClinicInput): Promise<{ clinic
   return { clinic: row, apiKey };
 }
 
-export async function listClinics(db: Db, start: number, limit: number) {
+export async function listClinics(env: Bindings, start: number, limit: number) {
+  const db = getDb(env.DB);
   const [rows, total] = await db.batch([
     db.select().from(clinics).orderBy(asc(clinics.id)).limit(limit).offset(start),
     db.select({ n: count() }).from(clinics),
@@ -119,7 +109,8 @@ export async function listClinics(db: Db, start: number, limit: number) {
   return { rows, total: total[0]?.n ?? 0 };
 }
 
-export async function updateClinic(db: Db, code: string, patch: ClinicPatch): Promise<Clinic> {
+export async function updateClinic(env: Bindings, code: string, patch: ClinicPatch): Promise<Clinic> {
+  const db = getDb(env.DB);
   const set: Partial<typeof clinics.$inferInsert> = { updatedAt: now() };
   if (patch.name !== undefined) set.name = patch.name;
   if (patch.domain !== undefined) set.domain = patch.domain;
@@ -132,7 +123,7 @@ export async function updateClinic(db: Db, code: string, patch: ClinicPatch): Pr
     // The care-record mode, who may self-register and the portal branding are kept unless the new settings
     // name them: an operator changing CORS origins must not switch a shared clinic's /state, close its
     // registration or drop its logo.
-    const current = await getClinicByCode(db, code);
+    const current = await getClinicByCode(env, code);
     const kept: ClinicSettings = {};
     for (const key of KEPT_SETTINGS) {
       if (current?.settings[key] !== undefined) Object.assign(kept, { [key]: current.settings[key] });
@@ -164,7 +155,8 @@ const KEPT_SETTINGS = [
   "accentColor",
 ] as const;
 
-export async function rotateApiKey(db: Db, code: string): Promise<{ clinic: Clinic; apiKey: string }> {
+export async function rotateApiKey(env: Bindings, code: string): Promise<{ clinic: Clinic; apiKey: string }> {
+  const db = getDb(env.DB);
   const apiKey = newApiKey();
   const row = await db
     .update(clinics)

@@ -5,7 +5,7 @@
  * by the signup that uses it (services/accounts.ts).
  */
 import { and, asc, count, eq } from "drizzle-orm";
-import type { Db } from "../db";
+import { getDb } from "../db";
 import { mapRow } from "../db/rows";
 import { type Clinic, waitlist } from "../db/schema";
 import { now } from "../lib/clock";
@@ -34,7 +34,8 @@ export interface WaitlistInput {
 }
 
 /** Adds an entry; the same email (case-insensitive) again adds nothing. */
-export async function addToWaitlist(db: Db, clinicId: number, input: WaitlistInput): Promise<void> {
+export async function addToWaitlist(env: Bindings, clinicId: number, input: WaitlistInput): Promise<void> {
+  const db = getDb(env.DB);
   await db
     .insert(waitlist)
     .values({
@@ -64,10 +65,11 @@ export async function entryByInvitation(
 }
 
 export async function listWaitlist(
-  db: Db,
+  env: Bindings,
   clinicId: number,
   filter: { status?: "pending" | "approved"; start: number; limit: number },
 ) {
+  const db = getDb(env.DB);
   const where = and(
     eq(waitlist.clinicId, clinicId),
     filter.status ? eq(waitlist.status, filter.status) : undefined,

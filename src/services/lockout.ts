@@ -97,9 +97,6 @@ export async function recordFailure(
 }
 
 /** Clears an identity's failures after a success (a statement to put in the success batch). */
-export function clearFailures(env: Bindings, clinicId: number, keyHash: string): D1PreparedStatement {
-  return env.DB.prepare("DELETE FROM auth_failures WHERE clinic_id = ? AND key_hash = ?").bind(
-    clinicId,
-    keyHash,
-  );
+export function clearFailures(d1: D1Database, clinicId: number, keyHash: string): D1PreparedStatement {
+  return d1.prepare("DELETE FROM auth_failures WHERE clinic_id = ? AND key_hash = ?").bind(clinicId, keyHash);
 }

@@ -9,7 +9,7 @@
  */
 import { and, count, desc, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import type { Db } from "../db";
+import { getDb } from "../db";
 import { outbox } from "../db/schema";
 import { afterResponse } from "../lib/background";
 import { now } from "../lib/clock";
@@ -226,9 +226,10 @@ export async function deliverBacklog(
 
 /** Operators' view of the outbox (newest first), optionally of one clinic and one status. */
 export async function listOutbox(
-  db: Db,
+  env: Bindings,
   filter: { clinicId?: number; status?: OutboxStatus; start: number; limit: number },
 ) {
+  const db = getDb(env.DB);
   const where = and(
     filter.clinicId !== undefined ? eq(outbox.clinicId, filter.clinicId) : undefined,
     filter.status ? eq(outbox.status, filter.status) : undefined,
@@ -241,7 +242,7 @@ export async function listOutbox(
 }
 
 /** The first delivery attempt of the messages a request queued, right after its response. */
-export function deliverSoon(c: Context<AppEnv>, ids: number[]): void {
+export function deliverSoon<E extends AppEnv>(c: Context<E>, ids: number[]): void {
   if (ids.length > 0)
     afterResponse(c, () => deliverDue(c.env, { ids, limit: ids.length, requestId: c.get("requestId") }));
 }

@@ -60,7 +60,7 @@ export async function registerUser(
   audit?: AuditSource,
 ): Promise<Registered> {
   const db = getDb(env.DB);
-  const existing = await findByEmail(db, clinic.id, input.email);
+  const existing = await findByEmail(env, clinic.id, input.email);
   if (existing) return reRegister(env, clinic, existing, input.groupName, proof, audit);
 
   if (!proof.apiKey) {
@@ -122,7 +122,7 @@ export async function registerUser(
   const raw = results[0]?.results[0] as Record<string, unknown> | undefined;
   if (!raw) {
     // A concurrent request registered this email first: it is an existing user now.
-    const winner = await findByEmail(db, clinic.id, input.email);
+    const winner = await findByEmail(env, clinic.id, input.email);
     if (!winner) throw new ApiError("conflict");
     return reRegister(env, clinic, winner, input.groupName, proof, audit);
   }
@@ -270,7 +270,7 @@ export async function spendEnrollment(
   if (!record || record.clinicCode !== clinicCode) return null;
   // A clinic an operator disabled enrolls nobody (as every other route of it answers 403); the token is
   // left unspent, so nothing changes for a refused request.
-  const clinic = await getClinicById(getDb(env.DB), record.clinicId);
+  const clinic = await getClinicById(env, record.clinicId);
   if (!clinic || clinic.disabled) throw new ApiError("account_disabled");
   if (!(await careRecord(env, record.clinicId).spendEnrollment(hash, record.expiresAt))) return null;
   await deleteEnrollment(env.KV, hash);

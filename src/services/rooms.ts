@@ -1,17 +1,19 @@
 /** Waiting rooms (seed 001, use case 2) and their members. */
 import { and, asc, count, eq, sql } from "drizzle-orm";
-import type { Db } from "../db";
+import { getDb } from "../db";
 import { dbErrorMessage } from "../db/rows";
 import { type Room, roomMembers, rooms, type User, users } from "../db/schema";
 import { now } from "../lib/clock";
 import { randomToken } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
+import type { Bindings } from "../types";
 
 export async function createRoom(
-  db: Db,
+  env: Bindings,
   clinic: { id: number; domain: string },
   input: { slug: string; name: string; code?: string; domain?: string },
 ): Promise<Room> {
+  const db = getDb(env.DB);
   const t = now();
   const domain = input.domain ?? clinic.domain;
   try {
@@ -42,10 +44,11 @@ export async function createRoom(
 }
 
 export async function getRoom(
-  db: Db,
+  env: Bindings,
   clinicId: number,
   by: { code: string } | { id: number },
 ): Promise<Room | undefined> {
+  const db = getDb(env.DB);
   const match = "code" in by ? eq(rooms.code, by.code) : eq(rooms.id, by.id);
   return db
     .select()
@@ -54,7 +57,14 @@ export async function getRoom(
     .get();
 }
 
-export async function listRooms(db: Db, clinicId: number, page: number, limit: number, memberId?: number) {
+export async function listRooms(
+  env: Bindings,
+  clinicId: number,
+  page: number,
+  limit: number,
+  memberId?: number,
+) {
+  const db = getDb(env.DB);
   const where = and(
     eq(rooms.clinicId, clinicId),
     memberId === undefined
@@ -74,7 +84,8 @@ export async function listRooms(db: Db, clinicId: number, page: number, limit: n
   return { rows, total: total[0]?.n ?? 0 };
 }
 
-export async function isMember(db: Db, roomId: number, userId: number): Promise<boolean> {
+export async function isMember(env: Bindings, roomId: number, userId: number): Promise<boolean> {
+  const db = getDb(env.DB);
   const row = await db
     .select({ one: sql<number>`1` })
     .from(roomMembers)
@@ -84,19 +95,21 @@ export async function isMember(db: Db, roomId: number, userId: number): Promise<
 }
 
 /** Assigns a user to a room; assigning twice changes nothing. */
-export async function assign(db: Db, clinicId: number, roomId: number, userId: number): Promise<void> {
+export async function assign(env: Bindings, clinicId: number, roomId: number, userId: number): Promise<void> {
+  const db = getDb(env.DB);
   await db.insert(roomMembers).values({ roomId, userId, clinicId, createdAt: now() }).onConflictDoNothing();
 }
 
 /** The providers of a room; with `includeHidden` false, hidden providers (`is_hidden`) are left out. */
 export async function providersOf(
-  db: Db,
+  env: Bindings,
   clinicId: number,
   roomId: number,
   page: number,
   limit: number,
   includeHidden = true,
 ): Promise<{ rows: User[]; total: number }> {
+  const db = getDb(env.DB);
   const where = and(
     eq(users.clinicId, clinicId),
     eq(users.type, 400),

@@ -13,7 +13,6 @@
  */
 
 import { decodeBase64Url } from "hono/utils/encode";
-import { getDb } from "../db";
 import type { Clinic, User } from "../db/schema";
 import { now } from "../lib/clock";
 import { base64url, hmacSha256, safeEqual } from "../lib/crypto";
@@ -44,7 +43,7 @@ export async function checkSecondFactor(
   const until = await lockedUntil(env, clinic.id, key);
   if (until) return { ok: false, reason: "locked", until };
   if (!code) return { ok: false, reason: "missing" };
-  if (await claimTotp(env, user, code)) return { ok: true, clear: clearFailures(env, clinic.id, key) };
+  if (await claimTotp(env, user, code)) return { ok: true, clear: clearFailures(env.DB, clinic.id, key) };
   const locked = await recordFailure(env, clinic, key);
   return locked ? { ok: false, reason: "locked", until: locked } : { ok: false, reason: "invalid" };
 }
@@ -107,8 +106,7 @@ export async function openSecondStepState(
   const presented = m?.[2];
   const body = payload ? parsePayload(payload) : null;
   if (!payload || !presented || !body || body.e <= now()) return null;
-  const db = getDb(env.DB);
-  const [user, clinic] = await Promise.all([getUser(db, body.c, body.u), getClinicById(db, body.c)]);
+  const [user, clinic] = await Promise.all([getUser(env, body.c, body.u), getClinicById(env, body.c)]);
   if (!user || !clinic) return null;
   let matched = false;
   for (const secret of [env.JWT_SECRET, env.JWT_SECRET_PREVIOUS]) {

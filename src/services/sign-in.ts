@@ -13,7 +13,6 @@
  * refused and counts under the account's TOTP lock (services/second-factor.ts), which only a right code
  * clears. No session is started until both factors passed.
  */
-import { getDb } from "../db";
 import type { Clinic, User } from "../db/schema";
 import { now } from "../lib/clock";
 import { ApiError } from "../lib/errors";
@@ -24,7 +23,7 @@ import { consumeCode } from "./codes";
 import { accountLockKey, clearFailures, lockedError, lockKey, recordFailure } from "./lockout";
 import { checkSecondFactor, openSecondStepState } from "./second-factor";
 import { type IssuedTokens, type SessionKind, startSession } from "./sessions";
-import { STATUS_ACTIVE, signInLookup } from "./users";
+import { lastLoginStatement, rehashStatement, STATUS_ACTIVE, signInLookup } from "./users";
 
 export type Credentials = ({ username: string; password: string } | { email: string; emailToken: string }) & {
   /** The current TOTP code, for users with two-factor on. */
@@ -61,7 +60,7 @@ export async function signIn(
   const identity = byPassword ? credentials.username : credentials.email;
   const key = await lockKey(byPassword ? "login" : "code", identity);
   const found = await signInLookup(
-    getDb(env.DB),
+    env,
     clinicCode,
     byPassword ? { username: identity } : { email: identity },
     key,
@@ -96,8 +95,8 @@ export async function signIn(
     if (locked) throw lockedError(locked);
     throw new ApiError("invalid_credentials", message ? { message } : {});
   };
-  const extra: D1PreparedStatement[] = [clearFailures(env, clinic.id, key)];
-  if (failureKey !== key) extra.push(clearFailures(env, clinic.id, failureKey));
+  const extra: D1PreparedStatement[] = [clearFailures(env.DB, clinic.id, key)];
+  if (failureKey !== key) extra.push(clearFailures(env.DB, clinic.id, failureKey));
   let via: "code" | undefined;
 
   if (byPassword) {
@@ -105,7 +104,7 @@ export async function signIn(
     if (!ok || !user || user.disabled || user.status !== STATUS_ACTIVE) return fail();
     if (user.passwordHash && needsRehash(user.passwordHash)) {
       const rehashed = await hashPassword(credentials.password);
-      extra.push(env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(rehashed, user.id));
+      extra.push(rehashStatement(env.DB, user.id, rehashed));
     }
   } else {
     // An unknown or disabled identity runs the same statements (against no user): the same work and time.
@@ -171,7 +170,7 @@ export async function signInSecondStep(
     throw new ApiError("mfa_required");
   }
   // Both factors passed: the password failures are cleared as a first-step success would have.
-  const extra = [second.clear, clearFailures(env, clinic.id, accountLockKey(user.id))];
+  const extra = [second.clear, clearFailures(env.DB, clinic.id, accountLockKey(user.id))];
   return finish(env, user, clinic, "portal", extra, audit, "password+totp");
 }
 
@@ -188,7 +187,7 @@ async function finish(
 ): Promise<SignedIn> {
   const at = now();
   extra.push(
-    env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(at, user.id),
+    lastLoginStatement(env.DB, user.id, at),
     auditStatement(env.DB, audit.source, {
       event: "sign_in",
       outcome: "success",

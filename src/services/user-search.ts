@@ -3,8 +3,9 @@
  * `full_name`, `email`) goes through the FTS5 trigram table `users_fts`, never a `LIKE '%…%'` scan.
  */
 import { and, asc, count, desc, eq, type SQL, sql } from "drizzle-orm";
-import type { Db } from "../db";
+import { getDb } from "../db";
 import { type User, userCounts, users } from "../db/schema";
+import type { Bindings } from "../types";
 
 export interface UserFilter {
   ids?: number[];
@@ -105,13 +106,14 @@ export function filterConditions(clinicId: number, f: UserFilter): SQL {
 }
 
 export async function searchUsers(
-  db: Db,
+  env: Bindings,
   clinicId: number,
   filter: UserFilter,
   sort: { key: SortKey; dir: "asc" | "desc" },
   start: number,
   limit: number,
 ): Promise<{ rows: User[]; total: number }> {
+  const db = getDb(env.DB);
   const where = filterConditions(clinicId, filter);
   const order = [...SORTABLE[sort.key].map((col) => (sort.dir === "asc" ? asc(col) : desc(col)))];
   if (sort.key !== "id") order.push(sort.dir === "asc" ? asc(users.id) : desc(users.id));

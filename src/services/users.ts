@@ -3,7 +3,7 @@
  * take storage in and give data out; they know nothing of HTTP shapes.
  */
 import { and, eq, type Placeholder, type SQL, sql } from "drizzle-orm";
-import { type Db, getDb, prepared } from "../db";
+import { getDb, prepared } from "../db";
 import { boundStatement, dbErrorMessage, mapRow } from "../db/rows";
 import {
   authFailures,
@@ -18,6 +18,7 @@ import {
 import { now } from "../lib/clock";
 import { randomToken } from "../lib/crypto";
 import { ApiError, invalidField } from "../lib/errors";
+import type { Bindings } from "../types";
 import { ACCOUNT_LOCK_PREFIX } from "./lockout";
 
 export const USER_TYPES = {
@@ -39,7 +40,8 @@ export const STATUS_PENDING = 10;
 export const STATUS_ACTIVE = 20;
 
 // GET /me and most token routes read the caller this way: built once per client, bound per call.
-export async function getUser(db: Db, clinicId: number, id: number): Promise<User | undefined> {
+export async function getUser(env: Bindings, clinicId: number, id: number): Promise<User | undefined> {
+  const db = getDb(env.DB);
   return prepared(db, "userById", (d) =>
     d
       .select()
@@ -56,7 +58,8 @@ export async function getUser(db: Db, clinicId: number, id: number): Promise<Use
 export const emailIs = (email: string | Placeholder) =>
   sql`(${users.email} IS NOT NULL AND lower(${users.email}) = lower(${email}))`;
 
-export async function findByEmail(db: Db, clinicId: number, email: string): Promise<User | undefined> {
+export async function findByEmail(env: Bindings, clinicId: number, email: string): Promise<User | undefined> {
+  const db = getDb(env.DB);
   return prepared(db, "userByEmail", (d) =>
     d
       .select()
@@ -80,12 +83,13 @@ function identityMatch(who: SignInIdentity) {
  * password sign-ins the account's (`accountLockKey`), whichever ends later.
  */
 export async function signInLookup(
-  db: Db,
+  env: Bindings,
   clinicRef: string | number,
   who: SignInIdentity,
   lockKeyHash: string,
   perAccount = true,
 ): Promise<{ clinic?: Clinic; user?: User; lockedUntil: number | null }> {
+  const db = getDb(env.DB);
   const account = (clinicId: SQL) =>
     perAccount
       ? sql`(SELECT ${ACCOUNT_LOCK_PREFIX} || ${users.id} FROM ${users} WHERE ${users.clinicId} = ${clinicId} AND ${identityMatch(who)} LIMIT 1)`
@@ -236,6 +240,16 @@ export function ssoUpsert(
   );
 }
 
+/** A sign-in's new `last_login`, as a statement of its batch. */
+export function lastLoginStatement(d1: D1Database, userId: number, at: number): D1PreparedStatement {
+  return d1.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(at, userId);
+}
+
+/** A password hash upgraded at sign-in (its parameters are out of date), as a statement of its batch. */
+export function rehashStatement(d1: D1Database, userId: number, passwordHash: string): D1PreparedStatement {
+  return d1.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(passwordHash, userId);
+}
+
 export function userFromRow(raw: Record<string, unknown>): User {
   return mapRow(users, raw);
 }
@@ -245,7 +259,8 @@ export interface UserRoom extends Room {
 }
 
 /** The rooms a user is assigned to. */
-export async function roomsOfUser(db: Db, clinicId: number, userId: number): Promise<UserRoom[]> {
+export async function roomsOfUser(env: Bindings, clinicId: number, userId: number): Promise<UserRoom[]> {
+  const db = getDb(env.DB);
   const rows = await db
     .select({ room: rooms, addedAt: roomMembers.createdAt })
     .from(roomMembers)
@@ -264,10 +279,11 @@ const ROOMS_OF_USER = `SELECT r.*, m.created_at AS added_at FROM room_members m 
   WHERE m.user_id = ? AND m.clinic_id = ? ORDER BY m.created_at`;
 
 export async function getUserWithRooms(
-  d1: D1Database,
+  env: Bindings,
   clinicId: number,
   id: number,
 ): Promise<{ user?: User; rooms: UserRoom[] }> {
+  const d1 = env.DB;
   const [found, memberships] = await d1.batch<Record<string, unknown>>([
     d1.prepare(USER_BY_ID).bind(id, clinicId),
     d1.prepare(ROOMS_OF_USER).bind(id, clinicId),
@@ -280,7 +296,8 @@ export async function getUserWithRooms(
 }
 
 /** True when both users share at least one room. */
-export async function shareRoom(db: Db, clinicId: number, a: number, b: number): Promise<boolean> {
+export async function shareRoom(env: Bindings, clinicId: number, a: number, b: number): Promise<boolean> {
+  const db = getDb(env.DB);
   const row = await db
     .select({ one: sql<number>`1` })
     .from(roomMembers)

@@ -2,7 +2,15 @@ import { createRoute } from "@hono/zod-openapi";
 import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
 import { requireAccount } from "../../middleware/account-auth";
 import { IDENTITY_LOOKUP, rateLimit } from "../../middleware/rate-limit";
-import * as s from "./schemas";
+import {
+  Account,
+  AccountCreateBody,
+  AccountPage,
+  AccountPatchBody,
+  AccountSelection,
+  json,
+  UidParam,
+} from "./schemas";
 
 const tags = ["accounts: accounts"];
 
@@ -21,9 +29,9 @@ export const createAccount = createRoute({
     rateLimit("LOOKUP_LIMITER", IDENTITY_LOOKUP),
     withBody,
   ] as const,
-  request: { body: formBody(s.AccountCreateBody) },
+  request: { body: formBody(AccountCreateBody) },
   responses: {
-    201: s.json(s.Account, "The new account"),
+    201: json(Account, "The new account"),
     ...errorResponses("accounts", ...BODY_ERRORS, 403, 404, 429),
   },
 });
@@ -42,7 +50,7 @@ export const findAccounts = createRoute({
   description: `${FIND_DESCRIPTION} Fields: uid, email (case-insensitive), mobileNo, isEmailVerified, isMobileNoVerified, isDoctor, isDisabled, isFirstLogin, mfaEnabled, createdAt, updatedAt (ISO 8601 or epoch ms).`,
   middleware: [requireAccount] as const,
   responses: {
-    200: s.json(s.AccountPage, "A page of accounts: {total, limit, skip, data}"),
+    200: json(AccountPage, "A page of accounts: {total, limit, skip, data}"),
     ...errorResponses("accounts", 400, 401),
   },
 });
@@ -57,9 +65,9 @@ export const getAccount = createRoute({
   description:
     "Only the account's owner; any other uid answers 404. `$select[]=field` returns only those fields (and uid).",
   middleware: [requireAccount] as const,
-  request: { params: s.UidParam },
+  request: { params: UidParam },
   responses: {
-    200: s.json(s.AccountSelection, "The account"),
+    200: json(AccountSelection, "The account"),
     ...errorResponses("accounts", 400, 401, 404),
   },
 });
@@ -74,9 +82,9 @@ export const patchAccount = createRoute({
   description:
     "Identities change with the changeIdentity action and the password with changePassword (POST /authentication); email/mobile verification, doctor and disabled flags are the server's.",
   middleware: [requireAccount, withBody] as const,
-  request: { params: s.UidParam, body: formBody(s.AccountPatchBody) },
+  request: { params: UidParam, body: formBody(AccountPatchBody) },
   responses: {
-    200: s.json(s.Account, "The account"),
+    200: json(Account, "The account"),
     ...errorResponses("accounts", ...BODY_ERRORS, 401, 404),
   },
 });

@@ -2,30 +2,38 @@
  * POST /authentication (Feathers' authentication service): the `local` and `jwt` strategies and the
  * account actions, dispatched on `strategy` / `action`; DELETE ends the session.
  */
-import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+
 import type { Context } from "hono";
-import { getDb } from "../../db";
 import type { Clinic } from "../../db/schema";
 import { bearerToken } from "../../lib/bearer";
 import { now } from "../../lib/clock";
 import { ApiError, invalid } from "../../lib/errors";
 import { fieldErrors } from "../../lib/openapi";
 import { hashPassword, needsRehash, verifyPassword } from "../../lib/password";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { accountFromToken } from "../../middleware/account-auth";
 import { audit, auditLater, auditSignOut, auditSource } from "../../middleware/audit";
 import { loadClinic } from "../../middleware/tenant";
 import { reissueRefresh, signAccessToken, startAccountSession } from "../../services/account-sessions";
-import { accountWire, requireLiveAccount } from "../../services/accounts";
+import { requireLiveAccount } from "../../services/accounts";
 import { accountLockKey, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
 import { checkSecondFactor } from "../../services/second-factor";
 import { revokeSessions, rotateRefresh } from "../../services/sessions";
-import { signInLookup } from "../../services/users";
+import { lastLoginStatement, rehashStatement, signInLookup } from "../../services/users";
 import type { AppEnv } from "../../types";
-import * as actions from "./actions";
-import type * as r from "./authentication.routes";
-import { type AuthenticationInput, authenticationSchemaFor } from "./schemas";
+import type { Action, BodyOf } from "./action-support";
+import type {
+  authenticate as authenticateRoute,
+  logout as logoutRoute,
+  logoutToken as logoutTokenRoute,
+} from "./authentication.routes";
+import { applyActionCode, sendVerificationEmail, sendVerificationSms } from "./codes.handlers";
+import { changeIdentity, changePassword, checkUniqueIdentity } from "./credentials.handlers";
+import { setupMfa, verifyMfaSecret } from "./mfa.handlers";
+import { resetPassword, sendPasswordResetEmail } from "./password-reset.handlers";
+import { type ActionName, type AuthenticationInput, authenticationSchemaFor } from "./schemas";
+import { accountWire } from "./wire";
 
-type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 type Body<K> = Extract<AuthenticationInput, K>;
 
 const iso = (t: number) => new Date(t * 1000).toISOString();
@@ -42,41 +50,38 @@ export const authenticationHook = (result: { success: boolean; data?: unknown })
   throw invalid(parsed.success ? [{ param: field, message }] : fieldErrors(parsed.error));
 };
 
-export const authenticate: Handler<typeof r.authenticate> = async (c) => {
-  const b = c.req.valid("json");
+export const authenticate: AppRouteHandler<typeof authenticateRoute> = async (c) => {
+  const body = c.req.valid("json");
   const clinic = await loadClinic(c);
-  if ("strategy" in b) {
-    if (b.strategy === "local") {
-      const result = await local(c, clinic, b);
+  if ("strategy" in body) {
+    if (body.strategy === "local") {
+      const result = await local(c, clinic, body);
       return "code" in result ? c.json(result, 206) : c.json(result, 201);
     }
-    return c.json(await reauthenticate(c, b), 201);
+    return c.json(await reauthenticate(c, body), 201);
   }
-  switch (b.action) {
-    case "refreshAccessToken":
-      return c.json(await refresh(c, clinic, b), 201);
-    case "applyActionCode":
-      return c.json(await actions.applyActionCode(c, clinic, b), 201);
-    case "setupMFA":
-      return c.json(await actions.setupMfa(c, clinic, b), 201);
-    case "verifyMFASecret":
-      return c.json(await actions.verifyMfaSecret(c, clinic, b), 201);
-    case "changePassword":
-      return c.json(await actions.changePassword(c, clinic, b), 201);
-    case "changeIdentity":
-      return c.json(await actions.changeIdentity(c, clinic, b), 201);
-    case "checkUniqueIdentity":
-      return c.json(await actions.checkUniqueIdentity(c, clinic, b), 201);
-    case "sendPasswordResetEmail":
-      return c.json(await actions.sendPasswordResetEmail(c, clinic, b), 201);
-    case "resetPassword":
-      return c.json(await actions.resetPassword(c, clinic, b), 201);
-    case "sendVerificationEmail":
-      return c.json(await actions.sendVerification(c, clinic, "email", b.email), 201);
-    case "sendVerificationSms":
-      return c.json(await actions.sendVerification(c, clinic, "mobileNo", b.mobileNo), 201);
-  }
+  return c.json(await runAction(c, clinic, body), 201);
 };
+
+/** The account actions, by the `action` of the body (their handlers: *.handlers.ts of this folder). */
+const ACTION_HANDLERS: { [A in ActionName]: Action<A> } = {
+  refreshAccessToken: (c, clinic, body) => refresh(c, clinic, body),
+  applyActionCode,
+  setupMFA: setupMfa,
+  verifyMFASecret: verifyMfaSecret,
+  changePassword,
+  changeIdentity,
+  checkUniqueIdentity,
+  sendPasswordResetEmail,
+  resetPassword,
+  sendVerificationEmail,
+  sendVerificationSms,
+};
+
+function runAction<A extends ActionName>(c: Context<AppEnv>, clinic: Clinic, body: BodyOf<A>) {
+  const action: Action<A> = ACTION_HANDLERS[body.action];
+  return action(c, clinic, body);
+}
 
 // ---------- strategies ----------
 
@@ -88,8 +93,8 @@ const MISSING_MFA = { code: 206 as const, message: "Missing MFA token" as const 
  * wrong TOTP codes count under the account's TOTP lock (services/second-factor.ts), which a right password
  * never clears, only a right code.
  */
-async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "local" }>) {
-  const who = b.email !== undefined ? { email: b.email } : { mobileNo: b.mobileNo as string };
+async function local<E extends AppEnv>(c: Context<E>, clinic: Clinic, body: Body<{ strategy: "local" }>) {
+  const who = body.email !== undefined ? { email: body.email } : { mobileNo: body.mobileNo as string };
   const key = await lockKey("login", who.email ?? who.mobileNo);
   const refused = (method: string, reason: string, subject?: number) =>
     auditLater(c, {
@@ -100,13 +105,13 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
       details: { method, reason },
     });
   // The account and the identity's lockout in one round trip.
-  const found = await signInLookup(getDb(c.env.DB), clinic.id, who, key);
+  const found = await signInLookup(c.env, clinic.id, who, key);
   if (found.lockedUntil && found.lockedUntil > now()) {
     refused("password", "locked");
     throw lockedError(found.lockedUntil);
   }
   const user = found.user;
-  const ok = await verifyPassword(b.password, user?.passwordHash);
+  const ok = await verifyPassword(body.password, user?.passwordHash);
   // A known account's failures count under the account (its email and mobile number together).
   const failureKey = user ? accountLockKey(user.id) : key;
   const fail = async (error: ApiError, method: string) => {
@@ -118,7 +123,7 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
     return fail(new ApiError("invalid_credentials", { message: "Invalid login" }), "password");
   const extra: D1PreparedStatement[] = [];
   if (user.mfaEnabled) {
-    const second = await checkSecondFactor(c.env, clinic, user, b.totpToken);
+    const second = await checkSecondFactor(c.env, clinic, user, body.totpToken);
     if (!second.ok && second.reason === "missing") return MISSING_MFA;
     if (!second.ok) {
       refused("totp", second.reason === "locked" ? "locked" : "invalid", user.id);
@@ -127,9 +132,9 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
     extra.push(second.clear);
   }
   extra.push(
-    clearFailures(c.env, clinic.id, key),
-    clearFailures(c.env, clinic.id, failureKey),
-    c.env.DB.prepare("UPDATE users SET last_login = ? WHERE id = ?").bind(now(), user.id),
+    clearFailures(c.env.DB, clinic.id, key),
+    clearFailures(c.env.DB, clinic.id, failureKey),
+    lastLoginStatement(c.env.DB, user.id, now()),
     audit(c, {
       event: "sign_in",
       outcome: "success",
@@ -140,12 +145,7 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
     }),
   );
   if (user.passwordHash && needsRehash(user.passwordHash)) {
-    extra.push(
-      c.env.DB.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(
-        await hashPassword(b.password),
-        user.id,
-      ),
-    );
+    extra.push(rehashStatement(c.env.DB, user.id, await hashPassword(body.password)));
   }
   const session = await startAccountSession(c.env, user, clinic, extra);
   return {
@@ -161,9 +161,9 @@ async function local(c: Context<AppEnv>, clinic: Clinic, b: Body<{ strategy: "lo
  * A fresh access token for the session of a valid one, and the session's refresh token rotated (clients
  * such as the MYCURE SDK store whatever refreshToken this answers, so it must be a usable one).
  */
-async function reauthenticate(c: Context<AppEnv>, b: Body<{ strategy: "jwt" }>) {
-  const caller = await accountFromToken(c, b.accessToken);
-  const user = await requireLiveAccount(getDb(c.env.DB), caller.clinicId, caller.userId);
+async function reauthenticate<E extends AppEnv>(c: Context<E>, body: Body<{ strategy: "jwt" }>) {
+  const caller = await accountFromToken(c, body.accessToken);
+  const user = await requireLiveAccount(c.env, caller.clinicId, caller.userId);
   const [refreshToken, access] = await Promise.all([
     reissueRefresh(c.env, caller),
     signAccessToken(c.env, caller.userId, caller.clinicCode, caller.sessionId),
@@ -187,10 +187,14 @@ async function reauthenticate(c: Context<AppEnv>, b: Body<{ strategy: "jwt" }>) 
 }
 
 /** Rotates the refresh token (services/sessions.ts); reuse of a spent one ends the session. */
-async function refresh(c: Context<AppEnv>, clinic: Clinic, b: Body<{ action: "refreshAccessToken" }>) {
+async function refresh<E extends AppEnv>(
+  c: Context<E>,
+  clinic: Clinic,
+  body: Body<{ action: "refreshAccessToken" }>,
+) {
   // The rotation batch also reads the owner; a disabled user or clinic ends the session (null).
   // Another family's refresh token is refused before it is spent (it keeps working at /api_v3).
-  const rotated = await rotateRefresh(c.env, "accounts", b.refreshToken, clinic.id, auditSource(c));
+  const rotated = await rotateRefresh(c.env, "accounts", body.refreshToken, clinic.id, auditSource(c));
   const refused = new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
   const failed = (reason: string, subject?: number) =>
     auditLater(c, {
@@ -216,19 +220,19 @@ async function refresh(c: Context<AppEnv>, clinic: Clinic, b: Body<{ action: "re
 
 // ---------- sign out ----------
 
-async function endSession(c: Context<AppEnv>, token: string) {
+async function endSession<E extends AppEnv>(c: Context<E>, token: string) {
   const caller = await accountFromToken(c, token);
   const sessions = await revokeSessions(c.env, { sessionId: caller.sessionId });
   auditSignOut(c, caller, sessions);
   return { uid: String(caller.userId), accessToken: token };
 }
 
-export const logout: Handler<typeof r.logout> = async (c) => {
+export const logout: AppRouteHandler<typeof logoutRoute> = async (c) => {
   const token = bearerToken(c.req);
   if (!token) throw new ApiError("unauthorized", { message: "An access token is required" });
   return c.json(await endSession(c, token), 200);
 };
 
-export const logoutToken: Handler<typeof r.logoutToken> = async (c) => {
+export const logoutToken: AppRouteHandler<typeof logoutTokenRoute> = async (c) => {
   return c.json(await endSession(c, c.req.valid("param").accessToken), 200);
 };

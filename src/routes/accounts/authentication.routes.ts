@@ -1,7 +1,14 @@
 import { createRoute } from "@hono/zod-openapi";
 import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
 import { rateLimit } from "../../middleware/rate-limit";
-import * as s from "./schemas";
+import {
+  AccessTokenParam,
+  ActionResult,
+  AuthenticationBody,
+  json,
+  LogoutResult,
+  MissingMfa,
+} from "./schemas";
 
 const tags = ["accounts: authentication"];
 
@@ -18,10 +25,10 @@ export const authenticate = createRoute({
   ].join("\n\n"),
   security: [{}, ...SECURITY.jwt],
   middleware: [rateLimit("CREDENTIALS_LIMITER", "accounts-authentication"), withBody] as const,
-  request: { body: formBody(s.AuthenticationBody) },
+  request: { body: formBody(AuthenticationBody) },
   responses: {
-    201: s.json(s.ActionResult, "Signed in, or the action's result"),
-    206: s.json(s.MissingMfa, "The account has MFA on: send the same request with totpToken"),
+    201: json(ActionResult, "Signed in, or the action's result"),
+    206: json(MissingMfa, "The account has MFA on: send the same request with totpToken"),
     ...errorResponses("accounts", ...BODY_ERRORS, 401, 403, 404, 429),
   },
 });
@@ -34,7 +41,7 @@ export const logout = createRoute({
   security: SECURITY.jwt,
   summary: "Sign out: end the session of the bearer access token",
   responses: {
-    200: s.json(s.LogoutResult, "The session ended"),
+    200: json(LogoutResult, "The session ended"),
     ...errorResponses("accounts", 401),
   },
 });
@@ -46,9 +53,9 @@ export const logoutToken = createRoute({
   security: SECURITY.public,
   tags,
   summary: "Sign out: end the session of the access token in the path",
-  request: { params: s.AccessTokenParam },
+  request: { params: AccessTokenParam },
   responses: {
-    200: s.json(s.LogoutResult, "The session ended"),
+    200: json(LogoutResult, "The session ended"),
     ...errorResponses("accounts", 400, 401),
   },
 });

@@ -2,7 +2,14 @@ import { createRoute } from "@hono/zod-openapi";
 import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
 import { requireAccount } from "../../middleware/account-auth";
 import { FIND_DESCRIPTION } from "./accounts.routes";
-import * as s from "./schemas";
+import {
+  IdParam,
+  json,
+  PersonalDetails,
+  PersonalDetailsInput,
+  PersonalDetailsPage,
+  PersonalDetailsSelection,
+} from "./schemas";
 
 const tags = ["accounts: personal-details"];
 
@@ -16,7 +23,7 @@ export const findDetails = createRoute({
   description: `${FIND_DESCRIPTION} Fields: id, name.firstName, name.lastName, dateOfBirth, sex, createdAt, updatedAt.`,
   middleware: [requireAccount] as const,
   responses: {
-    200: s.json(s.PersonalDetailsPage, "A page of personal details: {total, limit, skip, data}"),
+    200: json(PersonalDetailsPage, "A page of personal details: {total, limit, skip, data}"),
     ...errorResponses("accounts", 400, 401),
   },
 });
@@ -31,9 +38,9 @@ export const getDetails = createRoute({
   description:
     "Only the owner; any other id answers 404. `$select[]=field` returns only those fields (and id).",
   middleware: [requireAccount] as const,
-  request: { params: s.IdParam },
+  request: { params: IdParam },
   responses: {
-    200: s.json(s.PersonalDetailsSelection, "The personal details"),
+    200: json(PersonalDetailsSelection, "The personal details"),
     ...errorResponses("accounts", 400, 401, 404),
   },
 });
@@ -48,9 +55,9 @@ export const patchDetails = createRoute({
   description:
     "A merge: `name` and `address` change field by field, other fields are replaced, and null removes a field. A truthy doc_PRCLicenseNo makes the account a doctor's (Human Verification email); identityImages queue the Identity Validation Receipt email.",
   middleware: [requireAccount, withBody] as const,
-  request: { params: s.IdParam, body: formBody(s.PersonalDetailsInput) },
+  request: { params: IdParam, body: formBody(PersonalDetailsInput) },
   responses: {
-    200: s.json(s.PersonalDetails, "The personal details"),
+    200: json(PersonalDetails, "The personal details"),
     ...errorResponses("accounts", ...BODY_ERRORS, 401, 404),
   },
 });

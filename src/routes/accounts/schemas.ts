@@ -267,18 +267,18 @@ export function authenticationSchemaFor(body: unknown): {
   field: string;
   message: string;
 } {
-  const b = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
-  if (b.action !== undefined) {
+  const given = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
+  if (given.action !== undefined) {
     const schema =
-      typeof b.action === "string" && Object.hasOwn(ACTIONS, b.action)
-        ? ACTIONS[b.action as ActionName]
+      typeof given.action === "string" && Object.hasOwn(ACTIONS, given.action)
+        ? ACTIONS[given.action as ActionName]
         : undefined;
     return { schema, field: "action", message: `must be one of ${Object.keys(ACTIONS).join(", ")}` };
   }
   const schema =
-    b.strategy === undefined || b.strategy === "local"
+    given.strategy === undefined || given.strategy === "local"
       ? LocalStrategy
-      : b.strategy === "jwt"
+      : given.strategy === "jwt"
         ? JwtStrategy
         : undefined;
   return { schema, field: "strategy", message: "must be local or jwt" };
@@ -385,6 +385,8 @@ export const ActionResult = z
     z.object({ uid: z.string() }).openapi("PasswordReset"),
   ])
   .openapi("AuthenticationResult");
+
+export type AuthenticationAnswer = z.output<typeof ActionResult>;
 
 export const LogoutResult = z
   .object({ uid: z.string(), accessToken: z.string() })

@@ -1,35 +1,22 @@
-import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
-import { getDb } from "../../db";
 import { ApiError } from "../../lib/errors";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { loadClinic } from "../../middleware/tenant";
 import { addToWaitlist, entryByInvitation } from "../../services/invitations";
-import type { AppEnv } from "../../types";
-import type * as r from "./waitlist.routes";
-
-type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
-
-const entryWire = (e: {
-  email: string | null;
-  mobileNo?: string | null;
-  personalDetails: Record<string, unknown>;
-}) => ({
-  email: e.email ?? "",
-  ...(e.mobileNo ? { mobileNo: e.mobileNo } : {}),
-  personalDetails: e.personalDetails,
-});
+import type { createEntry as createEntryRoute, getEntry as getEntryRoute } from "./waitlist.routes";
+import { waitlistEntryWire } from "./wire";
 
 /** Answers with what was submitted, whether or not the email was already waiting (no enumeration). */
-export const createEntry: Handler<typeof r.createEntry> = async (c) => {
+export const createEntry: AppRouteHandler<typeof createEntryRoute> = async (c) => {
   const clinic = await loadClinic(c);
-  const b = c.req.valid("json");
-  const personalDetails = (b.personalDetails ?? {}) as Record<string, unknown>;
-  await addToWaitlist(getDb(c.env.DB), clinic.id, { email: b.email, mobileNo: b.mobileNo, personalDetails });
-  return c.json(entryWire({ email: b.email, mobileNo: b.mobileNo, personalDetails }), 201);
+  const body = c.req.valid("json");
+  const personalDetails = (body.personalDetails ?? {}) as Record<string, unknown>;
+  await addToWaitlist(c.env, clinic.id, { email: body.email, mobileNo: body.mobileNo, personalDetails });
+  return c.json(waitlistEntryWire({ email: body.email, mobileNo: body.mobileNo, personalDetails }), 201);
 };
 
-export const getEntry: Handler<typeof r.getEntry> = async (c) => {
+export const getEntry: AppRouteHandler<typeof getEntryRoute> = async (c) => {
   const clinic = await loadClinic(c);
   const entry = await entryByInvitation(c.env, clinic.id, c.req.valid("param").inviteCode);
   if (!entry) throw new ApiError("invitation_not_found");
-  return c.json(entryWire(entry), 200);
+  return c.json(waitlistEntryWire(entry), 200);
 };

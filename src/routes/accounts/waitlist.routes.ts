@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
 import { rateLimit } from "../../middleware/rate-limit";
-import * as s from "./schemas";
+import { InviteCodeParam, json, WaitlistBody, WaitlistEntry } from "./schemas";
 
 const tags = ["accounts: waitlist"];
 
@@ -15,9 +15,9 @@ export const createEntry = createRoute({
   description:
     "Adds the email to the clinic's waitlist; operators approve entries with the admin API, which emails an invitation code. The same email again adds nothing (and answers the same). Public, rate-limited.",
   middleware: [rateLimit("MESSAGES_LIMITER", "accounts-waitlist"), withBody] as const,
-  request: { body: formBody(s.WaitlistBody) },
+  request: { body: formBody(WaitlistBody) },
   responses: {
-    201: s.json(s.WaitlistEntry, "The entry as submitted"),
+    201: json(WaitlistEntry, "The entry as submitted"),
     ...errorResponses("accounts", ...BODY_ERRORS, 403, 404, 429),
   },
 });
@@ -31,9 +31,9 @@ export const getEntry = createRoute({
   summary: "The waitlist details of an invitation code (to prefill signup)",
   description: "Answers 404 for a code that is unknown, used or expired. Public, rate-limited.",
   middleware: [rateLimit("CREDENTIALS_LIMITER", "accounts-invitation")] as const,
-  request: { params: s.InviteCodeParam },
+  request: { params: InviteCodeParam },
   responses: {
-    200: s.json(s.WaitlistEntry, "The details given when joining the waitlist"),
+    200: json(WaitlistEntry, "The details given when joining the waitlist"),
     ...errorResponses("accounts", 400, 403, 404, 429),
   },
 });

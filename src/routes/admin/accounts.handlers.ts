@@ -1,58 +1,33 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import { getDb } from "../../db";
-import type { waitlist } from "../../db/schema";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import * as clinics from "../../services/clinics";
 import * as invitations from "../../services/invitations";
 import { deliverSoon, listOutbox as list, queuedIds } from "../../services/outbox";
-import type { AppEnv } from "../../types";
-import type * as routes from "./accounts.routes";
+import type {
+  approveEntry as approveEntryRoute,
+  listOutbox as listOutboxRoute,
+  listWaitlist as listWaitlistRoute,
+} from "./accounts.routes";
+import { outboxWire, waitlistEntryWire } from "./wire";
 
-const entryWire = (e: typeof waitlist.$inferSelect) => ({
-  id: e.id,
-  email: e.email,
-  mobile_no: e.mobileNo,
-  personal_details: e.personalDetails,
-  status: e.status,
-  created: e.createdAt,
-  approved: e.approvedAt,
-});
-
-export const listWaitlist: RouteHandler<typeof routes.listWaitlist, AppEnv> = async (c) => {
-  const db = getDb(c.env.DB);
-  const clinic = await clinics.requireClinic(db, c.req.valid("param").code);
+export const listWaitlist: AppRouteHandler<typeof listWaitlistRoute> = async (c) => {
+  const clinic = await clinics.requireClinic(c.env, c.req.valid("param").code);
   const { status, start = 0, limit = 50 } = c.req.valid("query");
-  const { rows, total } = await invitations.listWaitlist(db, clinic.id, { status, start, limit });
-  return c.json({ data: rows.map(entryWire), total, start, limit }, 200);
+  const { rows, total } = await invitations.listWaitlist(c.env, clinic.id, { status, start, limit });
+  return c.json({ data: rows.map(waitlistEntryWire), total, start, limit }, 200);
 };
 
-export const approveEntry: RouteHandler<typeof routes.approveEntry, AppEnv> = async (c) => {
+export const approveEntry: AppRouteHandler<typeof approveEntryRoute> = async (c) => {
   const { code, id } = c.req.valid("param");
-  const clinic = await clinics.requireClinic(getDb(c.env.DB), code);
+  const clinic = await clinics.requireClinic(c.env, code);
   const { entry, expiresAt, results } = await invitations.approveEntry(c.env, clinic, id);
   deliverSoon(c, queuedIds(results));
-  return c.json({ entry: entryWire(entry), invitation_expires: expiresAt }, 200);
+  return c.json({ entry: waitlistEntryWire(entry), invitation_expires: expiresAt }, 200);
 };
 
-export const listOutbox: RouteHandler<typeof routes.listOutbox, AppEnv> = async (c) => {
-  const db = getDb(c.env.DB);
+export const listOutbox: AppRouteHandler<typeof listOutboxRoute> = async (c) => {
   const { clinic: code, status, start = 0, limit = 50 } = c.req.valid("query");
-  const clinicId = code ? (await clinics.requireClinic(db, code)).id : undefined;
-  const { rows, total } = await list(db, { clinicId, status, start, limit });
-  const data = rows.map((m) => ({
-    id: m.id,
-    clinic_id: m.clinicId,
-    channel: m.channel,
-    recipient: m.recipient,
-    template: m.template,
-    subject: m.subject,
-    body_text: m.bodyText,
-    body_html: m.bodyHtml,
-    status: m.status,
-    attempts: m.attempts,
-    next_attempt_at: m.nextAttemptAt,
-    last_error: m.lastError,
-    created: m.createdAt,
-    sent_at: m.sentAt,
-  }));
+  const clinicId = code ? (await clinics.requireClinic(c.env, code)).id : undefined;
+  const { rows, total } = await list(c.env, { clinicId, status, start, limit });
+  const data = rows.map(outboxWire);
   return c.json({ data, total, start, limit }, 200);
 };

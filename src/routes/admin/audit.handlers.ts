@@ -1,13 +1,12 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import { getDb } from "../../db";
-import { auditFilter, auditWire, listAudit as list } from "../../services/audit";
+import type { AppRouteHandler } from "../../lib/route-handler";
+import { auditFilter, listAudit as list } from "../../services/audit";
 import { requireClinic } from "../../services/clinics";
-import type { AppEnv } from "../../types";
-import type * as routes from "./audit.routes";
+import { auditWire } from "../vsee/wire";
+import type { listAudit as listAuditRoute } from "./audit.routes";
 
-export const listAudit: RouteHandler<typeof routes.listAudit, AppEnv> = async (c) => {
+export const listAudit: AppRouteHandler<typeof listAuditRoute> = async (c) => {
   const q = c.req.valid("query");
-  const clinicId = q.clinic ? (await requireClinic(getDb(c.env.DB), q.clinic)).id : undefined;
+  const clinicId = q.clinic ? (await requireClinic(c.env, q.clinic)).id : undefined;
   const filter = auditFilter(q, clinicId, 50);
   const { start, limit } = filter;
   const { rows, total } = await list(c.env, filter);

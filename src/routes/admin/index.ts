@@ -1,12 +1,12 @@
 import { familyApp } from "../../lib/openapi";
 import { adminAudit } from "../../middleware/audit";
-import * as accounts from "./accounts.handlers";
+import { approveEntry, listOutbox, listWaitlist } from "./accounts.handlers";
 import * as accountRoutes from "./accounts.routes";
-import * as audit from "./audit.handlers";
+import { listAudit } from "./audit.handlers";
 import * as auditRoutes from "./audit.routes";
-import * as handlers from "./clinics.handlers";
-import * as routes from "./clinics.routes";
-import * as userHandlers from "./users.handlers";
+import { createClinic, getClinic, listClinics, patchClinic, rotateKey } from "./clinics.handlers";
+import * as clinicRoutes from "./clinics.routes";
+import { patchUser } from "./users.handlers";
 import * as userRoutes from "./users.routes";
 
 const app = familyApp("admin");
@@ -14,14 +14,14 @@ const app = familyApp("admin");
 app.use("*", adminAudit);
 
 export const admin = app
-  .openapi(routes.createClinic, handlers.createClinic)
-  .openapi(routes.listClinics, handlers.listClinics)
-  .openapi(routes.getClinic, handlers.getClinic)
-  .openapi(routes.patchClinic, handlers.patchClinic)
-  .openapi(routes.rotateKey, handlers.rotateKey)
-  .openapi(userRoutes.patchUser, userHandlers.patchUser)
+  .openapi(clinicRoutes.createClinic, createClinic)
+  .openapi(clinicRoutes.listClinics, listClinics)
+  .openapi(clinicRoutes.getClinic, getClinic)
+  .openapi(clinicRoutes.patchClinic, patchClinic)
+  .openapi(clinicRoutes.rotateKey, rotateKey)
+  .openapi(userRoutes.patchUser, patchUser)
 
-  .openapi(accountRoutes.listWaitlist, accounts.listWaitlist)
-  .openapi(accountRoutes.approveEntry, accounts.approveEntry)
-  .openapi(accountRoutes.listOutbox, accounts.listOutbox)
-  .openapi(auditRoutes.listAudit, audit.listAudit);
+  .openapi(accountRoutes.listWaitlist, listWaitlist)
+  .openapi(accountRoutes.approveEntry, approveEntry)
+  .openapi(accountRoutes.listOutbox, listOutbox)
+  .openapi(auditRoutes.listAudit, listAudit);

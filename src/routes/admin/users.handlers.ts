@@ -1,28 +1,25 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import { getDb } from "../../db";
 import { clearAlive } from "../../kv/alive";
 import { ApiError } from "../../lib/errors";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { requireClinic } from "../../services/clinics";
 import { patchUserRights, type UserPatch } from "../../services/user-rights";
-import type { AppEnv } from "../../types";
-import type * as routes from "./users.routes";
+import type { patchUser as patchUserRoute } from "./users.routes";
 
-export const patchUser: RouteHandler<typeof routes.patchUser, AppEnv> = async (c) => {
+export const patchUser: AppRouteHandler<typeof patchUserRoute> = async (c) => {
   const { code, id } = c.req.valid("param");
-  const b = c.req.valid("json");
-  const db = getDb(c.env.DB);
-  const clinic = await requireClinic(db, code);
+  const body = c.req.valid("json");
+  const clinic = await requireClinic(c.env, code);
   const patch: UserPatch = {};
-  if (b.roles !== undefined) patch.roles = [...new Set(b.roles)].join(",");
-  if (b.type !== undefined) patch.type = b.type;
-  if (b.subtype !== undefined) patch.subtype = b.subtype;
-  if (b.disabled !== undefined) patch.disabled = b.disabled;
-  if (b.is_hidden !== undefined) patch.isHidden = b.is_hidden;
-  if (b.group !== undefined) patch.groupName = b.group;
+  if (body.roles !== undefined) patch.roles = [...new Set(body.roles)].join(",");
+  if (body.type !== undefined) patch.type = body.type;
+  if (body.subtype !== undefined) patch.subtype = body.subtype;
+  if (body.disabled !== undefined) patch.disabled = body.disabled;
+  if (body.is_hidden !== undefined) patch.isHidden = body.is_hidden;
+  if (body.group !== undefined) patch.groupName = body.group;
   // Disabling the user, or changing their type, subtype, roles or group, ends their sessions (same batch).
   const user = await patchUserRights(c.env, clinic.id, id, patch);
   if (!user) throw new ApiError("user_not_found");
-  if (b.disabled) await clearAlive(c.env.KV, clinic.id, user.id);
+  if (body.disabled) await clearAlive(c.env.KV, clinic.id, user.id);
   return c.json(
     {
       user: {

@@ -1,31 +1,45 @@
 import { familyApp } from "../../lib/openapi";
-import * as records from "./records.handlers";
+import {
+  accessLog,
+  addMember,
+  deleteRecord,
+  getRecord,
+  listMembers,
+  listRecords,
+  putRecord,
+  recordHistory,
+  recordLive,
+  removeMember,
+} from "./records.handlers";
 import * as recordsRoutes from "./records.routes";
-import * as registration from "./register.handlers";
+import { enroll, jwks, postRegister } from "./register.handlers";
 import * as registerRoutes from "./register.routes";
-import * as state from "./state.handlers";
+import { deleteState, getState, history, live, putState } from "./state.handlers";
 import * as stateRoutes from "./state.routes";
 
 /**
  * The care-team family (seed 003), mounted at the root: /register, /state, /.well-known/jwks.json, and
  * the per-patient records (/records).
  */
-export const register = familyApp("register")
-  .openapi(registerRoutes.register, registration.register)
-  .openapi(registerRoutes.enroll, registration.enroll)
-  .openapi(registerRoutes.jwks, registration.jwks)
-  .openapi(stateRoutes.getState, state.getState)
-  .openapi(stateRoutes.putState, state.putState)
-  .openapi(stateRoutes.deleteState, state.deleteState)
-  .openapi(stateRoutes.history, state.history)
-  .openapi(stateRoutes.live, state.live)
-  .openapi(recordsRoutes.listRecords, records.listRecords)
-  .openapi(recordsRoutes.getRecord, records.getRecord)
-  .openapi(recordsRoutes.putRecord, records.putRecord)
-  .openapi(recordsRoutes.deleteRecord, records.deleteRecord)
-  .openapi(recordsRoutes.recordHistory, records.recordHistory)
-  .openapi(recordsRoutes.recordLive, records.recordLive)
-  .openapi(recordsRoutes.listMembers, records.listMembers)
-  .openapi(recordsRoutes.addMember, records.addMember)
-  .openapi(recordsRoutes.removeMember, records.removeMember)
-  .openapi(recordsRoutes.accessLog, records.accessLog);
+export const registerFamily = familyApp("register")
+  // register.handlers.ts
+  .openapi(registerRoutes.postRegister, postRegister)
+  .openapi(registerRoutes.enroll, enroll)
+  .openapi(registerRoutes.jwks, jwks)
+  // state.handlers.ts
+  .openapi(stateRoutes.getState, getState)
+  .openapi(stateRoutes.putState, putState)
+  .openapi(stateRoutes.deleteState, deleteState)
+  .openapi(stateRoutes.history, history)
+  .openapi(stateRoutes.live, live)
+  // records.handlers.ts
+  .openapi(recordsRoutes.listRecords, listRecords)
+  .openapi(recordsRoutes.getRecord, getRecord)
+  .openapi(recordsRoutes.putRecord, putRecord)
+  .openapi(recordsRoutes.deleteRecord, deleteRecord)
+  .openapi(recordsRoutes.recordHistory, recordHistory)
+  .openapi(recordsRoutes.recordLive, recordLive)
+  .openapi(recordsRoutes.listMembers, listMembers)
+  .openapi(recordsRoutes.addMember, addMember)
+  .openapi(recordsRoutes.removeMember, removeMember)
+  .openapi(recordsRoutes.accessLog, accessLog);

@@ -8,7 +8,11 @@ import type { AppEnv } from "../../types";
 import { afterAccess, type OpenRecord } from "./record-access";
 
 /** Hands the upgrade to the record's object with the (already authorized) viewer. */
-export async function openLive(c: Context<AppEnv>, rec: OpenRecord, record: string): Promise<Response> {
+export async function openLive<E extends AppEnv>(
+  c: Context<E>,
+  rec: OpenRecord,
+  record: string,
+): Promise<Response> {
   const caller = rec.caller;
   if (!caller) throw new ApiError("unauthorized");
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {

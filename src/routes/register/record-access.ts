@@ -56,7 +56,11 @@ export function patientIdOf(raw: string): number {
 }
 
 /** The caller's access to a patient's record (the clinic's API key counts as the clinic's server). */
-export async function openPatientRecord(c: Context<AppEnv>, patientId: number): Promise<OpenRecord> {
+export async function openPatientRecord<E extends AppEnv>(
+  c: Context<E>,
+  patientId: number,
+): Promise<OpenRecord> {
+  // The routes' careAuth (or the portal's session) set the caller, or the clinic of the API key.
   const caller = c.get("caller") ?? null;
   if (!caller) {
     const clinic = c.get("clinic");
@@ -73,8 +77,8 @@ export async function openPatientRecord(c: Context<AppEnv>, patientId: number): 
   return opened(c, caller.clinicId, patientId, caller, ctx, access);
 }
 
-export function opened(
-  c: Context<AppEnv>,
+export function opened<E extends AppEnv>(
+  c: Context<E>,
   clinicId: number,
   patientId: number | null,
   caller: Caller | null,
@@ -135,8 +139,8 @@ export function written(result: WriteResult): CareState {
  * After the response: the clinic's audit row of a non-patient access (who, group, which fields, read or
  * write; never values), and a per-patient record's new version for lists.
  */
-export function afterAccess(
-  c: Context<AppEnv>,
+export function afterAccess<E extends AppEnv>(
+  c: Context<E>,
   rec: OpenRecord,
   action: "read" | "write" | "reset" | "live",
   fields: readonly CareField[],

@@ -1,7 +1,7 @@
-import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AccessEntry } from "../../durable-objects/care-record";
 import { ApiError } from "../../lib/errors";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { audit } from "../../middleware/audit";
 import { isClinicAdmin } from "../../middleware/auth";
 import { checkRateLimit } from "../../middleware/rate-limit";
@@ -15,7 +15,7 @@ import {
   recordName,
   removeMember as removeTeamMember,
 } from "../../services/care";
-import type { AppEnv, Caller } from "../../types";
+import type { AppEnv } from "../../types";
 import { openLive } from "./live";
 import {
   afterAccess,
@@ -27,12 +27,21 @@ import {
   writableFields,
   written,
 } from "./record-access";
-import type * as r from "./records.routes";
+import type {
+  accessLog as accessLogRoute,
+  addMember as addMemberRoute,
+  deleteRecord as deleteRecordRoute,
+  getRecord as getRecordRoute,
+  listMembers as listMembersRoute,
+  listRecords as listRecordsRoute,
+  putRecord as putRecordRoute,
+  recordHistory as recordHistoryRoute,
+  recordLive as recordLiveRoute,
+  removeMember as removeMemberRoute,
+} from "./records.routes";
 import { etag, historyWire, isoSeconds, versionCondition } from "./wire";
 
-type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
-
-const open = (c: Context<AppEnv>, raw: string) => openPatientRecord(c, patientIdOf(raw));
+const open = <E extends AppEnv>(c: Context<E>, raw: string) => openPatientRecord(c, patientIdOf(raw));
 
 const nameOf = (firstName: string, lastName: string) => ({
   formatted: `${firstName} ${lastName}`.trim(),
@@ -40,8 +49,8 @@ const nameOf = (firstName: string, lastName: string) => ({
   givenName: firstName,
 });
 
-export const listRecords: Handler<typeof r.listRecords> = async (c) => {
-  const caller = c.get("caller") as Caller;
+export const listRecords: AppRouteHandler<typeof listRecordsRoute> = async (c) => {
+  const caller = c.get("caller");
   const kind =
     caller.group === "patients"
       ? "patient"
@@ -76,14 +85,14 @@ export const listRecords: Handler<typeof r.listRecords> = async (c) => {
   );
 };
 
-export const getRecord: Handler<typeof r.getRecord> = async (c) => {
+export const getRecord: AppRouteHandler<typeof getRecordRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   const state = viewed(await rec.stub.view({ ...rec.actor, fields: rec.fields }));
   afterAccess(c, rec, "read", rec.fields);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const putRecord: Handler<typeof r.putRecord> = async (c) => {
+export const putRecord: AppRouteHandler<typeof putRecordRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   const body = c.req.valid("json");
   const fields = writableFields(rec.access.group, body);
@@ -93,7 +102,7 @@ export const putRecord: Handler<typeof r.putRecord> = async (c) => {
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const deleteRecord: Handler<typeof r.deleteRecord> = async (c) => {
+export const deleteRecord: AppRouteHandler<typeof deleteRecordRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   if (rec.access.kind !== "admin" && rec.access.group !== "physicians") {
     throw new ApiError("forbidden", {
@@ -106,14 +115,14 @@ export const deleteRecord: Handler<typeof r.deleteRecord> = async (c) => {
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const recordHistory: Handler<typeof r.recordHistory> = async (c) => {
+export const recordHistory: AppRouteHandler<typeof recordHistoryRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   const { limit = 20, before } = c.req.valid("query");
   const page = await rec.stub.history(limit, before);
   return c.json({ entries: page.entries.map(historyWire), next_before: page.nextBefore }, 200);
 };
 
-export const recordLive: Handler<typeof r.recordLive> = async (c) => {
+export const recordLive: AppRouteHandler<typeof recordLiveRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   requireKind(rec, ["patient", "member"], "Only the patient and their care team can follow the record live");
   return openLive(c, rec, recordName(rec.clinicId, rec.patientId));
@@ -132,13 +141,13 @@ function memberWire(m: Member) {
 const TEAM_MANAGERS: OpenRecord["access"]["kind"][] = ["patient", "admin", "server"];
 const MANAGERS_ONLY = "Only the patient, clinic admins and the clinic's server manage a care team";
 
-export const listMembers: Handler<typeof r.listMembers> = async (c) => {
+export const listMembers: AppRouteHandler<typeof listMembersRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   const members = await listTeam(c.env, rec.clinicId, rec.patientId as number);
   return c.json({ patient_id: String(rec.patientId), members: members.map(memberWire) }, 200);
 };
 
-export const addMember: Handler<typeof r.addMember> = async (c) => {
+export const addMember: AppRouteHandler<typeof addMemberRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   requireKind(rec, TEAM_MANAGERS, MANAGERS_ONLY);
   const body = c.req.valid("json");
@@ -167,7 +176,7 @@ export const addMember: Handler<typeof r.addMember> = async (c) => {
   return c.json({ member: memberWire(member), added }, 200);
 };
 
-export const removeMember: Handler<typeof r.removeMember> = async (c) => {
+export const removeMember: AppRouteHandler<typeof removeMemberRoute> = async (c) => {
   const { patientId, userId } = c.req.valid("param");
   const rec = await open(c, patientId);
   requireKind(rec, TEAM_MANAGERS, MANAGERS_ONLY);
@@ -205,7 +214,7 @@ function accessWire(e: AccessEntry) {
   };
 }
 
-export const accessLog: Handler<typeof r.accessLog> = async (c) => {
+export const accessLog: AppRouteHandler<typeof accessLogRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   requireKind(rec, ["patient", "admin"], "Only the patient and clinic admins read the access log");
   const { limit = 20, before } = c.req.valid("query");

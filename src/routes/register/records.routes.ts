@@ -1,7 +1,25 @@
 import { createRoute } from "@hono/zod-openapi";
 import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
 import { careAuth } from "../../middleware/care-auth";
-import * as s from "./schemas";
+import {
+  AccessLog,
+  AccessLogQuery,
+  CareState,
+  History,
+  HistoryQuery,
+  IfMatchHeader,
+  json,
+  LiveQuery,
+  MemberAdded,
+  MemberBody,
+  MemberParam,
+  MemberRemoved,
+  Members,
+  PatientParam,
+  RecordList,
+  RecordsQuery,
+  StateBody,
+} from "./schemas";
 
 const tags = ["register: records"];
 const security = SECURITY.register;
@@ -9,7 +27,7 @@ const security = SECURITY.register;
 const teamSecurity = [...SECURITY.register, ...SECURITY.apiKey];
 
 const withEtag = (description: string) => ({
-  ...s.json(s.CareState, description),
+  ...json(CareState, description),
   headers: { ETag: { description: 'The version, quoted ("12")', schema: { type: "string" as const } } },
 });
 
@@ -23,9 +41,9 @@ export const listRecords = createRoute({
   description:
     "A patient: their own; a physician or insurer: the records of their care teams; a clinic admin: every patient's. Ordered by patient id; pass next_cursor as cursor for the next page.",
   middleware: [careAuth()] as const,
-  request: { query: s.RecordsQuery },
+  request: { query: RecordsQuery },
   responses: {
-    200: s.json(s.RecordList, "A page of records"),
+    200: json(RecordList, "A page of records"),
     ...errorResponses("register", 400, 401, 403),
   },
 });
@@ -40,7 +58,7 @@ export const getRecord = createRoute({
   description:
     "The fields the caller's group reads in this clinic (settings.careReadFields) and the version. Every read by someone other than the patient is in the access log. A caller outside the team gets 403, whether or not the patient exists.",
   middleware: [careAuth()] as const,
-  request: { params: s.PatientParam },
+  request: { params: PatientParam },
   responses: {
     200: withEtag("The fields (absent when never set) and the version"),
     ...errorResponses("register", 400, 401, 403, 404),
@@ -57,7 +75,7 @@ export const putRecord = createRoute({
   description:
     "One or more fields; fields not sent are kept. With If-Match, a write based on an older version answers 412.",
   middleware: [careAuth(), withBody] as const,
-  request: { params: s.PatientParam, headers: s.IfMatchHeader, body: formBody(s.StateBody) },
+  request: { params: PatientParam, headers: IfMatchHeader, body: formBody(StateBody) },
   responses: {
     200: withEtag("The whole new state"),
     ...errorResponses("register", ...BODY_ERRORS, 401, 403, 404, 412),
@@ -73,7 +91,7 @@ export const deleteRecord = createRoute({
   summary: "Reset a patient's care record (physicians of the team, clinic admins)",
   description: "Clears every field; the version moves on. Honours If-Match.",
   middleware: [careAuth()] as const,
-  request: { params: s.PatientParam, headers: s.IfMatchHeader },
+  request: { params: PatientParam, headers: IfMatchHeader },
   responses: {
     200: withEtag("The new, empty state"),
     ...errorResponses("register", 400, 401, 403, 404, 412),
@@ -88,9 +106,9 @@ export const recordHistory = createRoute({
   security,
   summary: "A patient's record's change history, newest first (who, group, when, which fields)",
   middleware: [careAuth()] as const,
-  request: { params: s.PatientParam, query: s.HistoryQuery },
+  request: { params: PatientParam, query: HistoryQuery },
   responses: {
-    200: s.json(s.History, "A page of entries"),
+    200: json(History, "A page of entries"),
     ...errorResponses("register", 400, 401, 403, 404),
   },
 });
@@ -108,7 +126,7 @@ export const recordLive = createRoute({
     "Close codes: 4001 the token expired, 4003 the session ended, 4004 the viewer was removed from the care team.",
   ].join("\n\n"),
   middleware: [careAuth({ live: true })] as const,
-  request: { params: s.PatientParam, query: s.LiveQuery },
+  request: { params: PatientParam, query: LiveQuery },
   responses: {
     101: { description: "Switching Protocols: the WebSocket is open" },
     ...errorResponses("register", 400, 401, 403, 404),
@@ -123,9 +141,9 @@ export const listMembers = createRoute({
   security: teamSecurity,
   summary: "A patient's care team (the patient, the team's members, clinic admins, the clinic's server)",
   middleware: [careAuth({ apiKey: true })] as const,
-  request: { params: s.PatientParam },
+  request: { params: PatientParam },
   responses: {
-    200: s.json(s.Members, "The members besides the patient"),
+    200: json(Members, "The members besides the patient"),
     ...errorResponses("register", 400, 401, 403, 404),
   },
 });
@@ -140,9 +158,9 @@ export const addMember = createRoute({
   description:
     "By the patient (consent), a clinic admin, or the clinic's server (X-AccountCode + X-ApiKey); members cannot add others. Send `userId` or `email`. Adding a member again changes nothing (added: false). An id or email that is no physician or insurer of the clinic answers one 400; adding by email is rate-limited per client (429), except for the clinic's server.",
   middleware: [careAuth({ apiKey: true }), withBody] as const,
-  request: { params: s.PatientParam, body: formBody(s.MemberBody) },
+  request: { params: PatientParam, body: formBody(MemberBody) },
   responses: {
-    200: s.json(s.MemberAdded, "The member"),
+    200: json(MemberAdded, "The member"),
     ...errorResponses("register", ...BODY_ERRORS, 401, 403, 404, 429),
   },
 });
@@ -157,9 +175,9 @@ export const removeMember = createRoute({
   description:
     "By the patient, a clinic admin or the clinic's server. The member's next request is refused (403) and their live sockets on this record close with code 4004.",
   middleware: [careAuth({ apiKey: true })] as const,
-  request: { params: s.MemberParam },
+  request: { params: MemberParam },
   responses: {
-    200: s.json(s.MemberRemoved, "The member was removed"),
+    200: json(MemberRemoved, "The member was removed"),
     ...errorResponses("register", 400, 401, 403, 404),
   },
 });
@@ -174,9 +192,9 @@ export const accessLog = createRoute({
   description:
     "Who, group, when, read or write, which fields; never values. Readable by the patient and clinic admins; the same accesses are in the clinic's audit log (event record_access).",
   middleware: [careAuth()] as const,
-  request: { params: s.PatientParam, query: s.AccessLogQuery },
+  request: { params: PatientParam, query: AccessLogQuery },
   responses: {
-    200: s.json(s.AccessLog, "A page of entries, newest first"),
+    200: json(AccessLog, "A page of entries, newest first"),
     ...errorResponses("register", 400, 401, 403, 404),
   },
 });

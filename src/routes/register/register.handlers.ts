@@ -1,18 +1,19 @@
-import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
 import { ecKeyPair } from "../../lib/jwt";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { auditSource } from "../../middleware/audit";
 import { registrationProof, setCareCookie } from "../../middleware/care-auth";
 import { countIdentityLookup } from "../../middleware/rate-limit";
 import { clinicCodeOf, loadClinic } from "../../middleware/tenant";
 import { enrollmentAssertion, registerUser, signingKeys, spendEnrollment } from "../../services/registration";
-import type { AppEnv } from "../../types";
-import type * as r from "./register.routes";
+import type {
+  enroll as enrollRoute,
+  jwks as jwksRoute,
+  postRegister as postRegisterRoute,
+} from "./register.routes";
 import { scimUser } from "./wire";
 
-type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
-
-export const register: Handler<typeof r.register> = async (c) => {
+export const postRegister: AppRouteHandler<typeof postRegisterRoute> = async (c) => {
   const clinic = await loadClinic(c);
   const proof = await registrationProof(c, clinic);
   // Without the clinic's key the answer can tell that an email is registered: limited per client (SECURITY.md).
@@ -29,13 +30,13 @@ export const register: Handler<typeof r.register> = async (c) => {
   );
 };
 
-export const enroll: Handler<typeof r.enroll> = async (c) => {
+export const enroll: AppRouteHandler<typeof enrollRoute> = async (c) => {
   const spent = await spendEnrollment(c.env, clinicCodeOf(c.req, c.env), c.req.valid("json").stoken);
   if (!spent) throw new ApiError("invalid_enrollment_token");
   return c.json({ enrolled: true as const, id: String(spent.userId) }, 200);
 };
 
-export const jwks: Handler<typeof r.jwks> = async (c) => {
+export const jwks: AppRouteHandler<typeof jwksRoute> = async (c) => {
   const keys = (await signingKeys(c.env)).map((k) => ({
     kty: "EC" as const,
     crv: "P-256" as const,

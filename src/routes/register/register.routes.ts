@@ -1,11 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
 import { rateLimit } from "../../middleware/rate-limit";
-import * as s from "./schemas";
+import { EnrollBody, Enrolled, Jwks, json, RegisterBody, Registration } from "./schemas";
 
 const tags = ["register"];
 
-export const register = createRoute({
+export const postRegister = createRoute({
   method: "post",
   path: "/register",
   operationId: "register",
@@ -21,9 +21,9 @@ export const register = createRoute({
     "A request from a page of this origin (`Origin` equal to the deployment's own, and `Sec-Fetch-Site: same-origin` when sent) also gets that token as the `__Host-ce_care` session cookie (HttpOnly, Secure, SameSite=Strict, Path=/, for the token's lifetime): same-origin pages that send no Authorization header (the seed's demo client) are authenticated by it on /state, /state/history and /records, only for same-origin requests (README \"Client compatibility\"). Refused registrations set no cookie.",
   ].join("\n\n"),
   middleware: [rateLimit("CREDENTIALS_LIMITER", "register"), withBody] as const,
-  request: { body: formBody(s.RegisterBody) },
+  request: { body: formBody(RegisterBody) },
   responses: {
-    200: s.json(s.Registration, "The user, its enrollment assertion and a bearer token"),
+    200: json(Registration, "The user, its enrollment assertion and a bearer token"),
     ...errorResponses("register", ...BODY_ERRORS, 401, 403, 404, 409, 429),
   },
 });
@@ -38,9 +38,9 @@ export const enroll = createRoute({
   description:
     "An unknown, expired, already spent token, or one of another clinic (X-AccountCode, else the default clinic), answers 401; a token of a clinic an operator has disabled since, 403 (left unspent).",
   middleware: [rateLimit("CREDENTIALS_LIMITER", "register-enroll"), withBody] as const,
-  request: { body: formBody(s.EnrollBody) },
+  request: { body: formBody(EnrollBody) },
   responses: {
-    200: s.json(s.Enrolled, "The token was valid and is now spent"),
+    200: json(Enrolled, "The token was valid and is now spent"),
     ...errorResponses("register", ...BODY_ERRORS, 401, 403, 429),
   },
 });
@@ -53,7 +53,7 @@ export const jwks = createRoute({
   tags,
   summary: "The public keys that verify X-Ionic-Reg-Uidauth (the previous key too during a rotation)",
   responses: {
-    200: s.json(s.Jwks, "JSON Web Key Set"),
+    200: json(Jwks, "JSON Web Key Set"),
     ...errorResponses("register"),
   },
 });

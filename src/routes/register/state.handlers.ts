@@ -5,9 +5,10 @@
  * without a named patient get the shared record (kept readable after a switch). A named patient is that
  * patient's record in both modes.
  */
-import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
+
 import type { Context } from "hono";
 import { ApiError } from "../../lib/errors";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { isClinicAdmin } from "../../middleware/auth";
 import {
   CARE_FIELDS,
@@ -17,7 +18,7 @@ import {
   recordContext,
   recordName,
 } from "../../services/care";
-import type { AppEnv, Caller } from "../../types";
+import type { AppEnv, AppEnvWith, Caller, Principal } from "../../types";
 import { openLive } from "./live";
 import {
   afterAccess,
@@ -29,13 +30,17 @@ import {
   writableFields,
   written,
 } from "./record-access";
-import type * as r from "./state.routes";
+import type {
+  deleteState as deleteStateRoute,
+  getState as getStateRoute,
+  history as historyRoute,
+  live as liveRoute,
+  putState as putStateRoute,
+} from "./state.routes";
 import { etag, historyWire, versionCondition } from "./wire";
 
-type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
-
 /** The patient named by `?patient=` or `X-Patient-Id`, if any. */
-function namedPatient(c: Context<AppEnv>): number | null {
+function namedPatient<E extends AppEnv>(c: Context<E>): number | null {
   const raw = c.req.query("patient") ?? c.req.header("x-patient-id");
   if (raw === undefined || raw.trim() === "") return null;
   try {
@@ -49,11 +54,11 @@ function namedPatient(c: Context<AppEnv>): number | null {
 }
 
 /** The record /state means for this caller (see the module comment). */
-async function stateRecord(
-  c: Context<AppEnv>,
+async function stateRecord<E extends AppEnvWith<{ caller: Caller; principal: Principal }>>(
+  c: Context<E>,
   refusal = "Only patients, physicians and insurers can use the care record",
 ): Promise<OpenRecord> {
-  const caller = c.get("caller") as Caller;
+  const caller: Caller = c.get("caller");
   const admin = isClinicAdmin(caller);
   if (!isGroup(caller.group) && !admin) throw new ApiError("forbidden", { message: refusal });
   const named = namedPatient(c);
@@ -76,14 +81,14 @@ async function stateRecord(
   return openPatientRecord(c, await onlyTeam(c.env, caller.clinicId, caller.userId));
 }
 
-export const getState: Handler<typeof r.getState> = async (c) => {
+export const getState: AppRouteHandler<typeof getStateRoute> = async (c) => {
   const rec = await stateRecord(c);
   const state = viewed(await rec.stub.view({ ...rec.actor, fields: rec.fields }));
   afterAccess(c, rec, "read", rec.fields);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const putState: Handler<typeof r.putState> = async (c) => {
+export const putState: AppRouteHandler<typeof putStateRoute> = async (c) => {
   const rec = await stateRecord(c);
   const body = c.req.valid("json");
   const fields = writableFields(rec.access.group, body);
@@ -95,7 +100,7 @@ export const putState: Handler<typeof r.putState> = async (c) => {
 
 const RESET_REFUSAL = "Only clinic admins and physicians can reset the care record";
 
-export const deleteState: Handler<typeof r.deleteState> = async (c) => {
+export const deleteState: AppRouteHandler<typeof deleteStateRoute> = async (c) => {
   const rec = await stateRecord(c, RESET_REFUSAL);
   if (rec.access.kind !== "admin" && rec.access.group !== "physicians") {
     throw new ApiError("forbidden", { message: RESET_REFUSAL });
@@ -106,7 +111,7 @@ export const deleteState: Handler<typeof r.deleteState> = async (c) => {
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const history: Handler<typeof r.history> = async (c) => {
+export const history: AppRouteHandler<typeof historyRoute> = async (c) => {
   const rec = await stateRecord(
     c,
     "Only patients, physicians, insurers and clinic admins can read the care record's history",
@@ -116,7 +121,7 @@ export const history: Handler<typeof r.history> = async (c) => {
   return c.json({ entries: page.entries.map(historyWire), next_before: page.nextBefore }, 200);
 };
 
-export const live: Handler<typeof r.live> = async (c) => {
+export const live: AppRouteHandler<typeof liveRoute> = async (c) => {
   const rec = await stateRecord(c);
   if (rec.access.kind === "admin") {
     throw new ApiError("forbidden", {

@@ -1,13 +1,13 @@
 import { createRoute } from "@hono/zod-openapi";
 import { BODY_ERRORS, errorResponses, formBody, SECURITY, withBody } from "../../lib/openapi";
 import { careAuth } from "../../middleware/care-auth";
-import * as s from "./schemas";
+import { CareState, History, HistoryQuery, IfMatchHeader, json, LiveQuery, StateBody } from "./schemas";
 
 const tags = ["register: state"];
 const security = SECURITY.register;
 
 const withEtag = (description: string) => ({
-  ...s.json(s.CareState, description),
+  ...json(CareState, description),
   headers: { ETag: { description: 'The version, quoted ("12")', schema: { type: "string" as const } } },
 });
 
@@ -35,7 +35,7 @@ export const putState = createRoute({
   description:
     "Fields not sent are kept, so concurrent writers of different fields never lose each other's changes. With If-Match, a write based on an older version answers 412.",
   middleware: [careAuth(), withBody] as const,
-  request: { headers: s.IfMatchHeader, body: formBody(s.StateBody) },
+  request: { headers: IfMatchHeader, body: formBody(StateBody) },
   responses: {
     200: withEtag("The whole new state"),
     ...errorResponses("register", ...BODY_ERRORS, 401, 403, 412),
@@ -51,7 +51,7 @@ export const deleteState = createRoute({
   summary: "Reset the care record (clinic admins and physicians)",
   description: "Clears every field; the version moves on (versions never repeat). Honours If-Match.",
   middleware: [careAuth()] as const,
-  request: { headers: s.IfMatchHeader },
+  request: { headers: IfMatchHeader },
   responses: {
     200: withEtag("The new, empty state"),
     ...errorResponses("register", 400, 401, 403, 412),
@@ -67,9 +67,9 @@ export const history = createRoute({
   summary: "The care record's audit trail, newest first (who, group, when, which fields, version)",
   description: "Patients, physicians, insurers and clinic admins. Values are not part of the trail.",
   middleware: [careAuth()] as const,
-  request: { query: s.HistoryQuery },
+  request: { query: HistoryQuery },
   responses: {
-    200: s.json(s.History, "A page of entries"),
+    200: json(History, "A page of entries"),
     ...errorResponses("register", 400, 401, 403),
   },
 });
@@ -88,7 +88,7 @@ export const live = createRoute({
     "The socket is closed (code 4001) at the first update after its token expired.",
   ].join("\n\n"),
   middleware: [careAuth({ live: true })] as const,
-  request: { query: s.LiveQuery },
+  request: { query: LiveQuery },
   responses: {
     101: { description: "Switching Protocols: the WebSocket is open" },
     ...errorResponses("register", 400, 401, 403),

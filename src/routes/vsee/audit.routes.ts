@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { errorResponses, SECURITY, z } from "../../lib/openapi";
 import { auditFilterFields } from "../../lib/schemas";
 import { vseeAuth } from "../../middleware/auth";
-import * as s from "./schemas";
+import { json, list } from "./schemas";
 
 export const AuditEntry = z
   .object({
@@ -31,7 +31,7 @@ export const listAudit = createRoute({
   middleware: [vseeAuth({ apiKey: true })] as const,
   request: { query: z.object(auditFilterFields()) },
   responses: {
-    200: s.json(s.list(AuditEntry), "A page of entries and the total count"),
+    200: json(list(AuditEntry), "A page of entries and the total count"),
     ...errorResponses("vsee", 400, 401, 403),
   },
 });

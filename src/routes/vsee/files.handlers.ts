@@ -1,9 +1,8 @@
-import type { RouteHandler } from "@hono/zod-openapi";
 import { cappedBytes, parseMultipart } from "../../lib/body";
 import { ApiError, invalidField } from "../../lib/errors";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { checkAuthCode, fileUrl, getFile, MAX_FILE_BYTES, putFile, sniffImage } from "../../services/files";
-import type { AppEnv, Caller } from "../../types";
-import type * as r from "./files.routes";
+import type { getFile as getFileRoute, uploadFile as uploadFileRoute } from "./files.routes";
 import { MAX_UPLOAD_BYTES } from "./files.routes";
 
 /**
@@ -24,8 +23,8 @@ async function uploadedBytes(req: Request): Promise<Uint8Array> {
   return new Uint8Array(await file.arrayBuffer());
 }
 
-export const uploadFile: RouteHandler<typeof r.uploadFile, AppEnv> = async (c) => {
-  const caller = c.get("caller") as Caller;
+export const uploadFile: AppRouteHandler<typeof uploadFileRoute> = async (c) => {
+  const caller = c.get("caller");
   const bytes = await uploadedBytes(c.req.raw);
   if (bytes.byteLength > MAX_FILE_BYTES)
     throw new ApiError("payload_too_large", { message: "Files may be at most 1 MiB" });
@@ -36,7 +35,7 @@ export const uploadFile: RouteHandler<typeof r.uploadFile, AppEnv> = async (c) =
   return c.json({ data: { id, url, type, size: bytes.byteLength } }, 200);
 };
 
-export const downloadFile: RouteHandler<typeof r.getFile, AppEnv> = async (c) => {
+export const downloadFile: AppRouteHandler<typeof getFileRoute> = async (c) => {
   const { id } = c.req.valid("param");
   const { auth_code } = c.req.valid("query");
   // A wrong auth_code and a missing file answer the same 404.

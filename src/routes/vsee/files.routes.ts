@@ -3,7 +3,7 @@ import { capBody } from "../../lib/body";
 import { errorResponses, SECURITY, z } from "../../lib/openapi";
 import { vseeAuth } from "../../middleware/auth";
 import { MAX_FILE_BYTES } from "../../services/files";
-import * as s from "./schemas";
+import { data, json } from "./schemas";
 
 /** The cap on an upload's body: multipart framing around a 1 MiB image stays well under 16 KiB. */
 export const MAX_UPLOAD_BYTES = MAX_FILE_BYTES + 16 * 1024;
@@ -36,8 +36,8 @@ export const uploadFile = createRoute({
     },
   },
   responses: {
-    200: s.json(
-      s.data(z.object({ id: z.string(), url: z.string(), type: z.string(), size: z.number().int() })),
+    200: json(
+      data(z.object({ id: z.string(), url: z.string(), type: z.string(), size: z.number().int() })),
       "Stored",
     ),
     ...errorResponses("vsee", 400, 401, 403, 413, 415, 429),

@@ -1,31 +1,43 @@
 import { familyApp } from "../../lib/openapi";
-import * as audit from "./audit.handlers";
+import { listAudit } from "./audit.handlers";
 import * as auditRoutes from "./audit.routes";
-import * as files from "./files.handlers";
+import { downloadFile, uploadFile } from "./files.handlers";
 import * as fileRoutes from "./files.routes";
-import * as rooms from "./rooms.handlers";
+import { getMe, postMe } from "./me.handlers";
+import { activate, resetPassword } from "./onboarding.handlers";
+import { assignRoom, createRoom, getRoom, listRooms, roomProviders } from "./rooms.handlers";
 import * as roomRoutes from "./rooms.routes";
-import * as users from "./users.handlers";
+import { login, logout, refresh } from "./session.handlers";
+import { sso } from "./sso.handlers";
+import { alive, getUserProfile, listUsers } from "./users.handlers";
 import * as userRoutes from "./users.routes";
 
 /** The VSee-compatible family, mounted at /api_v3 (every path also answers with a `.json` suffix). */
 export const vsee = familyApp("vsee")
-  .openapi(userRoutes.sso, users.sso)
-  .openapi(userRoutes.login, users.login)
-  .openapi(userRoutes.logout, users.logout)
-  .openapi(userRoutes.refresh, users.refresh)
-  .openapi(userRoutes.resetPassword, users.resetPassword)
-  .openapi(userRoutes.activate, users.activate)
-  .openapi(userRoutes.alive, users.alive)
-  .openapi(userRoutes.listUsers, users.listUsers)
-  .openapi(userRoutes.getUser, users.getUserProfile)
-  .openapi(userRoutes.assignRoom, rooms.assignRoom)
-  .openapi(userRoutes.getMe, users.getMe)
-  .openapi(userRoutes.postMe, users.postMe)
-  .openapi(roomRoutes.createRoom, rooms.createRoom)
-  .openapi(roomRoutes.listRooms, rooms.listRooms)
-  .openapi(roomRoutes.getRoom, rooms.getRoom)
-  .openapi(roomRoutes.roomProviders, rooms.roomProviders)
-  .openapi(fileRoutes.uploadFile, files.uploadFile)
-  .openapi(fileRoutes.getFile, files.downloadFile)
-  .openapi(auditRoutes.listAudit, audit.listAudit);
+  // sso.handlers.ts
+  .openapi(userRoutes.sso, sso)
+  // session.handlers.ts
+  .openapi(userRoutes.login, login)
+  .openapi(userRoutes.logout, logout)
+  .openapi(userRoutes.refresh, refresh)
+  // onboarding.handlers.ts
+  .openapi(userRoutes.resetPassword, resetPassword)
+  .openapi(userRoutes.activate, activate)
+  // users.handlers.ts
+  .openapi(userRoutes.alive, alive)
+  .openapi(userRoutes.listUsers, listUsers)
+  .openapi(userRoutes.getUser, getUserProfile)
+  // me.handlers.ts
+  .openapi(userRoutes.getMe, getMe)
+  .openapi(userRoutes.postMe, postMe)
+  // rooms.handlers.ts
+  .openapi(userRoutes.assignRoom, assignRoom)
+  .openapi(roomRoutes.createRoom, createRoom)
+  .openapi(roomRoutes.listRooms, listRooms)
+  .openapi(roomRoutes.getRoom, getRoom)
+  .openapi(roomRoutes.roomProviders, roomProviders)
+  // files.handlers.ts
+  .openapi(fileRoutes.uploadFile, uploadFile)
+  .openapi(fileRoutes.getFile, downloadFile)
+  // audit.handlers.ts
+  .openapi(auditRoutes.listAudit, listAudit);

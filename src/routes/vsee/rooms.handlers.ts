@@ -1,19 +1,20 @@
-import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { getDb } from "../../db";
 import type { Clinic } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { isClinicAdmin } from "../../middleware/auth";
 import { getClinicById } from "../../services/clinics";
 import { fileUrl } from "../../services/files";
 import * as roomsService from "../../services/rooms";
 import { getUser, roomsOfUser } from "../../services/users";
-import type { AppEnv, Caller } from "../../types";
-import type * as r from "./rooms.routes";
-import type * as u from "./users.routes";
+import type { Bindings, Caller, Principal } from "../../types";
+import type {
+  createRoom as createRoomRoute,
+  getRoom as getRoomRoute,
+  listRooms as listRoomsRoute,
+  roomProviders as roomProvidersRoute,
+} from "./rooms.routes";
+import type { assignRoom as assignRoomRoute } from "./users.routes";
 import { DEFAULT_LIST_FIELDS, LIST_FIELDS, profileRoomWire, publicProviderWire, roomWire } from "./wire";
-
-type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
 
 interface Tenant {
   clinicId: number;
@@ -21,14 +22,16 @@ interface Tenant {
   /** The API key or a clinic admin: may manage every room. */
   manager: boolean;
   caller?: Caller;
+  /** The API key's clinic. */
+  clinic?: Clinic;
 }
 
-function tenant(c: Context<AppEnv>): Tenant {
-  if (c.get("apiKey")) {
-    const clinic = c.get("clinic") as Clinic;
-    return { clinicId: clinic.id, clinicCode: clinic.code, manager: true };
+function tenant(principal: Principal): Tenant {
+  if (principal.kind === "api_key") {
+    const { clinic } = principal;
+    return { clinicId: clinic.id, clinicCode: clinic.code, manager: true, clinic };
   }
-  const caller = c.get("caller") as Caller;
+  const { caller } = principal;
   return { clinicId: caller.clinicId, clinicCode: caller.clinicCode, manager: isClinicAdmin(caller), caller };
 }
 
@@ -37,31 +40,29 @@ function requireManager(t: Tenant): void {
     throw new ApiError("forbidden", { message: "Only the account's API key or a clinic admin can do this" });
 }
 
-async function visibleRoom(c: Context<AppEnv>, t: Tenant, code: string) {
-  const db = getDb(c.env.DB);
-  const room = await roomsService.getRoom(db, t.clinicId, { code });
+async function visibleRoom(env: Bindings, t: Tenant, code: string) {
+  const room = await roomsService.getRoom(env, t.clinicId, { code });
   if (!room) throw new ApiError("not_found", { message: "Room not found" });
-  if (!t.manager && !(await roomsService.isMember(db, room.id, t.caller?.userId ?? -1))) {
+  if (!t.manager && !(await roomsService.isMember(env, room.id, t.caller?.userId ?? -1))) {
     throw new ApiError("forbidden", { message: "You are not assigned to this room" });
   }
   return room;
 }
 
-export const createRoom: Handler<typeof r.createRoom> = async (c) => {
-  const t = tenant(c);
+export const createRoom: AppRouteHandler<typeof createRoomRoute> = async (c) => {
+  const t = tenant(c.get("principal"));
   requireManager(t);
-  const db = getDb(c.env.DB);
-  const clinic = c.get("clinic") ?? (await getClinicById(db, t.clinicId));
+  const clinic = t.clinic ?? (await getClinicById(c.env, t.clinicId));
   if (!clinic) throw new ApiError("clinic_not_found");
-  const room = await roomsService.createRoom(db, clinic, c.req.valid("json"));
+  const room = await roomsService.createRoom(c.env, clinic, c.req.valid("json"));
   return c.json({ data: roomWire(room) }, 200);
 };
 
-export const listRooms: Handler<typeof r.listRooms> = async (c) => {
-  const t = tenant(c);
+export const listRooms: AppRouteHandler<typeof listRoomsRoute> = async (c) => {
+  const t = tenant(c.get("principal"));
   const { page = 1, limit = 20 } = c.req.valid("query");
   const { rows, total } = await roomsService.listRooms(
-    getDb(c.env.DB),
+    c.env,
     t.clinicId,
     page,
     limit,
@@ -70,25 +71,18 @@ export const listRooms: Handler<typeof r.listRooms> = async (c) => {
   return c.json({ data: rows.map(roomWire), total_count: total }, 200);
 };
 
-export const getRoom: Handler<typeof r.getRoom> = async (c) => {
-  const room = await visibleRoom(c, tenant(c), c.req.valid("param").code);
+export const getRoom: AppRouteHandler<typeof getRoomRoute> = async (c) => {
+  const room = await visibleRoom(c.env, tenant(c.get("principal")), c.req.valid("param").code);
   return c.json({ data: roomWire(room) }, 200);
 };
 
-export const roomProviders: Handler<typeof r.roomProviders> = async (c) => {
-  const t = tenant(c);
-  const room = await visibleRoom(c, t, c.req.valid("param").code);
+export const roomProviders: AppRouteHandler<typeof roomProvidersRoute> = async (c) => {
+  const t = tenant(c.get("principal"));
+  const room = await visibleRoom(c.env, t, c.req.valid("param").code);
   const { page = 1, limit = 20 } = c.req.valid("query");
   // Managers see the list fields of every provider; members, guests and providers of the room only the
   // public fields of the providers who are not hidden (README "Rooms").
-  const { rows, total } = await roomsService.providersOf(
-    getDb(c.env.DB),
-    t.clinicId,
-    room.id,
-    page,
-    limit,
-    t.manager,
-  );
+  const { rows, total } = await roomsService.providersOf(c.env, t.clinicId, room.id, page, limit, t.manager);
   const origin = new URL(c.req.url).origin;
   const data = await Promise.all(
     rows.map(async (user) =>
@@ -100,24 +94,23 @@ export const roomProviders: Handler<typeof r.roomProviders> = async (c) => {
   return c.json({ data, total_count: total }, 200);
 };
 
-export const assignRoom: Handler<typeof u.assignRoom> = async (c) => {
-  const t = tenant(c);
+export const assignRoom: AppRouteHandler<typeof assignRoomRoute> = async (c) => {
+  const t = tenant(c.get("principal"));
   requireManager(t);
-  const db = getDb(c.env.DB);
   const userId = c.req.valid("param").id;
   const body = c.req.valid("json");
   const [user, room] = await Promise.all([
-    getUser(db, t.clinicId, userId),
+    getUser(c.env, t.clinicId, userId),
     roomsService.getRoom(
-      db,
+      c.env,
       t.clinicId,
       body.room_code !== undefined ? { code: body.room_code } : { id: body.room_id as number },
     ),
   ]);
   if (!user) throw new ApiError("user_not_found");
   if (!room) throw new ApiError("not_found", { message: "Room not found" });
-  await roomsService.assign(db, t.clinicId, room.id, user.id);
-  const rooms = await roomsOfUser(db, t.clinicId, user.id);
+  await roomsService.assign(c.env, t.clinicId, room.id, user.id);
+  const rooms = await roomsOfUser(c.env, t.clinicId, user.id);
   return c.json(
     { data: rooms.map((x, i) => profileRoomWire(t.clinicCode, x, i)), total_count: rooms.length },
     200,

@@ -4,7 +4,28 @@ import { normalizeQuery } from "../../lib/query";
 import { vseeAuth } from "../../middleware/auth";
 import { rateLimit } from "../../middleware/rate-limit";
 import { requireApiKey } from "../../middleware/tenant";
-import * as s from "./schemas";
+import {
+  ActivateBody,
+  AliveBody,
+  AssignRoomBody,
+  data,
+  IdParam,
+  json,
+  LoginBody,
+  LoginData,
+  LogoutBody,
+  list,
+  MeBody,
+  Profile,
+  ProfileRoom,
+  RefreshBody,
+  RefreshData,
+  ResetBody,
+  SsoBody,
+  SsoUser,
+  UserObject,
+  UsersQuery,
+} from "./schemas";
 
 const tags = ["api_v3: users"];
 const token = SECURITY.token;
@@ -21,12 +42,9 @@ export const sso = createRoute({
   description:
     "Server-to-server (X-AccountCode + X-ApiKey), refused while the clinic's SSO is disabled. `code` is your id for the user: the first call creates the user, later calls return the same user and update the names and optional fields sent. Also answers at /users/sso.json.",
   middleware: [requireApiKey, withBody] as const,
-  request: { query: z.object({ fields: z.string().max(32).optional() }), body: formBody(s.SsoBody) },
+  request: { query: z.object({ fields: z.string().max(32).optional() }), body: formBody(SsoBody) },
   responses: {
-    200: s.json(
-      s.data(s.SsoUser),
-      "The user and its tokens (data.token.token signs the browser in via GET /auth)",
-    ),
+    200: json(data(SsoUser), "The user and its tokens (data.token.token signs the browser in via GET /auth)"),
     ...errors(...BODY_ERRORS, 401, 403),
   },
 });
@@ -41,9 +59,9 @@ export const listUsers = createRoute({
   description:
     "Callers: the clinic's API key, clinic admins (all users), providers (users of their rooms). Members and guests get 403.",
   middleware: [vseeAuth({ apiKey: true }), normalizeQuery] as const,
-  request: { query: s.UsersQuery },
+  request: { query: UsersQuery },
   responses: {
-    200: s.json(s.list(z.record(z.string(), z.unknown())), "A page of users and the total count"),
+    200: json(list(z.record(z.string(), z.unknown())), "A page of users and the total count"),
     ...errors(400, 401, 403),
   },
 });
@@ -57,9 +75,9 @@ export const getUser = createRoute({
   summary: "A user's full profile (extended profile, clinics, rooms)",
   description: "Self, the clinic's API key, clinic admins, and providers sharing a room with the user.",
   middleware: [vseeAuth({ apiKey: true })] as const,
-  request: { params: s.IdParam },
+  request: { params: IdParam },
   responses: {
-    200: s.json(s.data(s.Profile), "The profile"),
+    200: json(data(Profile), "The profile"),
     ...errors(400, 401, 403, 404),
   },
 });
@@ -72,9 +90,9 @@ export const assignRoom = createRoute({
   security: SECURITY.tokenOrKey,
   summary: "Assign a user to a room (by room code or id; idempotent)",
   middleware: [vseeAuth({ apiKey: true }), withBody] as const,
-  request: { params: s.IdParam, body: formBody(s.AssignRoomBody) },
+  request: { params: IdParam, body: formBody(AssignRoomBody) },
   responses: {
-    200: s.json(s.list(s.ProfileRoom), "The user's rooms"),
+    200: json(list(ProfileRoom), "The user's rooms"),
     ...errors(...BODY_ERRORS, 401, 403, 404),
   },
 });
@@ -89,9 +107,9 @@ export const login = createRoute({
   description:
     "Public. Wrong username, wrong password and a disabled user give the same 401. A user with two-factor on also needs `totp` (the current 6-digit code, with either pair; an email token is spent by a request that lacks it): without it, or with a wrong one, 401 `Two-factor code required…` and no token. Rate-limited per client and locked per identity after repeated failures (429 with Retry-After); wrong TOTP codes lock the account's second factor (429), which only a right code clears.",
   middleware: [rateLimit("CREDENTIALS_LIMITER", "vsee-login"), withBody] as const,
-  request: { body: formBody(s.LoginBody) },
+  request: { body: formBody(LoginBody) },
   responses: {
-    200: s.json(s.data(s.LoginData), "Tokens and the user"),
+    200: json(data(LoginData), "Tokens and the user"),
     ...errors(...BODY_ERRORS, 401, 429),
   },
 });
@@ -104,9 +122,9 @@ export const logout = createRoute({
   security: token,
   summary: "Destroy the caller's listed tokens (the current one when none are listed)",
   middleware: [vseeAuth(), withBody] as const,
-  request: { body: formBody(s.LogoutBody) },
+  request: { body: formBody(LogoutBody) },
   responses: {
-    200: s.json(s.data(z.literal(true)), "Done"),
+    200: json(data(z.literal(true)), "Done"),
     ...errors(...BODY_ERRORS, 401),
   },
 });
@@ -119,9 +137,9 @@ export const resetPassword = createRoute({
   tags,
   summary: "Email a one-time email_token to reset the password (always answers true)",
   middleware: [rateLimit("MESSAGES_LIMITER", "vsee-reset"), withBody] as const,
-  request: { body: formBody(s.ResetBody) },
+  request: { body: formBody(ResetBody) },
   responses: {
-    200: s.json(s.data(z.literal(true)), "Queued when the user exists"),
+    200: json(data(z.literal(true)), "Queued when the user exists"),
     ...errors(...BODY_ERRORS, 429),
   },
 });
@@ -134,10 +152,10 @@ export const activate = createRoute({
   tags,
   summary: "Check eligibility and email an activation email_token",
   middleware: [rateLimit("MESSAGES_LIMITER", "vsee-activate"), withBody] as const,
-  request: { body: formBody(s.ActivateBody) },
+  request: { body: formBody(ActivateBody) },
   responses: {
-    200: s.json(
-      s.data(z.literal(true)),
+    200: json(
+      data(z.literal(true)),
       "Always true: if the details match an eligible member, an activation code was sent to the member's own email (the eligibility entry's). 429 once a person (name + dob) was tried too often",
     ),
     ...errors(...BODY_ERRORS, 429),
@@ -154,10 +172,10 @@ export const alive = createRoute({
   description:
     "Send it at under half the heartbeat. Besides a token, the portal's session cookie authenticates this route (the patient page's script), only together with the page's CSRF token in `X-CSRF-Token` (403 without it).",
   middleware: [vseeAuth({ cookie: true }), withBody] as const,
-  request: { body: formBody(s.AliveBody) },
+  request: { body: formBody(AliveBody) },
   responses: {
-    200: s.json(
-      s.data(z.object({ last_connected: z.number().int(), heartbeat: z.number().int() })),
+    200: json(
+      data(z.object({ last_connected: z.number().int(), heartbeat: z.number().int() })),
       "Alive until last_connected + heartbeat",
     ),
     ...errors(...BODY_ERRORS, 401, 403),
@@ -173,9 +191,9 @@ export const refresh = createRoute({
   summary: "Rotate a refresh token: a new access token and a new refresh token",
   description: "Reuse of a spent refresh token answers 401 and ends the whole session.",
   middleware: [rateLimit("CREDENTIALS_LIMITER", "vsee-refresh"), withBody] as const,
-  request: { body: formBody(s.RefreshBody) },
+  request: { body: formBody(RefreshBody) },
   responses: {
-    200: s.json(s.data(s.RefreshData), "New tokens"),
+    200: json(data(RefreshData), "New tokens"),
     ...errors(...BODY_ERRORS, 401, 429),
   },
 });
@@ -197,7 +215,7 @@ export const getMe = createRoute({
     }),
   },
   responses: {
-    200: s.json(s.data(s.UserObject), "The profile"),
+    200: json(data(UserObject), "The profile"),
     ...errors(400, 401),
   },
 });
@@ -212,9 +230,9 @@ export const postMe = createRoute({
   description:
     "`password` alone sets the first password of a pending user (status 10 → 20) or of a user signed in with an emailed token; changing it otherwise needs `old_password`, and ends the user's other sessions.",
   middleware: [vseeAuth(), withBody] as const,
-  request: { body: formBody(s.MeBody) },
+  request: { body: formBody(MeBody) },
   responses: {
-    200: s.json(s.data(s.UserObject), "The updated profile"),
+    200: json(data(UserObject), "The updated profile"),
     ...errors(...BODY_ERRORS, 401),
   },
 });

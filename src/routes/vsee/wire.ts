@@ -3,8 +3,19 @@
  * none, `gender` 1 (male) / 2 (female) in profiles and "Male"/"Female" in the refresh response's user.
  */
 import type { Room, User } from "../../db/schema";
+import type { AuditRow } from "../../services/audit";
+import { fileUrl } from "../../services/files";
 import type { IssuedTokens } from "../../services/sessions";
 import type { UserRoom } from "../../services/users";
+import type { Bindings } from "../../types";
+
+/** The URL of a user's photo (with its auth_code), or null. */
+export function photoOf(
+  c: { env: Bindings; req: { url: string } },
+  u: Pick<User, "photo">,
+): Promise<string | null> {
+  return fileUrl(c.env, new URL(c.req.url).origin, u.photo);
+}
 
 export const genderCode = (g: string | null) => (g === "male" ? 1 : g === "female" ? 2 : null);
 export const genderName = (g: string | null) => (g === "male" ? "Male" : g === "female" ? "Female" : null);
@@ -187,3 +198,28 @@ export const DEFAULT_LIST_FIELDS: ListField[] = [
   "tos",
   "last_login",
 ];
+
+/**
+ * An audit-log row (ids as strings, as /api_v3 writes them; details as an object); GET /admin/audit
+ * answers the same shape.
+ */
+export function auditWire(row: AuditRow) {
+  let details: Record<string, unknown> = {};
+  try {
+    details = JSON.parse(row.details) as Record<string, unknown>;
+  } catch {
+    details = {};
+  }
+  return {
+    id: String(row.id),
+    event: row.event,
+    outcome: row.outcome,
+    actor_user_id: row.actor_user_id === null ? null : String(row.actor_user_id),
+    subject_user_id: row.subject_user_id === null ? null : String(row.subject_user_id),
+    ip: row.ip,
+    user_agent: row.user_agent,
+    request_id: row.request_id,
+    details,
+    created: row.created_at,
+  };
+}

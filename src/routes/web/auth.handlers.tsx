@@ -1,6 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { getDb } from "../../db";
 import { now } from "../../lib/clock";
 import { safeNext } from "../../lib/redirect";
 import { audit, auditLater } from "../../middleware/audit";
@@ -72,10 +71,9 @@ export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) =>
   if (!live) return invalid("session_ended");
   if (burn) await revokeSessions(c.env, { sessionId: live.id }); // deletes the KV copy (already revoked in D1)
 
-  const db = getDb(c.env.DB);
   const [user, clinic] = await Promise.all([
-    getUser(db, record.clinicId, record.userId),
-    getClinicById(db, record.clinicId),
+    getUser(c.env, record.clinicId, record.userId),
+    getClinicById(c.env, record.clinicId),
   ]);
   if (!user || user.disabled || !clinic || clinic.disabled) return invalid("user_disabled");
   const portal = await startSession(c.env, user, clinic, "portal", [

@@ -1,7 +1,6 @@
 import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { getDb } from "../../db";
 import { clearAlive } from "../../kv/alive";
 import { now } from "../../lib/clock";
 import { randomToken } from "../../lib/crypto";
@@ -284,7 +283,7 @@ export const dashboard: Handler<typeof r.dashboard> = async (c) => {
   const caller = c.get("caller") as Caller;
   const [rooms, user, clinic] = await Promise.all([
     waitingRooms(c.env, caller.clinicId, caller.userId),
-    getUser(getDb(c.env.DB), caller.clinicId, caller.userId),
+    getUser(c.env, caller.clinicId, caller.userId),
     clinicOf(c, caller),
   ]);
   if (!user || user.disabled) return toLogin(c);
@@ -315,10 +314,9 @@ export const dashboardRooms: Handler<typeof r.dashboardRooms> = async (c) => {
 
 export const clinicPage: Handler<typeof r.clinicPage> = async (c) => {
   const caller = c.get("caller") as Caller;
-  const db = getDb(c.env.DB);
   const [rooms, user, clinic] = await Promise.all([
-    roomsOfUser(db, caller.clinicId, caller.userId),
-    getUser(db, caller.clinicId, caller.userId),
+    roomsOfUser(c.env, caller.clinicId, caller.userId),
+    getUser(c.env, caller.clinicId, caller.userId),
     clinicOf(c, caller),
   ]);
   if (!user || user.disabled) return toLogin(c);
@@ -357,7 +355,7 @@ export const patientRecordPage: Handler<typeof r.patientRecordPage> = async (c) 
     throw err;
   }
   const [user, clinic] = await Promise.all([
-    getUser(getDb(c.env.DB), caller.clinicId, caller.userId),
+    getUser(c.env, caller.clinicId, caller.userId),
     clinicOf(c, caller),
   ]);
   if (!user || user.disabled) return toLogin(c);
