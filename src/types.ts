@@ -71,9 +71,10 @@ export interface AppEnv {
   Bindings: Bindings;
   Variables: {
     requestId: string;
-    // clinic, apiKey, caller and account: optional here for the readers that run on every route (CORS after
-    // the route, the portal's pages); a route's handler gets them non-optional from the middleware it lists
-    // (AppEnvWith, lib/route-handler.ts).
+    // clinic, apiKey, caller and account: optional here for the readers that run on every route whatever
+    // authenticated it (CORS after the route, the care-record opener shared by the register routes and the
+    // portal's); a route's handler gets them non-optional from the middleware it lists (AppEnvWith,
+    // lib/route-handler.ts).
     /** The tenant, once resolved (API key or token). */
     clinic?: Clinic;
     /** True when the clinic's API key authenticated the request. */

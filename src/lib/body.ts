@@ -111,7 +111,7 @@ export async function readBody(req: Request, maxBytes: number): Promise<Record<s
       throw new ApiError("malformed_json");
     }
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-      throw new ApiError("bad_request", { message: "The request body must be a JSON object" });
+      throw new ApiError("body_not_object");
     }
     return parsed as Record<string, unknown>;
   }
@@ -141,7 +141,7 @@ export async function parseMultipart(req: Request, bytes: Uint8Array): Promise<F
       headers: { "content-type": req.headers.get("content-type") ?? "" },
     }).formData();
   } catch {
-    throw new ApiError("bad_request", { message: "Malformed multipart body" });
+    throw new ApiError("malformed_multipart");
   }
 }
 

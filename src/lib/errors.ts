@@ -14,6 +14,11 @@ export interface FieldError {
 
 export const ERRORS = {
   bad_request: { status: 400, message: "Bad request" },
+  if_match_required: { status: 400, message: "If-Match is required: the version the page edited" },
+  body_not_object: { status: 400, message: "The request body must be a JSON object" },
+  malformed_multipart: { status: 400, message: "Malformed multipart body" },
+  no_unverified_email: { status: 400, message: "The account has no unverified email" },
+  no_unverified_mobile: { status: 400, message: "The account has no unverified Philippine mobile number" },
   invalid_if_match: { status: 400, message: "Invalid If-Match header" },
   invalid_patient_param: { status: 400, message: "patient: must be a patient's user id" },
   invalid_patient_id: { status: 400, message: "patientId: must be a user id" },
@@ -39,6 +44,9 @@ export const ERRORS = {
   malformed_json: { status: 400, message: "Malformed JSON body" },
   file_not_accepted: { status: 400, message: "File uploads are not accepted here" },
   unauthorized: { status: 401, message: "Authentication required" },
+  token_or_api_key_required: { status: 401, message: "An access token or the account's API key is required" },
+  bearer_required: { status: 401, message: "A bearer token is required" },
+  bearer_or_api_key_required: { status: 401, message: "A bearer token or the clinic's API key is required" },
   access_token_required: { status: 401, message: "An access token is required" },
   action_token_required: { status: 401, message: "An access token is required for this action" },
   portal_session_required: {
@@ -68,6 +76,33 @@ export const ERRORS = {
       "Two-factor code required: send the current 6-digit code of the user's authenticator app as totp",
   },
   forbidden: { status: 403, message: "You are not allowed to do this" },
+  cross_site_session: { status: 403, message: "The portal session is accepted only from pages of this site" },
+  portal_csrf_required: {
+    status: 403,
+    message: "Requests authenticated by the session cookie need the page's {header}",
+  },
+  access_log_patient_only: { status: 403, message: "Only the patient reads their record's access log here" },
+  care_record_groups_only: {
+    status: 403,
+    message: "Only patients, physicians and insurers can use the care record",
+  },
+  state_reset_forbidden: {
+    status: 403,
+    message: "Only clinic admins and physicians can reset the care record",
+  },
+  history_forbidden: {
+    status: 403,
+    message: "Only patients, physicians, insurers and clinic admins can read the care record's history",
+  },
+  record_live_forbidden: {
+    status: 403,
+    message: "Only the patient and their care team can follow the record live",
+  },
+  team_managers_only: {
+    status: 403,
+    message: "Only the patient, clinic admins and the clinic's server manage a care team",
+  },
+  access_log_forbidden: { status: 403, message: "Only the patient and clinic admins read the access log" },
   account_disabled: { status: 403, message: "This account is disabled" },
   api_key_or_admin_required: {
     status: 403,
@@ -117,6 +152,8 @@ export const ERRORS = {
   },
   not_on_care_team: { status: 403, message: "You are not on this patient's care team" },
   not_found: { status: 404, message: "Not found" },
+  patient_not_found: { status: 404, message: "No such patient", wire: "not_found" },
+  stylesheet_not_found: { status: 404, message: "No such stylesheet", wire: "not_found" },
   room_not_found: { status: 404, message: "Room not found" },
   file_not_found: { status: 404, message: "File not found" },
   asset_not_found: { status: 404, message: "No such asset", wire: "not_found" },

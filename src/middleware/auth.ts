@@ -73,11 +73,7 @@ export function vseeAuth(options: { apiKey?: boolean; cookie?: boolean } = {}): 
         }
         return signedIn(caller);
       }
-      throw new ApiError("unauthorized", {
-        message: options.apiKey
-          ? "An access token or the account's API key is required"
-          : "An access token is required",
-      });
+      throw new ApiError(options.apiKey ? "token_or_api_key_required" : "access_token_required");
     }
     const record = await resolveAccess(c.env, token);
     if (!record || (code && code !== record.clinicCode)) throw new ApiError("invalid_token");

@@ -107,11 +107,7 @@ export function careAuth(options: { live?: boolean; apiKey?: boolean } = {}): Mi
       return next();
     }
     if (!token) {
-      throw new ApiError("unauthorized", {
-        message: options.apiKey
-          ? "A bearer token or the clinic's API key is required"
-          : "A bearer token is required",
-      });
+      throw new ApiError(options.apiKey ? "bearer_or_api_key_required" : "bearer_required");
     }
     const record = await resolveAccess(c.env, token);
     const clinicCode = (options.live && c.req.query("accountCode")?.trim()) || clinicCodeOf(c.req, c.env);

@@ -26,7 +26,7 @@ export async function loadClinic(c: {
 }): Promise<Clinic> {
   const clinic = await getClinicByCode(c.env, clinicCodeOf(c.req, c.env));
   if (!clinic) throw new ApiError("clinic_not_found");
-  if (clinic.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
+  if (clinic.disabled) throw new ApiError("account_disabled");
   return clinic;
 }
 
@@ -37,15 +37,14 @@ export async function loadClinic(c: {
 export async function clinicOfApiKey<E extends AppEnv>(c: Context<E>): Promise<Clinic> {
   const code = c.req.header("x-accountcode")?.trim();
   const key = c.req.header("x-apikey")?.trim();
-  if (!code || !key)
-    throw new ApiError("invalid_api_key", { message: "X-AccountCode and X-ApiKey are required" });
+  if (!code || !key) throw new ApiError("api_key_required");
   const clinic = await getClinicByCode(c.env, code);
   const ok = clinic ? await verifyApiKey(clinic, key) : await verifyApiKey(DUMMY, key);
   if (!clinic || !ok) {
     await countFailedCredential(c, "api-key");
     throw new ApiError("invalid_api_key");
   }
-  if (clinic.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
+  if (clinic.disabled) throw new ApiError("account_disabled");
   return clinic;
 }
 

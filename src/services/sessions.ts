@@ -169,6 +169,25 @@ export async function resolveAccess(
   return record ? { ...record, hash } : null;
 }
 
+/**
+ * The id of the live session behind an access token (D1, consistent, unlike its KV copy), or null. With
+ * `burn` the same single statement ends it, so that a one-time SSO token signs in at most once.
+ */
+export async function liveSessionOf(
+  env: Bindings,
+  access: { hash: string; clinicId: number },
+  options: { burn?: boolean } = {},
+): Promise<string | null> {
+  const row = await env.DB.prepare(
+    options.burn
+      ? "UPDATE sessions SET sso_burnt_at = ?1, revoked_at = ?1 WHERE access_hash = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND expires_at > ?1 RETURNING id"
+      : "SELECT id FROM sessions WHERE access_hash = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND expires_at > ?1",
+  )
+    .bind(now(), access.hash, access.clinicId)
+    .first<{ id: string }>();
+  return row?.id ?? null;
+}
+
 /** The caller an access record names (what the auth middlewares put in the context). */
 export function callerOf(record: AccessRecord & { hash: string }): Caller {
   const { hash, issuedAt: _issuedAt, ...named } = record;

@@ -41,7 +41,7 @@ export async function ssoSignIn(
   }
   const disabledUser = (userId: number): never => {
     refused("user_disabled", userId);
-    throw new ApiError("forbidden", { message: "This user is disabled" });
+    throw new ApiError("user_disabled");
   };
   const pending = new PendingSession("vsee", clinic.id);
   const upsert = ssoUpsert(env.DB, clinic.id, type, code, fields);

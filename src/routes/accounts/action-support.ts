@@ -29,18 +29,14 @@ export async function callerAccount<E extends AppEnv>(
   c: Context<E>,
 ): Promise<{ user: User; sessionId: string }> {
   const caller = await optionalAccount(c);
-  if (!caller) throw new ApiError("unauthorized", { message: "An access token is required for this action" });
+  if (!caller) throw new ApiError("action_token_required");
   return {
     user: await requireLiveAccount(c.env, caller.clinicId, caller.userId),
     sessionId: caller.sessionId,
   };
 }
 
-const tooManyCodes = () =>
-  new ApiError("rate_limited", {
-    message: "Too many codes sent, try again later",
-    headers: { "Retry-After": "3600" },
-  });
+const tooManyCodes = () => new ApiError("codes_rate_limited", { headers: { "Retry-After": "3600" } });
 
 /** An authenticated caller's code: 429 over the cap; the message's first delivery follows the response. */
 export async function commitCode<E extends AppEnv>(c: Context<E>, out: Outgoing): Promise<void> {

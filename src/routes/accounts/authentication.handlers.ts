@@ -119,8 +119,7 @@ async function local<E extends AppEnv>(c: Context<E>, clinic: Clinic, body: Body
     refused(method, locked ? "locked" : "invalid", user?.id);
     throw locked ? lockedError(locked) : error;
   };
-  if (!ok || !user || user.disabled)
-    return fail(new ApiError("invalid_credentials", { message: "Invalid login" }), "password");
+  if (!ok || !user || user.disabled) return fail(new ApiError("invalid_login"), "password");
   const extra: D1PreparedStatement[] = [];
   if (user.mfaEnabled) {
     const second = await checkSecondFactor(c.env, clinic, user, body.totpToken);
@@ -195,7 +194,7 @@ async function refresh<E extends AppEnv>(
   // The rotation batch also reads the owner; a disabled user or clinic ends the session (null).
   // Another family's refresh token is refused before it is spent (it keeps working at /api_v3).
   const rotated = await rotateRefresh(c.env, "accounts", body.refreshToken, clinic.id, auditSource(c));
-  const refused = new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
+  const refused = new ApiError("invalid_refresh_token");
   const failed = (reason: string, subject?: number) =>
     auditLater(c, {
       event: "token_refresh",
@@ -229,7 +228,7 @@ async function endSession<E extends AppEnv>(c: Context<E>, token: string) {
 
 export const logout: AppRouteHandler<typeof logoutRoute> = async (c) => {
   const token = bearerToken(c.req);
-  if (!token) throw new ApiError("unauthorized", { message: "An access token is required" });
+  if (!token) throw new ApiError("access_token_required");
   return c.json(await endSession(c, token), 200);
 };
 

@@ -128,12 +128,7 @@ async function sendVerification<E extends AppEnv>(
   if (caller) {
     const user = await requireLiveAccount(c.env, caller.clinicId, caller.userId);
     if (!sendable(user)) {
-      throw new ApiError("bad_request", {
-        message:
-          key === "email"
-            ? "The account has no unverified email"
-            : "The account has no unverified Philippine mobile number",
-      });
+      throw new ApiError(key === "email" ? "no_unverified_email" : "no_unverified_mobile");
     }
     await commitCode(c, await send(user));
     return SENT;

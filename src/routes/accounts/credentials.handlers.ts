@@ -50,10 +50,7 @@ async function confirmByCode<E extends AppEnv>(
 export const changePassword: Action<"changePassword"> = (c, clinic, body) =>
   confirmByCode(c, clinic, "accounts-change-password", async (user) => {
     const to = accountChannel(user);
-    if (!to)
-      throw new ApiError("bad_request", {
-        message: "The account has no email or Philippine mobile number for the confirmation code",
-      });
+    if (!to) throw new ApiError("no_confirmation_channel");
     return {
       purpose: "password_change",
       to,

@@ -12,8 +12,7 @@ export const setupMfa: Action<"setupMFA"> = async (c, clinic, body) => {
   const { user } = await callerAccount(c);
   const uid = String(user.id);
   if (body.enable) {
-    if (user.mfaEnabled)
-      throw new ApiError("bad_request", { message: "MFA is already enabled: disable it first" });
+    if (user.mfaEnabled) throw new ApiError("mfa_already_enabled");
     const { secret, dataURL } = await startEnrolment(c.env, user, clinic.name);
     mfaAudit(c, clinic, user, "success", "enrol");
     return { uid, enabled: false, dataURL, secret };
@@ -30,10 +29,7 @@ export const setupMfa: Action<"setupMFA"> = async (c, clinic, body) => {
 
 export const verifyMfaSecret: Action<"verifyMFASecret"> = async (c, clinic, body) => {
   const { user } = await callerAccount(c);
-  if (!user.mfaSecret)
-    throw new ApiError("bad_request", {
-      message: "No MFA enrolment: start one with setupMFA {enable: true}",
-    });
+  if (!user.mfaSecret) throw new ApiError("mfa_not_enrolling");
   await checkTotp(c, clinic, user, body.totpToken, user.mfaEnabled ? "none" : "enable");
   return { verified: true };
 };

@@ -16,7 +16,7 @@ export async function openLive<E extends AppEnv>(
   const caller = rec.caller;
   if (!caller) throw new ApiError("unauthorized");
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    throw new ApiError("bad_request", { message: "Expected a WebSocket upgrade (Upgrade: websocket)" });
+    throw new ApiError("websocket_required");
   }
   const viewer: LiveViewer = {
     userId: caller.userId,

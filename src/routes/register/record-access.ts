@@ -7,7 +7,7 @@
 import type { Context } from "hono";
 import type { Actor, CareState, ReadResult, WriteResult } from "../../durable-objects/care-record";
 import { afterResponse } from "../../lib/background";
-import { ApiError } from "../../lib/errors";
+import { ApiError, type ErrorCode } from "../../lib/errors";
 import { audit } from "../../middleware/audit";
 import { isClinicAdmin } from "../../middleware/auth";
 import {
@@ -47,8 +47,7 @@ export interface OpenRecord {
 /** The path's patient id (digits), else 400. */
 export function patientIdOf(raw: string): number {
   if (!/^[1-9]\d{0,14}$/.test(raw)) {
-    throw new ApiError("bad_request", {
-      message: "patientId: must be a user id",
+    throw new ApiError("invalid_patient_id", {
       fields: [{ param: "patientId", message: "must be a user id" }],
     });
   }
@@ -103,22 +102,22 @@ export function opened<E extends AppEnv>(
   };
 }
 
-/** Requires one of the access kinds, else 403 with `message`. */
-export function requireKind(rec: OpenRecord, kinds: Access["kind"][], message: string): void {
-  if (!kinds.includes(rec.access.kind)) throw new ApiError("forbidden", { message });
+/** Requires one of the access kinds, else the 403 `refusal`. */
+export function requireKind(rec: OpenRecord, kinds: Access["kind"][], refusal: ErrorCode): void {
+  if (!kinds.includes(rec.access.kind)) throw new ApiError(refusal);
 }
 
 /** The fields of a write body, after checking that the caller's group may write every one (403). */
 export function writableFields(group: Group | null, body: Partial<Record<CareField, string>>): CareField[] {
   const fields = CARE_FIELDS.filter((f) => body[f] !== undefined);
   if (!group) {
-    throw new ApiError("forbidden", { message: "Only patients, physicians and insurers write care records" });
+    throw new ApiError("record_write_forbidden");
   }
   const denied = forbiddenFields(group, fields);
   if (denied.length > 0) {
     const own = GROUP_DEFS[group];
-    throw new ApiError("forbidden", {
-      message: `${own.display} may write only ${own.writes.join(" and ")} (not ${denied.join(", ")})`,
+    throw new ApiError("fields_not_writable", {
+      params: { group: own.display, writable: own.writes.join(" and "), denied: denied.join(", ") },
     });
   }
   return fields;

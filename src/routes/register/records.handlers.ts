@@ -60,9 +60,7 @@ export const listRecords: AppRouteHandler<typeof listRecordsRoute> = async (c) =
           ? "admin"
           : null;
   if (!kind) {
-    throw new ApiError("forbidden", {
-      message: "Only patients, physicians, insurers and clinic admins have care records to list",
-    });
+    throw new ApiError("record_list_forbidden");
   }
   const { limit = 50, cursor } = c.req.valid("query");
   const page = await listPage(
@@ -105,9 +103,7 @@ export const putRecord: AppRouteHandler<typeof putRecordRoute> = async (c) => {
 export const deleteRecord: AppRouteHandler<typeof deleteRecordRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
   if (rec.access.kind !== "admin" && rec.access.group !== "physicians") {
-    throw new ApiError("forbidden", {
-      message: "Only the care team's physicians and clinic admins can reset the care record",
-    });
+    throw new ApiError("record_reset_forbidden");
   }
   const condition = versionCondition(c.req.valid("header")["if-match"]);
   const state = written(await rec.stub.reset(rec.actor, condition));
@@ -124,7 +120,7 @@ export const recordHistory: AppRouteHandler<typeof recordHistoryRoute> = async (
 
 export const recordLive: AppRouteHandler<typeof recordLiveRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
-  requireKind(rec, ["patient", "member"], "Only the patient and their care team can follow the record live");
+  requireKind(rec, ["patient", "member"], "record_live_forbidden");
   return openLive(c, rec, recordName(rec.clinicId, rec.patientId));
 };
 
@@ -139,7 +135,6 @@ function memberWire(m: Member) {
 }
 
 const TEAM_MANAGERS: OpenRecord["access"]["kind"][] = ["patient", "admin", "server"];
-const MANAGERS_ONLY = "Only the patient, clinic admins and the clinic's server manage a care team";
 
 export const listMembers: AppRouteHandler<typeof listMembersRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
@@ -149,7 +144,7 @@ export const listMembers: AppRouteHandler<typeof listMembersRoute> = async (c) =
 
 export const addMember: AppRouteHandler<typeof addMemberRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
-  requireKind(rec, TEAM_MANAGERS, MANAGERS_ONLY);
+  requireKind(rec, TEAM_MANAGERS, "team_managers_only");
   const body = c.req.valid("json");
   // Adding by email tells a patient whether the address is a physician's or insurer's of their clinic:
   // rate-limited per client (the clinic's server, provisioning teams, is not).
@@ -179,7 +174,7 @@ export const addMember: AppRouteHandler<typeof addMemberRoute> = async (c) => {
 export const removeMember: AppRouteHandler<typeof removeMemberRoute> = async (c) => {
   const { patientId, userId } = c.req.valid("param");
   const rec = await open(c, patientId);
-  requireKind(rec, TEAM_MANAGERS, MANAGERS_ONLY);
+  requireKind(rec, TEAM_MANAGERS, "team_managers_only");
   const memberId = Number(userId);
   await removeTeamMember(
     c.env,
@@ -216,7 +211,7 @@ function accessWire(e: AccessEntry) {
 
 export const accessLog: AppRouteHandler<typeof accessLogRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
-  requireKind(rec, ["patient", "admin"], "Only the patient and clinic admins read the access log");
+  requireKind(rec, ["patient", "admin"], "access_log_forbidden");
   const { limit = 20, before } = c.req.valid("query");
   const page = await rec.stub.accessLog(limit, before);
   return c.json({ entries: page.entries.map(accessWire), next_before: page.nextBefore }, 200);

@@ -7,7 +7,7 @@
  */
 
 import type { Context } from "hono";
-import { ApiError } from "../../lib/errors";
+import { ApiError, type ErrorCode } from "../../lib/errors";
 import type { AppRouteHandler } from "../../lib/route-handler";
 import { isClinicAdmin } from "../../middleware/auth";
 import {
@@ -46,8 +46,7 @@ function namedPatient<E extends AppEnv>(c: Context<E>): number | null {
   try {
     return patientIdOf(raw.trim());
   } catch {
-    throw new ApiError("bad_request", {
-      message: "patient: must be a patient's user id",
+    throw new ApiError("invalid_patient_param", {
       fields: [{ param: "patient", message: "must be a patient's user id" }],
     });
   }
@@ -56,16 +55,16 @@ function namedPatient<E extends AppEnv>(c: Context<E>): number | null {
 /** The record /state means for this caller (see the module comment). */
 async function stateRecord<E extends AppEnvWith<{ caller: Caller; principal: Principal }>>(
   c: Context<E>,
-  refusal = "Only patients, physicians and insurers can use the care record",
+  refusal: ErrorCode = "care_record_groups_only",
 ): Promise<OpenRecord> {
   const caller: Caller = c.get("caller");
   const admin = isClinicAdmin(caller);
-  if (!isGroup(caller.group) && !admin) throw new ApiError("forbidden", { message: refusal });
+  if (!isGroup(caller.group) && !admin) throw new ApiError(refusal);
   const named = namedPatient(c);
   if (named !== null) return openPatientRecord(c, named);
   const own = caller.group === "patients" ? caller.userId : null;
   const ctx = await recordContext(c.env, caller.clinicId, own, caller.userId);
-  if (ctx.disabled) throw new ApiError("forbidden", { message: "This account is disabled" });
+  if (ctx.disabled) throw new ApiError("account_disabled");
   const shared = careRecordMode(ctx.settings) === "shared";
   if (shared || (admin && !isGroup(caller.group))) {
     const group = isGroup(caller.group) ? caller.group : null;
@@ -98,12 +97,10 @@ export const putState: AppRouteHandler<typeof putStateRoute> = async (c) => {
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-const RESET_REFUSAL = "Only clinic admins and physicians can reset the care record";
-
 export const deleteState: AppRouteHandler<typeof deleteStateRoute> = async (c) => {
-  const rec = await stateRecord(c, RESET_REFUSAL);
+  const rec = await stateRecord(c, "state_reset_forbidden");
   if (rec.access.kind !== "admin" && rec.access.group !== "physicians") {
-    throw new ApiError("forbidden", { message: RESET_REFUSAL });
+    throw new ApiError("state_reset_forbidden");
   }
   const condition = versionCondition(c.req.valid("header")["if-match"]);
   const state = written(await rec.stub.reset(rec.actor, condition));
@@ -112,10 +109,7 @@ export const deleteState: AppRouteHandler<typeof deleteStateRoute> = async (c) =
 };
 
 export const history: AppRouteHandler<typeof historyRoute> = async (c) => {
-  const rec = await stateRecord(
-    c,
-    "Only patients, physicians, insurers and clinic admins can read the care record's history",
-  );
+  const rec = await stateRecord(c, "history_forbidden");
   const { limit = 20, before } = c.req.valid("query");
   const page = await rec.stub.history(limit, before);
   return c.json({ entries: page.entries.map(historyWire), next_before: page.nextBefore }, 200);
@@ -124,9 +118,7 @@ export const history: AppRouteHandler<typeof historyRoute> = async (c) => {
 export const live: AppRouteHandler<typeof liveRoute> = async (c) => {
   const rec = await stateRecord(c);
   if (rec.access.kind === "admin") {
-    throw new ApiError("forbidden", {
-      message: "Only patients, physicians and insurers can follow the care record live",
-    });
+    throw new ApiError("live_forbidden");
   }
   return openLive(c, rec, recordName(rec.clinicId, rec.patientId));
 };

@@ -60,8 +60,7 @@ export function versionCondition(header: string | undefined): number[] | "*" | u
   for (const part of header.split(",")) {
     const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(part.trim());
     if (!m) {
-      throw new ApiError("bad_request", {
-        message: "Invalid If-Match header",
+      throw new ApiError("invalid_if_match", {
         fields: [{ param: "If-Match", message: 'must be an ETag of GET /state (e.g. "12") or *' }],
       });
     }

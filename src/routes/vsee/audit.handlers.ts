@@ -8,8 +8,7 @@ import { auditWire } from "./wire";
 /** The clinic's audit log: its API key and its clinic admins only. */
 export const listAudit: AppRouteHandler<typeof listAuditRoute> = async (c) => {
   const principal = c.get("principal");
-  if (principal.kind === "user" && !isClinicAdmin(principal.caller))
-    throw new ApiError("forbidden", { message: "Only clinic admins can read the audit log" });
+  if (principal.kind === "user" && !isClinicAdmin(principal.caller)) throw new ApiError("audit_forbidden");
   const { clinicId } = tenantOf(principal);
   const q = c.req.valid("query");
   const { rows, total } = await list(c.env, auditFilter(q, clinicId, 20));

@@ -13,8 +13,7 @@ async function uploadedBytes(req: Request): Promise<Uint8Array> {
   const type = (req.headers.get("content-type") ?? "").toLowerCase();
   const bytes = await cappedBytes(req, MAX_UPLOAD_BYTES);
   if (type.startsWith("image/")) return bytes;
-  if (!type.startsWith("multipart/form-data"))
-    throw new ApiError("unsupported_media_type", { message: "Send multipart/form-data with a `file` part" });
+  if (!type.startsWith("multipart/form-data")) throw new ApiError("multipart_required");
   const form = await parseMultipart(req, bytes);
   const named = form.get("file");
   const file =
@@ -26,8 +25,7 @@ async function uploadedBytes(req: Request): Promise<Uint8Array> {
 export const uploadFile: AppRouteHandler<typeof uploadFileRoute> = async (c) => {
   const caller = c.get("caller");
   const bytes = await uploadedBytes(c.req.raw);
-  if (bytes.byteLength > MAX_FILE_BYTES)
-    throw new ApiError("payload_too_large", { message: "Files may be at most 1 MiB" });
+  if (bytes.byteLength > MAX_FILE_BYTES) throw new ApiError("file_too_large");
   const type = sniffImage(bytes);
   if (!type) throw invalidField("file", "must be a PNG, JPEG, GIF or WebP image");
   const id = await putFile(c.env, caller.clinicId, caller.userId, type, bytes);
@@ -40,7 +38,7 @@ export const downloadFile: AppRouteHandler<typeof getFileRoute> = async (c) => {
   const { auth_code } = c.req.valid("query");
   // A wrong auth_code and a missing file answer the same 404.
   const file = (await checkAuthCode(c.env, id, auth_code)) ? await getFile(c.env, id) : null;
-  if (!file) throw new ApiError("not_found", { message: "File not found" });
+  if (!file) throw new ApiError("file_not_found");
   return c.body(file.bytes, 200, {
     "Content-Type": file.type,
     // A patient's photo is personal data: no cache keeps it (SECURITY.md).

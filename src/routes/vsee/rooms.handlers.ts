@@ -36,15 +36,14 @@ function tenant(principal: Principal): Tenant {
 }
 
 function requireManager(t: Tenant): void {
-  if (!t.manager)
-    throw new ApiError("forbidden", { message: "Only the account's API key or a clinic admin can do this" });
+  if (!t.manager) throw new ApiError("api_key_or_admin_required");
 }
 
 async function visibleRoom(env: Bindings, t: Tenant, code: string) {
   const room = await roomsService.getRoom(env, t.clinicId, { code });
-  if (!room) throw new ApiError("not_found", { message: "Room not found" });
+  if (!room) throw new ApiError("room_not_found");
   if (!t.manager && !(await roomsService.isMember(env, room.id, t.caller?.userId ?? -1))) {
-    throw new ApiError("forbidden", { message: "You are not assigned to this room" });
+    throw new ApiError("not_in_room");
   }
   return room;
 }
@@ -108,7 +107,7 @@ export const assignRoom: AppRouteHandler<typeof assignRoomRoute> = async (c) => 
     ),
   ]);
   if (!user) throw new ApiError("user_not_found");
-  if (!room) throw new ApiError("not_found", { message: "Room not found" });
+  if (!room) throw new ApiError("room_not_found");
   await roomsService.assign(c.env, t.clinicId, room.id, user.id);
   const rooms = await roomsOfUser(c.env, t.clinicId, user.id);
   return c.json(

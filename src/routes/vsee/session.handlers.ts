@@ -52,7 +52,7 @@ export const refresh: AppRouteHandler<typeof refreshRoute> = async (c) => {
   );
   if (!rotated) {
     auditLater(c, { event: "token_refresh", outcome: "failure", clinic: named ? { code: named } : null });
-    throw new ApiError("invalid_token", { message: "Invalid or expired refresh token" });
+    throw new ApiError("invalid_refresh_token");
   }
   const { user, tokens } = rotated;
   return c.json(

@@ -29,7 +29,7 @@ function listScope(principal: Principal): { clinicId: number; clinicCode: string
   if (caller.type === PROVIDER_TYPE) {
     return { clinicId: caller.clinicId, clinicCode: caller.clinicCode, inRoomsOf: caller.userId };
   }
-  throw new ApiError("forbidden", { message: "Members and guests cannot list users" });
+  throw new ApiError("user_list_forbidden");
 }
 
 export const listUsers: AppRouteHandler<typeof listUsersRoute> = async (c) => {
@@ -115,6 +115,6 @@ export const getUserProfile: AppRouteHandler<typeof getUserRoute> = async (c) =>
       details: { via: reader ?? "denied" },
     });
   }
-  if (!reader) throw new ApiError("forbidden", { message: "You may not read this user's profile" });
+  if (!reader) throw new ApiError("profile_forbidden");
   return c.json({ data: profileWire(clinicCode, user, rooms, await photoOf(c, user)) }, 200);
 };

@@ -1,12 +1,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { now } from "../../lib/clock";
 import { safeNext } from "../../lib/redirect";
 import { audit, auditLater } from "../../middleware/audit";
 import { setSessionCookie } from "../../middleware/portal-session";
 import { getClinicById } from "../../services/clinics";
 import { portalClinicByCode, portalClinicByHost } from "../../services/portal";
-import { resolveAccess, revokeSessions, startSession } from "../../services/sessions";
+import { liveSessionOf, resolveAccess, revokeSessions, startSession } from "../../services/sessions";
 import { getUser } from "../../services/users";
 import type { AppEnv } from "../../types";
 import type { webAuth } from "./auth.routes";
@@ -14,7 +13,11 @@ import { page } from "./guard";
 import { MessageView } from "./views";
 
 /** The page of a link that does not sign in (the same for every reason: it tells nobody why). */
-async function invalidLinkPage(c: Context<AppEnv>, clinicCode: string | undefined, next: string | undefined) {
+async function invalidLinkPage<E extends AppEnv>(
+  c: Context<E>,
+  clinicCode: string | undefined,
+  next: string | undefined,
+) {
   // The token's clinic while its record lasts, else the clinic of this host (a clinic's own domain).
   const clinic = clinicCode
     ? await portalClinicByCode(c.env, clinicCode)
@@ -59,17 +62,10 @@ export const webAuthHandler: RouteHandler<typeof webAuth, AppEnv> = async (c) =>
 
   // The session behind the token must still be live in D1 (consistent, unlike KV); with
   // one_time_token=1 it is burnt by the same single statement, so a token signs in at most once.
-  const t = now();
   const burn = q.one_time_token === "1";
-  const live = await c.env.DB.prepare(
-    burn
-      ? "UPDATE sessions SET sso_burnt_at = ?1, revoked_at = ?1 WHERE access_hash = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND expires_at > ?1 RETURNING id"
-      : "SELECT id FROM sessions WHERE access_hash = ?2 AND clinic_id = ?3 AND revoked_at IS NULL AND expires_at > ?1",
-  )
-    .bind(t, record.hash, record.clinicId)
-    .first<{ id: string }>();
+  const live = await liveSessionOf(c.env, record, { burn });
   if (!live) return invalid("session_ended");
-  if (burn) await revokeSessions(c.env, { sessionId: live.id }); // deletes the KV copy (already revoked in D1)
+  if (burn) await revokeSessions(c.env, { sessionId: live }); // deletes the KV copy (already revoked in D1)
 
   const [user, clinic] = await Promise.all([
     getUser(c.env, record.clinicId, record.userId),

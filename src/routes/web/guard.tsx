@@ -14,7 +14,7 @@ import { safeNext } from "../../lib/redirect";
 import { clearSessionCookie, cookieCaller, hasSessionCookie } from "../../middleware/portal-session";
 import { type PortalClinic, portalClinicByHost, portalClinicById } from "../../services/portal";
 import { USER_TYPES } from "../../services/users";
-import type { AppEnv, Caller } from "../../types";
+import type { AppEnv, AppEnvWith, Caller } from "../../types";
 import { applyPageHeaders, contentSecurityPolicy } from "./headers";
 import { MessageView, type Session } from "./views";
 
@@ -36,29 +36,38 @@ type PageStatus = 200 | 400 | 401 | 403 | 404 | 429;
  * Renders a page (a JSX tree) as an HTML document. A clinic with a logo gets its logo's origin added to
  * the page's `img-src` (and nothing else).
  */
-export function page(c: Context<AppEnv>, node: Child, status: PageStatus = 200, clinic?: PortalClinic) {
+export function page<E extends AppEnv>(
+  c: Context<E>,
+  node: Child,
+  status: PageStatus = 200,
+  clinic?: PortalClinic,
+) {
   c.header("Content-Security-Policy", contentSecurityPolicy(clinic?.logoUrl));
   return c.html(`<!doctype html>${node}`, status);
 }
 
-export async function sessionOf(c: Context<AppEnv>, caller: Caller, name?: string): Promise<Session> {
+export async function sessionOf<E extends AppEnv>(
+  c: Context<E>,
+  caller: Caller,
+  name?: string,
+): Promise<Session> {
   return { csrf: await sessionCsrfToken(c.env, caller.sessionId), name };
 }
 
 /** The clinic of a signed-in caller's pages. */
-export function clinicOf(c: Context<AppEnv>, caller: Caller): Promise<PortalClinic | undefined> {
+export function clinicOf<E extends AppEnv>(c: Context<E>, caller: Caller): Promise<PortalClinic | undefined> {
   return portalClinicById(c.env, caller.clinicId);
 }
 
 /** Redirects to the login form, coming back to this page afterwards. */
-export function toLogin(c: Context<AppEnv>) {
+export function toLogin<E extends AppEnv>(c: Context<E>) {
   if (hasSessionCookie(c)) clearSessionCookie(c); // expired or revoked: do not keep sending it
   const url = new URL(c.req.url);
   const next = safeNext(`${url.pathname}${url.search}`, url.origin);
   return c.redirect(next === "/" ? "/login" : `/login?next=${encodeURIComponent(next)}`, 302);
 }
 
-export async function forbiddenPage(c: Context<AppEnv>, caller: Caller, message: string) {
+export async function forbiddenPage<E extends AppEnv>(c: Context<E>, caller: Caller, message: string) {
   const home = homeOf(caller.type);
   const clinic = await clinicOf(c, caller);
   return page(
@@ -78,7 +87,7 @@ export async function forbiddenPage(c: Context<AppEnv>, caller: Caller, message:
 
 /** Page routes: the session cookie's caller, of this audience (set as `caller`). */
 export const portalPage = (audience: Audience) =>
-  createMiddleware<AppEnv>(async (c, next) => {
+  createMiddleware<AppEnvWith<{ caller: Caller }>>(async (c, next) => {
     const caller = await cookieCaller(c);
     if (!caller) return toLogin(c);
     if (!AUDIENCES[audience].types.includes(caller.type)) {
@@ -90,11 +99,11 @@ export const portalPage = (audience: Audience) =>
 
 /** JSON endpoints of the pages: 401 without a live session, 403 for the wrong audience. */
 export const portalApi = (audience: Audience) =>
-  createMiddleware<AppEnv>(async (c, next) => {
+  createMiddleware<AppEnvWith<{ caller: Caller }>>(async (c, next) => {
     const caller = await cookieCaller(c);
-    if (!caller) throw new ApiError("unauthorized", { message: "Sign in first: no live portal session" });
+    if (!caller) throw new ApiError("portal_session_required");
     if (!AUDIENCES[audience].types.includes(caller.type)) {
-      throw new ApiError("forbidden", { message: `Only ${AUDIENCES[audience].who} may read this` });
+      throw new ApiError("wrong_audience", { params: { who: AUDIENCES[audience].who } });
     }
     c.set("caller", caller);
     await next();
@@ -137,7 +146,7 @@ const NOT_PAGES = [
  * that a browser navigates to (Accept names text/html), e.g. a mistyped `/dashboard/x`. API paths keep
  * their family's JSON.
  */
-export function wantsPage(c: Context<AppEnv>): boolean {
+export function wantsPage<E extends AppEnv>(c: Context<E>): boolean {
   const path = c.req.path;
   if (PAGE_PATHS.has(path)) return true;
   if (familyOf(path) !== "admin" || path === "/admin" || path.startsWith("/admin/")) return false;
@@ -159,7 +168,7 @@ const ERROR_TITLES: Record<number, string> = {
 };
 
 /** The clinic of an error page: the session's, else the host's; none when storage fails too. */
-async function errorClinic(c: Context<AppEnv>): Promise<PortalClinic | undefined> {
+async function errorClinic<E extends AppEnv>(c: Context<E>): Promise<PortalClinic | undefined> {
   try {
     const caller = await cookieCaller(c);
     if (caller) return await portalClinicById(c.env, caller.clinicId);
@@ -170,7 +179,7 @@ async function errorClinic(c: Context<AppEnv>): Promise<PortalClinic | undefined
 }
 
 /** An error on a page path, as a page (no internals: the ApiError's public message only). */
-export async function errorPage(c: Context<AppEnv>, err: ApiError): Promise<Response> {
+export async function errorPage<E extends AppEnv>(c: Context<E>, err: ApiError): Promise<Response> {
   const clinic = await errorClinic(c);
   const status = err.status;
   const title = status >= 500 ? "Something went wrong" : (ERROR_TITLES[status] ?? "Not possible");

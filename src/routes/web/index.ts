@@ -3,9 +3,9 @@ import { webAuthHandler } from "./auth.handlers";
 import { webAuth } from "./auth.routes";
 import { pageErrors } from "./guard";
 import * as pages from "./pages.handlers";
-import * as r from "./pages.routes";
-import * as records from "./records.handlers";
-import * as rr from "./records.routes";
+import * as pageRoutes from "./pages.routes";
+import * as recordHandlers from "./records.handlers";
+import * as recordRoutes from "./records.routes";
 
 /**
  * Browser-facing routes of the portal (mounted at the root): sign-in, the pages, their assets and data.
@@ -13,22 +13,22 @@ import * as rr from "./records.routes";
  */
 export const web = familyApp("admin", pageErrors)
   .openapi(webAuth, webAuthHandler)
-  .openapi(r.home, pages.home)
-  .openapi(r.loginPage, pages.loginPage)
-  .openapi(r.loginSubmit, pages.loginSubmit)
-  .openapi(r.loginCodeSubmit, pages.loginCodeSubmit)
-  .openapi(r.logoutPage, pages.logoutPage)
-  .openapi(r.logoutSubmit, pages.logoutSubmit)
-  .openapi(r.dashboard, pages.dashboard)
-  .openapi(r.dashboardRooms, pages.dashboardRooms)
-  .openapi(r.clinicPage, pages.clinicPage)
-  .openapi(r.patientRecordPage, pages.patientRecordPage)
-  .openapi(rr.portalRecord, records.getRecord)
-  .openapi(rr.portalRecordWrite, records.putRecord)
-  .openapi(rr.portalRecordHistory, records.recordHistory)
-  .openapi(rr.portalRecordAccessLog, records.recordAccessLog)
-  .openapi(rr.portalRecordLive, records.recordLive)
-  .openapi(r.clinicStylesheet, pages.clinicStylesheet)
-  .openapi(r.asset, pages.asset);
+  .openapi(pageRoutes.home, pages.home)
+  .openapi(pageRoutes.loginPage, pages.loginPage)
+  .openapi(pageRoutes.loginSubmit, pages.loginSubmit)
+  .openapi(pageRoutes.loginCodeSubmit, pages.loginCodeSubmit)
+  .openapi(pageRoutes.logoutPage, pages.logoutPage)
+  .openapi(pageRoutes.logoutSubmit, pages.logoutSubmit)
+  .openapi(pageRoutes.dashboard, pages.dashboard)
+  .openapi(pageRoutes.dashboardRooms, pages.dashboardRooms)
+  .openapi(pageRoutes.clinicPage, pages.clinicPage)
+  .openapi(pageRoutes.patientRecordPage, pages.patientRecordPage)
+  .openapi(recordRoutes.portalRecord, recordHandlers.getRecord)
+  .openapi(recordRoutes.portalRecordWrite, recordHandlers.putRecord)
+  .openapi(recordRoutes.portalRecordHistory, recordHandlers.recordHistory)
+  .openapi(recordRoutes.portalRecordAccessLog, recordHandlers.recordAccessLog)
+  .openapi(recordRoutes.portalRecordLive, recordHandlers.recordLive)
+  .openapi(pageRoutes.clinicStylesheet, pages.clinicStylesheet)
+  .openapi(pageRoutes.asset, pages.asset);
 
 export { pageErrors };

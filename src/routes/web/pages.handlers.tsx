@@ -1,4 +1,3 @@
-import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { clearAlive } from "../../kv/alive";
@@ -7,6 +6,7 @@ import { randomToken } from "../../lib/crypto";
 import { loginCsrfToken, sameOrigin, verifyLoginCsrf, verifySessionCsrf } from "../../lib/csrf";
 import { ApiError } from "../../lib/errors";
 import { safeNext } from "../../lib/redirect";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { auditSink } from "../../middleware/audit";
 import {
   clearSessionCookie,
@@ -20,10 +20,23 @@ import { revokeSessions } from "../../services/sessions";
 import { type SignedIn, signIn, signInSecondStep } from "../../services/sign-in";
 import { getUser, roomsOfUser } from "../../services/users";
 import { PATIENT_TYPES, waitingRooms } from "../../services/waiting";
-import type { AppEnv, Caller } from "../../types";
+import type { AppEnv } from "../../types";
 import { ASSETS, clinicCss } from "./assets";
 import { clinicOf, forbiddenPage, homeOf, page, sessionOf, toLogin } from "./guard";
-import type * as r from "./pages.routes";
+import type {
+  asset as assetRoute,
+  clinicPage as clinicPageRoute,
+  clinicStylesheet as clinicStylesheetRoute,
+  dashboardRooms as dashboardRoomsRoute,
+  dashboard as dashboardRoute,
+  home as homeRoute,
+  loginCodeSubmit as loginCodeSubmitRoute,
+  loginPage as loginPageRoute,
+  loginSubmit as loginSubmitRoute,
+  logoutPage as logoutPageRoute,
+  logoutSubmit as logoutSubmitRoute,
+  patientRecordPage as patientRecordPageRoute,
+} from "./pages.routes";
 import { openRecordPage } from "./record-page";
 import {
   ClinicView,
@@ -35,8 +48,6 @@ import {
   SignOutView,
 } from "./views";
 
-type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
-
 /** The login form's CSRF nonce: `__Host-ce_login` (HttpOnly, Secure, SameSite=Strict, this host only). */
 const LOGIN_COOKIE = "ce_login";
 const LOGIN_COOKIE_TTL = 3600;
@@ -44,7 +55,7 @@ const LOGIN_COOKIE_TTL = 3600;
 const displayName = (u: { firstName: string; lastName: string }) => `${u.firstName} ${u.lastName}`.trim();
 
 /** `next` as the form keeps it: a path of this site, or nothing. */
-function keptNext(c: Context<AppEnv>, next: string | undefined): string | undefined {
+function keptNext<E extends AppEnv>(c: Context<E>, next: string | undefined): string | undefined {
   const target = safeNext(next, new URL(c.req.url).origin);
   return target === "/" ? undefined : target;
 }
@@ -60,7 +71,10 @@ interface LoginValues {
  * The clinic of the sign-in form: the one the link (`?clinic=`) or the form names, else the one whose
  * `domain` is this host. Known, the form asks for no clinic code.
  */
-async function formClinic(c: Context<AppEnv>, code: string | undefined): Promise<PortalClinic | undefined> {
+async function formClinic<E extends AppEnv>(
+  c: Context<E>,
+  code: string | undefined,
+): Promise<PortalClinic | undefined> {
   if (code) return portalClinicByCode(c.env, code);
   return portalClinicByHost(c.env, new URL(c.req.url).hostname);
 }
@@ -76,7 +90,7 @@ async function formValues(
 }
 
 /** The browser's login nonce (kept while valid, so that two tabs both work), set again in its cookie. */
-function loginNonce(c: Context<AppEnv>): string {
+function loginNonce<E extends AppEnv>(c: Context<E>): string {
   let nonce = getCookie(c, LOGIN_COOKIE, "host");
   if (!nonce || !/^[0-9a-f]{32}$/.test(nonce)) nonce = randomToken(16);
   setCookie(c, LOGIN_COOKIE, nonce, {
@@ -142,7 +156,7 @@ async function codeForm(
 }
 
 /** Signed in: the session cookie, the nonce spent, and on to `next` (or the user's own page). */
-function signedInRedirect(c: Context<AppEnv>, signedIn: SignedIn, next: string | undefined) {
+function signedInRedirect<E extends AppEnv>(c: Context<E>, signedIn: SignedIn, next: string | undefined) {
   setSessionCookie(c, signedIn.tokens.access);
   deleteCookie(c, LOGIN_COOKIE, { prefix: "host", secure: true, path: "/" });
   return c.redirect(next ?? homeOf(signedIn.user.type) ?? "/", 303);
@@ -150,7 +164,7 @@ function signedInRedirect(c: Context<AppEnv>, signedIn: SignedIn, next: string |
 
 const FORM_EXPIRED = "This form has expired or did not come from this site: please try again.";
 
-export const home: Handler<typeof r.home> = async (c) => {
+export const home: AppRouteHandler<typeof homeRoute> = async (c) => {
   const caller = await cookieCaller(c);
   if (!caller) return toLogin(c);
   const target = homeOf(caller.type);
@@ -158,13 +172,13 @@ export const home: Handler<typeof r.home> = async (c) => {
   return forbiddenPage(c, caller, "There is no portal page for your kind of account.");
 };
 
-export const loginPage: Handler<typeof r.loginPage> = async (c) => {
+export const loginPage: AppRouteHandler<typeof loginPageRoute> = async (c) => {
   const q = c.req.valid("query");
   const { values, clinic } = await formValues(c, { clinic: q.clinic?.trim(), next: q.next });
   return loginForm(c, values, clinic);
 };
 
-export const loginSubmit: Handler<typeof r.loginSubmit> = async (c) => {
+export const loginSubmit: AppRouteHandler<typeof loginSubmitRoute> = async (c) => {
   const f = c.req.valid("json");
   const { values, clinic } = await formValues(c, f);
   const nonce = getCookie(c, LOGIN_COOKIE, "host");
@@ -197,7 +211,7 @@ export const loginSubmit: Handler<typeof r.loginSubmit> = async (c) => {
   return signedInRedirect(c, signedIn, values.next);
 };
 
-export const loginCodeSubmit: Handler<typeof r.loginCodeSubmit> = async (c) => {
+export const loginCodeSubmit: AppRouteHandler<typeof loginCodeSubmitRoute> = async (c) => {
   const f = c.req.valid("json");
   const { values, clinic } = await formValues(c, { clinic: f.clinic, next: f.next });
   const nonce = getCookie(c, LOGIN_COOKIE, "host");
@@ -229,7 +243,7 @@ export const loginCodeSubmit: Handler<typeof r.loginCodeSubmit> = async (c) => {
   return signedInRedirect(c, signedIn, values.next);
 };
 
-export const logoutPage: Handler<typeof r.logoutPage> = async (c) => {
+export const logoutPage: AppRouteHandler<typeof logoutPageRoute> = async (c) => {
   const caller = await cookieCaller(c);
   if (caller) {
     const clinic = await clinicOf(c, caller);
@@ -251,7 +265,7 @@ export const logoutPage: Handler<typeof r.logoutPage> = async (c) => {
   );
 };
 
-export const logoutSubmit: Handler<typeof r.logoutSubmit> = async (c) => {
+export const logoutSubmit: AppRouteHandler<typeof logoutSubmitRoute> = async (c) => {
   const caller = await cookieCaller(c);
   if (caller) {
     const { csrf } = c.req.valid("json");
@@ -279,8 +293,8 @@ export const logoutSubmit: Handler<typeof r.logoutSubmit> = async (c) => {
   return c.redirect(caller ? `/logout?clinic=${encodeURIComponent(caller.clinicCode)}` : "/logout", 303);
 };
 
-export const dashboard: Handler<typeof r.dashboard> = async (c) => {
-  const caller = c.get("caller") as Caller;
+export const dashboard: AppRouteHandler<typeof dashboardRoute> = async (c) => {
+  const caller = c.get("caller");
   const [rooms, user, clinic] = await Promise.all([
     waitingRooms(c.env, caller.clinicId, caller.userId),
     getUser(c.env, caller.clinicId, caller.userId),
@@ -291,8 +305,8 @@ export const dashboard: Handler<typeof r.dashboard> = async (c) => {
   return page(c, <DashboardView clinic={clinic} session={session} rooms={rooms} />, 200, clinic);
 };
 
-export const dashboardRooms: Handler<typeof r.dashboardRooms> = async (c) => {
-  const caller = c.get("caller") as Caller;
+export const dashboardRooms: AppRouteHandler<typeof dashboardRoomsRoute> = async (c) => {
+  const caller = c.get("caller");
   const rooms = await waitingRooms(c.env, caller.clinicId, caller.userId);
   return c.json(
     {
@@ -312,8 +326,8 @@ export const dashboardRooms: Handler<typeof r.dashboardRooms> = async (c) => {
   );
 };
 
-export const clinicPage: Handler<typeof r.clinicPage> = async (c) => {
-  const caller = c.get("caller") as Caller;
+export const clinicPage: AppRouteHandler<typeof clinicPageRoute> = async (c) => {
+  const caller = c.get("caller");
   const [rooms, user, clinic] = await Promise.all([
     roomsOfUser(c.env, caller.clinicId, caller.userId),
     getUser(c.env, caller.clinicId, caller.userId),
@@ -337,10 +351,10 @@ export const clinicPage: Handler<typeof r.clinicPage> = async (c) => {
   );
 };
 
-export const patientRecordPage: Handler<typeof r.patientRecordPage> = async (c) => {
-  const caller = c.get("caller") as Caller;
+export const patientRecordPage: AppRouteHandler<typeof patientRecordPageRoute> = async (c) => {
+  const caller = c.get("caller");
   const raw = c.req.valid("param").patientId;
-  if (!/^[1-9]\d{0,14}$/.test(raw)) throw new ApiError("not_found", { message: "No such patient" });
+  if (!/^[1-9]\d{0,14}$/.test(raw)) throw new ApiError("patient_not_found");
   let opened: Awaited<ReturnType<typeof openRecordPage>>;
   try {
     opened = await openRecordPage(c, Number(raw));
@@ -372,18 +386,18 @@ export const patientRecordPage: Handler<typeof r.patientRecordPage> = async (c) 
   );
 };
 
-export const asset: Handler<typeof r.asset> = (c) => {
+export const asset: AppRouteHandler<typeof assetRoute> = (c) => {
   const { file } = c.req.valid("param");
   const found = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;
-  if (!found) throw new ApiError("not_found", { message: "No such asset" });
+  if (!found) throw new ApiError("asset_not_found");
   return c.body(found.body, 200, { "Content-Type": found.type, "Cache-Control": "public, max-age=300" });
 };
 
-export const clinicStylesheet: Handler<typeof r.clinicStylesheet> = async (c) => {
+export const clinicStylesheet: AppRouteHandler<typeof clinicStylesheetRoute> = async (c) => {
   const { file } = c.req.valid("param");
   const code = file.endsWith(".css") ? file.slice(0, -4) : "";
   const clinic = code ? await portalClinicByCode(c.env, code) : undefined;
-  if (!clinic?.accentColor) throw new ApiError("not_found", { message: "No such stylesheet" });
+  if (!clinic?.accentColor) throw new ApiError("stylesheet_not_found");
   return c.body(clinicCss(clinic.accentColor), 200, {
     "Content-Type": "text/css; charset=utf-8",
     "Cache-Control": "public, max-age=300",

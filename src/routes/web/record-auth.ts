@@ -9,18 +9,16 @@ import { CSRF_HEADER, sameOriginStrict, verifySessionCsrf } from "../../lib/csrf
 import { ApiError } from "../../lib/errors";
 import { offeredProtocols } from "../../middleware/care-auth";
 import { cookieCaller } from "../../middleware/portal-session";
-import type { AppEnv } from "../../types";
+import type { AppEnvWith, Caller } from "../../types";
 
 const CSRF_PROTOCOL_PREFIX = "csrf.";
 
 export const portalRecordApi = (options: { live?: boolean } = {}) =>
-  createMiddleware<AppEnv>(async (c, next) => {
+  createMiddleware<AppEnvWith<{ caller: Caller }>>(async (c, next) => {
     const caller = await cookieCaller(c);
-    if (!caller) throw new ApiError("unauthorized", { message: "Sign in first: no live portal session" });
+    if (!caller) throw new ApiError("portal_session_required");
     if (!sameOriginStrict(c.req) || (options.live && !c.req.header("origin"))) {
-      throw new ApiError("forbidden", {
-        message: "The portal session is accepted only from pages of this site",
-      });
+      throw new ApiError("cross_site_session");
     }
     const csrf = options.live
       ? offeredProtocols(c.req.header("sec-websocket-protocol"))
@@ -28,9 +26,7 @@ export const portalRecordApi = (options: { live?: boolean } = {}) =>
           ?.slice(CSRF_PROTOCOL_PREFIX.length)
       : c.req.header(CSRF_HEADER);
     if (!(await verifySessionCsrf(c.env, caller.sessionId, csrf))) {
-      throw new ApiError("forbidden", {
-        message: `Requests authenticated by the session cookie need the page's ${CSRF_HEADER}`,
-      });
+      throw new ApiError("portal_csrf_required", { params: { header: CSRF_HEADER } });
     }
     c.set("caller", caller);
     await next();

@@ -11,7 +11,10 @@ import { afterAccess, type OpenRecord, openPatientRecord, viewed } from "../regi
 import type { RecordProps } from "./views";
 
 /** Opens a record for the signed-in caller: its patient or a member of its care team (else 403). */
-export async function openPortalRecord(c: Context<AppEnv>, patientId: number): Promise<OpenRecord> {
+export async function openPortalRecord<E extends AppEnv>(
+  c: Context<E>,
+  patientId: number,
+): Promise<OpenRecord> {
   const rec = await openPatientRecord(c, patientId);
   // Clinic admins use the API; on the portal a record is its patient's and its care team's.
   if (rec.access.kind !== "patient" && rec.access.kind !== "member") throw new ApiError("not_on_care_team");
@@ -19,7 +22,7 @@ export async function openPortalRecord(c: Context<AppEnv>, patientId: number): P
 }
 
 /** What a record page renders: the state the caller reads (an access, logged as a read). */
-export async function openRecordPage(c: Context<AppEnv>, patientId: number) {
+export async function openRecordPage<E extends AppEnv>(c: Context<E>, patientId: number) {
   const rec = await openPortalRecord(c, patientId);
   const state = viewed(await rec.stub.view({ ...rec.actor, fields: rec.fields }));
   afterAccess(c, rec, "read", rec.fields);
@@ -43,7 +46,7 @@ const GROUP_NAMES: Record<string, string> = {
 };
 
 /** Names for the users of a record's history and access log: the patient and the care team. */
-export async function peopleOf(c: Context<AppEnv>, rec: OpenRecord) {
+export async function peopleOf<E extends AppEnv>(c: Context<E>, rec: OpenRecord) {
   const members = await listMembers(c.env, rec.clinicId, rec.patientId as number);
   const names = new Map<number, string>(
     members.map((m) => [m.userId, `${m.firstName} ${m.lastName}`.trim()]),

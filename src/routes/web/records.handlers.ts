@@ -1,30 +1,32 @@
-import type { RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
+import type { AppRouteHandler } from "../../lib/route-handler";
 import { recordName } from "../../services/care";
-import type { AppEnv } from "../../types";
 import { openLive } from "../register/live";
 import { afterAccess, patientIdOf, viewed, writableFields, written } from "../register/record-access";
 import { etag, isoSeconds, versionCondition } from "../register/wire";
 import { openPortalRecord, peopleOf } from "./record-page";
-import type * as r from "./records.routes";
+import type {
+  portalRecordAccessLog as portalRecordAccessLogRoute,
+  portalRecordHistory as portalRecordHistoryRoute,
+  portalRecordLive as portalRecordLiveRoute,
+  portalRecord as portalRecordRoute,
+  portalRecordWrite as portalRecordWriteRoute,
+} from "./records.routes";
 
-type Handler<R extends RouteConfig> = RouteHandler<R, AppEnv>;
-
-export const getRecord: Handler<typeof r.portalRecord> = async (c) => {
+export const getRecord: AppRouteHandler<typeof portalRecordRoute> = async (c) => {
   const rec = await openPortalRecord(c, patientIdOf(c.req.valid("param").patientId));
   const state = viewed(await rec.stub.view({ ...rec.actor, fields: rec.fields }));
   afterAccess(c, rec, "read", rec.fields);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const putRecord: Handler<typeof r.portalRecordWrite> = async (c) => {
+export const putRecord: AppRouteHandler<typeof portalRecordWriteRoute> = async (c) => {
   const rec = await openPortalRecord(c, patientIdOf(c.req.valid("param").patientId));
   const body = c.req.valid("json");
   const fields = writableFields(rec.access.group, body);
   const condition = versionCondition(c.req.valid("header")["if-match"]);
   if (condition === undefined || condition === "*") {
-    throw new ApiError("bad_request", {
-      message: "If-Match is required: the version the page edited",
+    throw new ApiError("if_match_required", {
       fields: [{ param: "If-Match", message: 'must be the version edited, e.g. "12"' }],
     });
   }
@@ -33,7 +35,7 @@ export const putRecord: Handler<typeof r.portalRecordWrite> = async (c) => {
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-export const recordHistory: Handler<typeof r.portalRecordHistory> = async (c) => {
+export const recordHistory: AppRouteHandler<typeof portalRecordHistoryRoute> = async (c) => {
   const rec = await openPortalRecord(c, patientIdOf(c.req.valid("param").patientId));
   const { limit = 20, before } = c.req.valid("query");
   const [page, who] = await Promise.all([rec.stub.history(limit, before), peopleOf(c, rec)]);
@@ -54,10 +56,10 @@ export const recordHistory: Handler<typeof r.portalRecordHistory> = async (c) =>
   );
 };
 
-export const recordAccessLog: Handler<typeof r.portalRecordAccessLog> = async (c) => {
+export const recordAccessLog: AppRouteHandler<typeof portalRecordAccessLogRoute> = async (c) => {
   const rec = await openPortalRecord(c, patientIdOf(c.req.valid("param").patientId));
   if (rec.access.kind !== "patient") {
-    throw new ApiError("forbidden", { message: "Only the patient reads their record's access log here" });
+    throw new ApiError("access_log_patient_only");
   }
   const { limit = 20, before } = c.req.valid("query");
   const [page, who] = await Promise.all([rec.stub.accessLog(limit, before), peopleOf(c, rec)]);
@@ -78,7 +80,7 @@ export const recordAccessLog: Handler<typeof r.portalRecordAccessLog> = async (c
   );
 };
 
-export const recordLive: Handler<typeof r.portalRecordLive> = async (c) => {
+export const recordLive: AppRouteHandler<typeof portalRecordLiveRoute> = async (c) => {
   const rec = await openPortalRecord(c, patientIdOf(c.req.valid("param").patientId));
   return openLive(c, rec, recordName(rec.clinicId, rec.patientId));
 };
