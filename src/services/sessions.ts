@@ -372,10 +372,13 @@ async function revokeIfReused(env: Bindings, tokenHash: string, audit?: AuditSou
  * Ends sessions (one, or all of a user's except one) and deletes their access tokens from KV.
  * Returns the number of sessions ended.
  */
-export async function revokeSessions(env: Bindings, which: Revocation): Promise<number> {
+export async function revokeSessions(env: Bindings, which: Revocation, later?: Later): Promise<number> {
   const { results } = await revocationStatement(env.DB, which).all<RevokedSession>();
-  return finishRevocation(env, results);
+  return finishRevocation(env, results, later);
 }
+
+/** Runs work after the response (a request's `waitUntil`, lib/background.ts `afterResponse`). */
+export type Later = (work: () => Promise<unknown>) => void;
 
 export type Revocation =
   | { sessionId: string }
@@ -413,16 +416,23 @@ export function revocationStatement(db: D1Database, which: Revocation, t = now()
  * After the revocation statement: deletes the sessions' KV tokens and closes their live care-record
  * sockets, then marks the sessions cleared. When the deletes fail (or the worker dies first), the sessions
  * stay not cleared and the sweeper (sweepRevoked, every cron run) deletes the tokens; the error is rethrown.
+ * With `later`, the mark is written after the response (sign-outs: it is bookkeeping, not the revocation).
  * Returns how many sessions ended.
  */
-export async function finishRevocation(env: Bindings, results: RevokedSession[]): Promise<number> {
+export async function finishRevocation(
+  env: Bindings,
+  results: RevokedSession[],
+  later?: Later,
+): Promise<number> {
   if (results.length === 0) return 0;
   // Live care-record sockets of these sessions close too (only sessions that opened one call the object).
   const live = results.filter((r) => r.live_at !== null);
   await Promise.all([deleteSessionKeys(env, results), endLiveSockets(env, live)]);
   // The sessions are ended and their tokens gone: failing to note it only leaves the sweeper to delete
   // the (already deleted) tokens again, so it does not fail the request.
-  await markCleared(env, results).catch(() => undefined);
+  const mark = () => markCleared(env, results).catch(() => undefined);
+  if (later) later(mark);
+  else await mark();
   return results.filter((r) => r.ended).length;
 }
 

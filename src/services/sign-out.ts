@@ -3,15 +3,16 @@
  * lists (access or refresh tokens), each ended only when it is the caller's own.
  */
 import type { Bindings, Caller } from "../types";
-import { hashToken, resolveAccess, revokeSessions } from "./sessions";
+import { hashToken, type Later, resolveAccess, revokeSessions } from "./sessions";
 
 /** Ends the caller's sessions named by `tokens` (its current session when none are listed); returns how many. */
 export async function signOut(
   env: Bindings,
   caller: Pick<Caller, "userId" | "clinicId" | "sessionId">,
   tokens: string[] | undefined,
+  later?: Later,
 ): Promise<number> {
-  if (!tokens || tokens.length === 0) return revokeSessions(env, { sessionId: caller.sessionId });
+  if (!tokens || tokens.length === 0) return revokeSessions(env, { sessionId: caller.sessionId }, later);
   const sessions = new Set<string>();
   for (const token of tokens) {
     const access = await resolveAccess(env, token);
@@ -28,6 +29,8 @@ export async function signOut(
       .first<{ session_id: string }>();
     if (row) sessions.add(row.session_id);
   }
-  const ended = await Promise.all([...sessions].map((sessionId) => revokeSessions(env, { sessionId })));
+  const ended = await Promise.all(
+    [...sessions].map((sessionId) => revokeSessions(env, { sessionId }, later)),
+  );
   return ended.reduce((sum, n) => sum + n, 0);
 }

@@ -116,7 +116,8 @@ describe("revoked sessions' KV tokens", () => {
   it("a logout clears its token at once and leaves nothing for the sweeper", async () => {
     const clinic = await createClinic();
     const member = await sso(clinic);
-    expect((await call("POST", "/api_v3/users/logout", { headers: member.auth })).status).toBe(200);
+    // Settled: the session is marked cleared after the response.
+    expect((await callAndSettle("POST", "/api_v3/users/logout", { headers: member.auth })).status).toBe(200);
     expect((await call("GET", "/api_v3/me", { headers: member.auth })).status).toBe(401);
     const row = await env.DB.prepare(
       "SELECT revoked_at IS NOT NULL AS revoked, kv_cleared_at IS NOT NULL AS cleared FROM sessions WHERE user_id = ?",

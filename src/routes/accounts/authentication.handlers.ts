@@ -5,6 +5,7 @@
 
 import type { Context } from "hono";
 import type { Clinic } from "../../db/schema";
+import { afterResponse } from "../../lib/background";
 import { bearerToken } from "../../lib/bearer";
 import { now } from "../../lib/clock";
 import { ApiError, invalid } from "../../lib/errors";
@@ -221,7 +222,9 @@ async function refresh<E extends AppEnv>(
 
 async function endSession<E extends AppEnv>(c: Context<E>, token: string) {
   const caller = await accountFromToken(c, token);
-  const sessions = await revokeSessions(c.env, { sessionId: caller.sessionId });
+  const sessions = await revokeSessions(c.env, { sessionId: caller.sessionId }, (work) =>
+    afterResponse(c, work),
+  );
   auditSignOut(c, caller, sessions);
   return { uid: String(caller.userId), accessToken: token };
 }
