@@ -25,7 +25,7 @@ import {
   recordOf,
 } from "../../services/care";
 import type { AppEnv, Caller } from "../../types";
-import { etag } from "./wire";
+import { etag, versionCondition } from "./wire";
 
 /** The group recorded for clinic admins (and the clinic's server) in histories and access logs. */
 export const ADMIN_GROUP = "clinic_admin";
@@ -167,4 +167,20 @@ export function afterAccess<E extends AppEnv>(
     statements.push(noteVersion(c.env, rec.clinicId, rec.patientId, version));
   }
   if (statements.length > 0) afterResponse(c, () => c.env.DB.batch(statements));
+}
+
+/**
+ * Resets the record (every field back to empty) for a clinic admin or the team's physician, else the 403
+ * `refusal`; If-Match as for writes. Returns the new state.
+ */
+export async function resetRecord<E extends AppEnv>(
+  c: Context<E>,
+  rec: OpenRecord,
+  ifMatch: string | undefined,
+  refusal: ErrorCode,
+): Promise<CareState> {
+  if (rec.access.kind !== "admin" && rec.access.group !== "physicians") throw new ApiError(refusal);
+  const state = written(await rec.stub.reset(rec.actor, versionCondition(ifMatch)));
+  afterAccess(c, rec, "reset", CARE_FIELDS, state.version);
+  return state;
 }

@@ -7,7 +7,6 @@ import { isClinicAdmin } from "../../middleware/auth";
 import { checkRateLimit } from "../../middleware/rate-limit";
 import {
   addMember as addTeamMember,
-  CARE_FIELDS,
   isMemberGroup,
   listRecords as listPage,
   listMembers as listTeam,
@@ -23,6 +22,7 @@ import {
   openPatientRecord,
   patientIdOf,
   requireKind,
+  resetRecord,
   viewed,
   writableFields,
   written,
@@ -102,12 +102,7 @@ export const putRecord: AppRouteHandler<typeof putRecordRoute> = async (c) => {
 
 export const deleteRecord: AppRouteHandler<typeof deleteRecordRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
-  if (rec.access.kind !== "admin" && rec.access.group !== "physicians") {
-    throw new ApiError("record_reset_forbidden");
-  }
-  const condition = versionCondition(c.req.valid("header")["if-match"]);
-  const state = written(await rec.stub.reset(rec.actor, condition));
-  afterAccess(c, rec, "reset", CARE_FIELDS, state.version);
+  const state = await resetRecord(c, rec, c.req.valid("header")["if-match"], "record_reset_forbidden");
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 

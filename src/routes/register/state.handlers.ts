@@ -10,14 +10,7 @@ import type { Context } from "hono";
 import { ApiError, type ErrorCode } from "../../lib/errors";
 import type { AppRouteHandler } from "../../lib/route-handler";
 import { isClinicAdmin } from "../../middleware/auth";
-import {
-  CARE_FIELDS,
-  careRecordMode,
-  isGroup,
-  onlyTeam,
-  recordContext,
-  recordName,
-} from "../../services/care";
+import { careRecordMode, isGroup, onlyTeam, recordContext, recordName } from "../../services/care";
 import type { AppEnv, AppEnvWith, Caller, Principal } from "../../types";
 import { openLive } from "./live";
 import {
@@ -26,6 +19,7 @@ import {
   opened,
   openPatientRecord,
   patientIdOf,
+  resetRecord,
   viewed,
   writableFields,
   written,
@@ -99,12 +93,7 @@ export const putState: AppRouteHandler<typeof putStateRoute> = async (c) => {
 
 export const deleteState: AppRouteHandler<typeof deleteStateRoute> = async (c) => {
   const rec = await stateRecord(c, "state_reset_forbidden");
-  if (rec.access.kind !== "admin" && rec.access.group !== "physicians") {
-    throw new ApiError("state_reset_forbidden");
-  }
-  const condition = versionCondition(c.req.valid("header")["if-match"]);
-  const state = written(await rec.stub.reset(rec.actor, condition));
-  afterAccess(c, rec, "reset", CARE_FIELDS, state.version);
+  const state = await resetRecord(c, rec, c.req.valid("header")["if-match"], "state_reset_forbidden");
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 

@@ -35,21 +35,28 @@ export const putRecord: AppRouteHandler<typeof portalRecordWriteRoute> = async (
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
+/** What a history or access-log entry says about who did what, with the person's name for the page. */
+function byWhom<A extends string, G extends string>(
+  e: { action: A; fields: string[]; userId: number; group: G; at: number },
+  who: Awaited<ReturnType<typeof peopleOf>>,
+) {
+  return {
+    action: e.action,
+    fields: e.fields,
+    user_id: String(e.userId),
+    group: e.group,
+    at: isoSeconds(e.at),
+    ...who(e.userId, e.group),
+  };
+}
+
 export const recordHistory: AppRouteHandler<typeof portalRecordHistoryRoute> = async (c) => {
   const rec = await openPortalRecord(c, patientIdOf(c.req.valid("param").patientId));
   const { limit = 20, before } = c.req.valid("query");
   const [page, who] = await Promise.all([rec.stub.history(limit, before), peopleOf(c, rec)]);
   return c.json(
     {
-      entries: page.entries.map((e) => ({
-        version: e.version,
-        action: e.action,
-        fields: e.fields,
-        user_id: String(e.userId),
-        group: e.group,
-        at: isoSeconds(e.at),
-        ...who(e.userId, e.group),
-      })),
+      entries: page.entries.map((e) => ({ version: e.version, ...byWhom(e, who) })),
       next_before: page.nextBefore,
     },
     200,
@@ -65,15 +72,7 @@ export const recordAccessLog: AppRouteHandler<typeof portalRecordAccessLogRoute>
   const [page, who] = await Promise.all([rec.stub.accessLog(limit, before), peopleOf(c, rec)]);
   return c.json(
     {
-      entries: page.entries.map((e) => ({
-        id: e.id,
-        action: e.action,
-        fields: e.fields,
-        user_id: String(e.userId),
-        group: e.group,
-        at: isoSeconds(e.at),
-        ...who(e.userId, e.group),
-      })),
+      entries: page.entries.map((e) => ({ id: e.id, ...byWhom(e, who) })),
       next_before: page.nextBefore,
     },
     200,
