@@ -1,5 +1,4 @@
 import type { Context } from "hono";
-import type { AccessEntry } from "../../durable-objects/care-record";
 import { ApiError } from "../../lib/errors";
 import type { AppRouteHandler } from "../../lib/route-handler";
 import { audit } from "../../middleware/audit";
@@ -39,7 +38,7 @@ import type {
   recordLive as recordLiveRoute,
   removeMember as removeMemberRoute,
 } from "./records.routes";
-import { etag, historyWire, isoSeconds, versionCondition } from "./wire";
+import { accessWire, etag, historyWire, isoSeconds, versionCondition } from "./wire";
 
 const open = <E extends AppEnv>(c: Context<E>, raw: string) => openPatientRecord(c, patientIdOf(raw));
 
@@ -192,17 +191,6 @@ export const removeMember: AppRouteHandler<typeof removeMemberRoute> = async (c)
   );
   return c.json({ removed: true as const, user_id: String(memberId) }, 200);
 };
-
-function accessWire(e: AccessEntry) {
-  return {
-    id: e.id,
-    action: e.action,
-    fields: e.fields,
-    user_id: String(e.userId),
-    group: e.group,
-    at: isoSeconds(e.at),
-  };
-}
 
 export const accessLog: AppRouteHandler<typeof accessLogRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);

@@ -3,7 +3,7 @@
  * audit trail. Times are ISO-8601 in UTC without milliseconds ("2019-04-16T15:44:37Z").
  */
 import type { User } from "../../db/schema";
-import type { HistoryEntry } from "../../durable-objects/care-record";
+import type { AccessEntry, HistoryEntry } from "../../durable-objects/care-record";
 import { ApiError } from "../../lib/errors";
 import { GROUP_DEFS, type Group } from "../../services/care";
 
@@ -36,15 +36,29 @@ export function scimUser(clinicCode: string, u: User, group: Group) {
   };
 }
 
-export function historyWire(e: HistoryEntry) {
+/** Who did what to a record, and when: the common fields of history and access-log entries. */
+export function actionWire<A extends string, F extends string, G extends string>(e: {
+  action: A;
+  fields: F[];
+  userId: number;
+  group: G;
+  at: number;
+}) {
   return {
-    version: e.version,
     action: e.action,
     fields: e.fields,
     user_id: String(e.userId),
     group: e.group,
     at: isoSeconds(e.at),
   };
+}
+
+export function historyWire(e: HistoryEntry) {
+  return { version: e.version, ...actionWire(e) };
+}
+
+export function accessWire(e: AccessEntry) {
+  return { id: e.id, ...actionWire(e) };
 }
 
 export const etag = (version: number) => `"${version}"`;

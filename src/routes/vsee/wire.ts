@@ -39,8 +39,8 @@ export function refreshWire(userId: number, t: IssuedTokens) {
   return { user_id: String(userId), token: t.refresh.token, expiry: t.refresh.expiry, created: t.created };
 }
 
-/** `data` of POST /users/sso. */
-export function ssoWire(clinicCode: string, u: User, t: IssuedTokens) {
+/** Who a user is, the first fields of every user object. */
+function identityWire(clinicCode: string, u: User) {
   return {
     id: String(u.id),
     code: u.code,
@@ -48,6 +48,13 @@ export function ssoWire(clinicCode: string, u: User, t: IssuedTokens) {
     last_name: u.lastName,
     username: u.username,
     vseeid: vseeId(clinicCode, u),
+  };
+}
+
+/** `data` of POST /users/sso. */
+export function ssoWire(clinicCode: string, u: User, t: IssuedTokens) {
+  return {
+    ...identityWire(clinicCode, u),
     ...(u.dob ? { dob: u.dob } : {}),
     active: isActive(u),
     tos: u.tos,
@@ -59,12 +66,7 @@ export function ssoWire(clinicCode: string, u: User, t: IssuedTokens) {
 /** The user object of login and /me responses. */
 export function userWire(clinicCode: string, u: User, photoUrl: string | null) {
   return {
-    id: String(u.id),
-    code: u.code,
-    first_name: u.firstName,
-    last_name: u.lastName,
-    username: u.username,
-    vseeid: vseeId(clinicCode, u),
+    ...identityWire(clinicCode, u),
     dob: u.dob,
     email: u.email,
     gender: genderCode(u.gender),

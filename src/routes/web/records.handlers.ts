@@ -3,7 +3,7 @@ import type { AppRouteHandler } from "../../lib/route-handler";
 import { recordName } from "../../services/care";
 import { openLive } from "../register/live";
 import { afterAccess, patientIdOf, viewed, writableFields, written } from "../register/record-access";
-import { etag, isoSeconds, versionCondition } from "../register/wire";
+import { accessWire, etag, historyWire, versionCondition } from "../register/wire";
 import { openPortalRecord, peopleOf } from "./record-page";
 import type {
   portalRecordAccessLog as portalRecordAccessLogRoute,
@@ -35,28 +35,13 @@ export const putRecord: AppRouteHandler<typeof portalRecordWriteRoute> = async (
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 
-/** What a history or access-log entry says about who did what, with the person's name for the page. */
-function byWhom<A extends string, G extends string>(
-  e: { action: A; fields: string[]; userId: number; group: G; at: number },
-  who: Awaited<ReturnType<typeof peopleOf>>,
-) {
-  return {
-    action: e.action,
-    fields: e.fields,
-    user_id: String(e.userId),
-    group: e.group,
-    at: isoSeconds(e.at),
-    ...who(e.userId, e.group),
-  };
-}
-
 export const recordHistory: AppRouteHandler<typeof portalRecordHistoryRoute> = async (c) => {
   const rec = await openPortalRecord(c, patientIdOf(c.req.valid("param").patientId));
   const { limit = 20, before } = c.req.valid("query");
   const [page, who] = await Promise.all([rec.stub.history(limit, before), peopleOf(c, rec)]);
   return c.json(
     {
-      entries: page.entries.map((e) => ({ version: e.version, ...byWhom(e, who) })),
+      entries: page.entries.map((e) => ({ ...historyWire(e), ...who(e.userId, e.group) })),
       next_before: page.nextBefore,
     },
     200,
@@ -72,7 +57,7 @@ export const recordAccessLog: AppRouteHandler<typeof portalRecordAccessLogRoute>
   const [page, who] = await Promise.all([rec.stub.accessLog(limit, before), peopleOf(c, rec)]);
   return c.json(
     {
-      entries: page.entries.map((e) => ({ id: e.id, ...byWhom(e, who) })),
+      entries: page.entries.map((e) => ({ ...accessWire(e), ...who(e.userId, e.group) })),
       next_before: page.nextBefore,
     },
     200,
