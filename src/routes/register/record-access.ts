@@ -184,3 +184,16 @@ export async function resetRecord<E extends AppEnv>(
   afterAccess(c, rec, "reset", CARE_FIELDS, state.version);
   return state;
 }
+
+/** Writes the fields of `body` the caller's group may write (403 otherwise), If-Match as given. */
+export async function writeRecord<E extends AppEnv>(
+  c: Context<E>,
+  rec: OpenRecord,
+  body: Partial<Record<CareField, string>>,
+  ifMatch: string | undefined,
+): Promise<CareState> {
+  const fields = writableFields(rec.access.group, body);
+  const state = written(await rec.stub.write(body, rec.actor, versionCondition(ifMatch)));
+  afterAccess(c, rec, "write", fields, state.version);
+  return state;
+}

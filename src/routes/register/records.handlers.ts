@@ -23,8 +23,7 @@ import {
   requireKind,
   resetRecord,
   viewed,
-  writableFields,
-  written,
+  writeRecord,
 } from "./record-access";
 import type {
   accessLog as accessLogRoute,
@@ -38,7 +37,7 @@ import type {
   recordLive as recordLiveRoute,
   removeMember as removeMemberRoute,
 } from "./records.routes";
-import { accessWire, etag, historyWire, isoSeconds, versionCondition } from "./wire";
+import { accessWire, etag, historyWire, isoSeconds } from "./wire";
 
 const open = <E extends AppEnv>(c: Context<E>, raw: string) => openPatientRecord(c, patientIdOf(raw));
 
@@ -91,11 +90,7 @@ export const getRecord: AppRouteHandler<typeof getRecordRoute> = async (c) => {
 
 export const putRecord: AppRouteHandler<typeof putRecordRoute> = async (c) => {
   const rec = await open(c, c.req.valid("param").patientId);
-  const body = c.req.valid("json");
-  const fields = writableFields(rec.access.group, body);
-  const condition = versionCondition(c.req.valid("header")["if-match"]);
-  const state = written(await rec.stub.write(body, rec.actor, condition));
-  afterAccess(c, rec, "write", fields, state.version);
+  const state = await writeRecord(c, rec, c.req.valid("json"), c.req.valid("header")["if-match"]);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 

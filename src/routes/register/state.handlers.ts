@@ -21,8 +21,7 @@ import {
   patientIdOf,
   resetRecord,
   viewed,
-  writableFields,
-  written,
+  writeRecord,
 } from "./record-access";
 import type {
   deleteState as deleteStateRoute,
@@ -31,7 +30,7 @@ import type {
   live as liveRoute,
   putState as putStateRoute,
 } from "./state.routes";
-import { etag, historyWire, versionCondition } from "./wire";
+import { etag, historyWire } from "./wire";
 
 /** The patient named by `?patient=` or `X-Patient-Id`, if any. */
 function namedPatient<E extends AppEnv>(c: Context<E>): number | null {
@@ -83,11 +82,7 @@ export const getState: AppRouteHandler<typeof getStateRoute> = async (c) => {
 
 export const putState: AppRouteHandler<typeof putStateRoute> = async (c) => {
   const rec = await stateRecord(c);
-  const body = c.req.valid("json");
-  const fields = writableFields(rec.access.group, body);
-  const condition = versionCondition(c.req.valid("header")["if-match"]);
-  const state = written(await rec.stub.write(body, rec.actor, condition));
-  afterAccess(c, rec, "write", fields, state.version);
+  const state = await writeRecord(c, rec, c.req.valid("json"), c.req.valid("header")["if-match"]);
   return c.json(state, 200, { ETag: etag(state.version) });
 };
 

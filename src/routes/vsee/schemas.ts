@@ -63,14 +63,19 @@ const Token = z.object({
   refresh_token: RefreshToken,
 });
 
+/** Who a user is: the first fields of every VSee user object. */
+const identityFields = {
+  id: z.string(),
+  code: z.string(),
+  first_name: z.string(),
+  last_name: z.string(),
+  username: z.string(),
+  vseeid: z.string(),
+};
+
 export const UserObject = z
   .object({
-    id: z.string(),
-    code: z.string(),
-    first_name: z.string(),
-    last_name: z.string(),
-    username: z.string(),
-    vseeid: z.string(),
+    ...identityFields,
     dob: z.string().nullable(),
     email: z.string().nullable(),
     gender: z.number().int().nullable().openapi({ description: "1 male, 2 female" }),
@@ -121,12 +126,7 @@ export const Profile = UserObject.extend({
 
 export const SsoUser = z
   .object({
-    id: z.string(),
-    code: z.string(),
-    first_name: z.string(),
-    last_name: z.string(),
-    username: z.string(),
-    vseeid: z.string(),
+    ...identityFields,
     dob: z.string().optional(),
     active: z.boolean(),
     tos: z.boolean(),
