@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
- * The load generator, in its own process: runs one autocannon pass described by a JSON argument and
- * prints its figures as JSON. `chain: "refresh"` gives each connection its own refresh token and
+ * The load generator, in its own process: runs one autocannon pass described by the JSON on its standard
+ * input (a sign-out pool of a full run is too long for a command line) and prints its figures as JSON. `chain: "refresh"` gives each connection its own refresh token and
  * follows the rotation (every response carries the next token). `pool` (a list of per-request headers) spends
  * one entry per request, and the pass ends when the pool is spent (sign-out: one session per request).
  * `unique` replaces `{n}` in the body with a number no other request of the run sends (sign-up).
  */
 import autocannon from "autocannon";
 
-const spec = JSON.parse(process.argv[2]);
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const spec = JSON.parse(Buffer.concat(chunks).toString("utf8"));
 const pool = [...(spec.tokens ?? [])];
 
 let next = 0;

@@ -591,9 +591,10 @@ async function waitIdle() {
 
 function load(spec) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, "bench", "load.mjs"), JSON.stringify(spec)], {
-      stdio: ["ignore", "pipe", "inherit"],
+    const child = spawn(process.execPath, [join(root, "bench", "load.mjs")], {
+      stdio: ["pipe", "pipe", "inherit"],
     });
+    child.stdin.end(JSON.stringify(spec));
     let out = "";
     child.stdout.on("data", (d) => {
       out += d;
