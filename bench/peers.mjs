@@ -22,7 +22,7 @@ const SIGNIN_EMAIL = "bench.signin@example.test";
 /** What each side does per request, printed beside the figures (the comparison is only fair with them). */
 export const DOES = {
   "get-session": {
-    ours: "bearer token hashed (SHA-256) before its KV lookup; the user row read from D1; revoked at once",
+    ours: "bearer token hashed (SHA-256) before its KV lookup, whose record carries the user's profile (no D1 read; a profile write rewrites it); revoked at once",
     peer: {
       default: "session token stored in clear, looked up in D1, then its user (2 queries); revoked at once",
       joins: "session and user in one joined D1 query; revoked at once",

@@ -141,6 +141,11 @@ const baselines: Record<string, (req: Request, env: Bindings, ctx: ExecutionCont
   async text() {
     return new Response("ok");
   },
+  /** 1 KV get: the access token, which carries what the caller's own-profile read answers. */
+  async kv(req, env) {
+    const record = await env.KV.get(`at:${new URL(req.url).searchParams.get("h")}`, "json");
+    return Response.json({ record: record !== null });
+  },
   /** 1 KV get (the access token) + 1 D1 primary-key read (the user): an authenticated read. */
   async "kv-d1"(req, env) {
     const u = new URL(req.url);

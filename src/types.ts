@@ -1,4 +1,5 @@
 import type { Clinic } from "./db/schema";
+import type { ProfileSnapshot } from "./kv/profile";
 
 /**
  * The `[vars]` of wrangler.toml. `wrangler types` types them as their literal default values; a deployment
@@ -48,6 +49,8 @@ export interface AccessRecord {
   via?: "code";
   /** The user's group (register family: patients | physicians | insurers), when it has one. */
   group?: string;
+  /** The owner's profile as last read from D1 (kv/profile.ts): what GET /me answers while it is fresh. */
+  profile?: ProfileSnapshot;
 }
 
 /**
@@ -62,6 +65,8 @@ export interface AccountCaller {
   clinicId: number;
   clinicCode: string;
   sessionId: string;
+  /** The account's profile as last read from D1 (kv/profile.ts). */
+  profile?: ProfileSnapshot;
 }
 
 /** Who authenticated a route that accepts a user's access token or the clinic's API key. */

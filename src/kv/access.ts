@@ -7,11 +7,15 @@
 import { now } from "../lib/clock";
 import type { AccessRecord } from "../types";
 import { kvTtl } from "./keys";
+import { decodeProfile, encodeProfile, type StoredProfile } from "./profile";
 
 export const accessKey = (tokenHash: string) => `at:${tokenHash}`;
 
-/** The stored JSON: u user, c clinic, cc clinic code, t type, r roles, s session, e expires, i issued, h heartbeat, m via, g group. */
-interface StoredAccess {
+/**
+ * The stored JSON: u user, c clinic, cc clinic code, t type, r roles, s session, e expires, i issued, h heartbeat,
+ * m via, g group; p/pt the owner's profile snapshot (kv/profile.ts).
+ */
+interface StoredAccess extends StoredProfile {
   u: number;
   c: number;
   cc: string;
@@ -38,6 +42,7 @@ function encode(a: AccessRecord): StoredAccess {
     h: a.heartbeat,
     ...(a.via ? { m: a.via } : {}),
     ...(a.group ? { g: a.group } : {}),
+    ...encodeProfile(a.profile),
   };
 }
 
@@ -54,6 +59,7 @@ function decode(s: StoredAccess): AccessRecord {
     heartbeat: s.h ?? 300,
     ...(s.m ? { via: s.m } : {}),
     ...(s.g ? { group: s.g } : {}),
+    ...decodeProfile(s),
   };
 }
 
@@ -74,17 +80,22 @@ export async function deleteAccess(kv: KVNamespace, tokenHash: string): Promise<
   await kv.delete(accessKey(tokenHash));
 }
 
-/** Rewrites a live token's record (e.g. to drop the emailed-code privilege once a password is set). */
+/**
+ * Rewrites a live token's record (e.g. to drop the emailed-code privilege once a password is set); false when
+ * there was none. A get then a put: a revocation that deletes the key in between is undone by the put, so a
+ * caller whose session may end meanwhile checks it afterwards (services/own-profile.ts).
+ */
 export async function patchAccess(
   kv: KVNamespace,
   tokenHash: string,
   patch: Partial<Omit<AccessRecord, "via">> & { via?: "code" | null },
-): Promise<void> {
+): Promise<boolean> {
   const record = await getAccess(kv, tokenHash);
-  if (!record) return;
+  if (!record) return false;
   const { via, ...rest } = patch;
   const next: AccessRecord = { ...record, ...rest };
   if (via === null) delete next.via;
   else if (via) next.via = via;
   await putAccess(kv, tokenHash, next);
+  return true;
 }

@@ -21,3 +21,19 @@ export function afterResponse<E extends AppEnv>(c: Context<E>, work: () => Promi
     // No execution context (app.request in tests): the task runs all the same, unawaited.
   }
 }
+
+/**
+ * Work a response waits for but does not fail for (a profile snapshot's rewrite after the write it follows
+ * succeeded): a failure is logged like a background task's.
+ */
+export async function bestEffort<E extends AppEnv>(
+  c: Context<E>,
+  work: () => Promise<unknown>,
+): Promise<void> {
+  await work().catch((err) =>
+    logger(c.get("requestId")).warn("best_effort_failed", {
+      error: err instanceof Error ? err.name : "Error",
+      message: dbErrorMessage(err),
+    }),
+  );
+}

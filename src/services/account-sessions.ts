@@ -84,7 +84,7 @@ export async function resolveAccountToken(
     return null;
   const live = await getJwtSession(env.KV, sid);
   if (!live || live.userId !== Number(sub)) return null;
-  return { userId: live.userId, clinicId: live.clinicId, clinicCode, sessionId: sid };
+  return { userId: live.userId, clinicId: live.clinicId, clinicCode, sessionId: sid, profile: live.profile };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { User } from "../../db/schema";
+import { afterResponse, bestEffort } from "../../lib/background";
 import { ApiError } from "../../lib/errors";
 import { findQuery, getQuery, parseQueryString, pick, type QuerySpec } from "../../lib/feathers-query";
 import type { AppRouteHandler } from "../../lib/route-handler";
@@ -10,6 +11,7 @@ import { ACCOUNT_QUERY, findAccounts as find, type Resource } from "../../servic
 import { setFirstLogin } from "../../services/account-profile";
 import { createAccount as create, requireLiveAccount } from "../../services/accounts";
 import { deliverSoon, queuedIds } from "../../services/outbox";
+import { ownProfile, refreshProfiles } from "../../services/own-profile";
 import { splitRoles } from "../../services/sessions";
 import type { AccountCaller, AppEnv, AppEnvWith } from "../../types";
 
@@ -23,10 +25,16 @@ import { accountWire } from "./wire";
 
 type AccountEnv = AppEnvWith<{ account: AccountCaller }>;
 
-/** The caller's own account when `id` is its uid; any other id is 404 (whether or not it exists). */
-export async function ownAccount<E extends AccountEnv>(c: Context<E>, id: string): Promise<User> {
+/** The caller when `id` is its uid; any other id is 404 (whether or not it exists). */
+function ownCaller<E extends AccountEnv>(c: Context<E>, id: string): AccountCaller {
   const caller: AccountCaller = c.get("account");
   if (id !== String(caller.userId)) throw new ApiError("account_not_found");
+  return caller;
+}
+
+/** The caller's own account (its users row) when `id` is its uid; any other id is 404. */
+export async function ownAccount<E extends AccountEnv>(c: Context<E>, id: string): Promise<User> {
+  const caller = ownCaller(c, id);
   return requireLiveAccount(c.env, caller.clinicId, caller.userId);
 }
 
@@ -77,7 +85,13 @@ export const createAccount: AppRouteHandler<typeof createAccountRoute> = async (
 
 export const getAccount: AppRouteHandler<typeof getAccountRoute> = async (c) => {
   const { select } = getQuery(ACCOUNT_QUERY, queryOf(c));
-  return c.json(pick(accountWire(await ownAccount(c, c.req.valid("param").uid)), "uid", select), 200);
+  const caller = ownCaller(c, c.req.valid("param").uid);
+  // The session's profile snapshot while fresh: this read costs the one KV read that authenticated it.
+  const account = await ownProfile(c.env, caller, { kind: "session", sessionId: caller.sessionId }, (work) =>
+    afterResponse(c, work),
+  );
+  if (!account) throw new ApiError("invalid_token");
+  return c.json(pick(accountWire(account), "uid", select), 200);
 };
 
 export const patchAccount: AppRouteHandler<typeof patchAccountRoute> = async (c) => {
@@ -86,5 +100,7 @@ export const patchAccount: AppRouteHandler<typeof patchAccountRoute> = async (c)
   if (isFirstLogin === undefined) return c.json(accountWire(user), 200);
   const updatedAt = await setFirstLogin(c.env, user.id, isFirstLogin);
   if (updatedAt === null) throw new ApiError("invalid_token");
-  return c.json(accountWire({ ...user, isFirstLogin, updatedAt }), 200);
+  const updated = { ...user, isFirstLogin, updatedAt };
+  await bestEffort(c, () => refreshProfiles(c.env, updated));
+  return c.json(accountWire(updated), 200);
 };

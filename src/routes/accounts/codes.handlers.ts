@@ -8,7 +8,7 @@
 
 import type { Context } from "hono";
 import type { Clinic, User } from "../../db/schema";
-import { afterResponse } from "../../lib/background";
+import { afterResponse, bestEffort } from "../../lib/background";
 import { ApiError, invalidField } from "../../lib/errors";
 import { isPhilippineMobile } from "../../lib/phone";
 import { optionalAccount } from "../../middleware/account-auth";
@@ -26,6 +26,7 @@ import {
 import type { AuditEntry } from "../../services/audit";
 import { codesPerHour, consumeCode } from "../../services/codes";
 import { assertNotLocked, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
+import { refreshProfiles } from "../../services/own-profile";
 import { revokeSessions } from "../../services/sessions";
 import type { AppEnv } from "../../types";
 import { type Action, commitCode, SENT, sendCodeLater } from "./action-support";
@@ -74,6 +75,7 @@ export const applyActionCode: Action<"applyActionCode"> = async (c, clinic, body
   const changed = await applyCode(c.env, user.id, { ...consumed, purpose });
   // The code verified an address the account no longer has: nothing to apply.
   if (!changed) throw new ApiError("invalid_code");
+  await bestEffort(c, () => refreshProfiles(c.env, changed));
   auditLater(c, {
     ...CODE_AUDIT[purpose](consumed.payload),
     outcome: "success",

@@ -1,10 +1,12 @@
 /** The two-factor actions of POST /authentication: setupMFA, verifyMFASecret (the caller's own account). */
 import type { Context } from "hono";
 import type { Clinic, User } from "../../db/schema";
+import { bestEffort } from "../../lib/background";
 import { ApiError, invalidField } from "../../lib/errors";
 import { auditLater } from "../../middleware/audit";
 import { lockedError, lockedUntil, lockKey, recordFailure } from "../../services/lockout";
 import { cancelEnrolment, claimTotp, startEnrolment } from "../../services/mfa";
+import { refreshProfiles } from "../../services/own-profile";
 import type { AppEnv } from "../../types";
 import { type Action, callerAccount } from "./action-support";
 
@@ -69,7 +71,9 @@ async function checkTotp<E extends AppEnv>(
     throw lockedError(until);
   }
   if (await claimTotp(c.env, user, code, effect)) {
-    if (effect !== "none") mfaAudit(c, clinic, user, "success", action);
+    if (effect === "none") return;
+    mfaAudit(c, clinic, user, "success", action);
+    await bestEffort(c, () => refreshProfiles(c.env, { ...user, mfaEnabled: effect === "enable" }));
     return;
   }
   const locked = await recordFailure(c.env, clinic, key);

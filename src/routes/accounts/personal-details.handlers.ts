@@ -1,3 +1,4 @@
+import { bestEffort } from "../../lib/background";
 import { ApiError } from "../../lib/errors";
 import { getQuery, pick } from "../../lib/feathers-query";
 import type { AppRouteHandler } from "../../lib/route-handler";
@@ -5,6 +6,7 @@ import { loadClinic } from "../../middleware/tenant";
 import { DETAILS_QUERY } from "../../services/account-find";
 import { patchPersonalDetails } from "../../services/account-profile";
 import { deliverSoon } from "../../services/outbox";
+import { refreshProfiles } from "../../services/own-profile";
 import { findPage, ownAccount, queryOf } from "./accounts.handlers";
 import type {
   findDetails as findDetailsRoute,
@@ -29,6 +31,7 @@ export const patchDetails: AppRouteHandler<typeof patchDetailsRoute> = async (c)
     loadClinic(c),
   );
   if (!updated) throw new ApiError("invalid_token");
+  await bestEffort(c, () => refreshProfiles(c.env, updated));
   deliverSoon(c, queued);
   return c.json(personalDetailsWire(updated), 200);
 };

@@ -3,6 +3,7 @@
  * sign-ins), its personal details and a waitlist entry. Times are ISO 8601 strings; empty values are left out.
  */
 import type { User } from "../../db/schema";
+import type { OwnProfile } from "../../kv/profile";
 
 const iso = (t: number) => new Date(t * 1000).toISOString();
 
@@ -42,7 +43,7 @@ export function personalDetailsWire(u: User) {
 }
 
 /** An `accounts` record. */
-export function accountWire(u: User) {
+export function accountWire(u: OwnProfile) {
   return {
     uid: String(u.id),
     email: u.email,

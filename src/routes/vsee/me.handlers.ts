@@ -1,5 +1,5 @@
 import type { User, users } from "../../db/schema";
-import { afterResponse } from "../../lib/background";
+import { afterResponse, bestEffort } from "../../lib/background";
 import { now } from "../../lib/clock";
 import { ApiError, invalidField } from "../../lib/errors";
 import { hashPassword } from "../../lib/password";
@@ -7,6 +7,7 @@ import type { AppRouteHandler } from "../../lib/route-handler";
 import { auditLater } from "../../middleware/audit";
 import { checkRateLimit } from "../../middleware/rate-limit";
 import { fileOwner } from "../../services/files";
+import { ownProfile, refreshProfiles } from "../../services/own-profile";
 import { authorizePasswordChange, updateProfile } from "../../services/profile";
 import { endCodePrivilege, finishRevocation, sweepRevoked } from "../../services/sessions";
 import { getUser, STATUS_ACTIVE } from "../../services/users";
@@ -42,7 +43,11 @@ async function me(env: Bindings, caller: Caller): Promise<User> {
 
 export const getMe: AppRouteHandler<typeof getMeRoute> = async (c) => {
   const caller = c.get("caller");
-  const user = await me(c.env, caller);
+  // The token's profile snapshot while fresh: this read costs the one KV read that authenticated it.
+  const user = await ownProfile(c.env, caller, { kind: "access", tokenHash: caller.tokenHash }, (work) =>
+    afterResponse(c, work),
+  );
+  if (!user) throw new ApiError("invalid_token");
   return c.json({ data: userWire(caller.clinicCode, user, await photoOf(c, user)) }, 200);
 };
 
@@ -97,6 +102,7 @@ export const postMe: AppRouteHandler<typeof postMeRoute> = async (c) => {
   });
   if (!updated && set.photo) throw invalidField("photo", NOT_YOUR_PHOTO);
   if (!updated) throw new ApiError("invalid_token");
+  await bestEffort(c, () => refreshProfiles(c.env, updated));
   if (via) {
     passwordAudit("success", { via });
     // The other sessions ended with the change; their KV tokens go now, or with the sweeper if KV fails.

@@ -28,7 +28,7 @@ export const login: AppRouteHandler<typeof loginRoute> = async (c) => {
         created: tokens.created,
         user_type: String(user.type),
         refresh_token: refreshWire(user.id, tokens),
-        user: userWire(clinic.code, { ...user, lastLogin: at }, await photoOf(c, user)),
+        user: userWire(clinic.code, user, await photoOf(c, user)),
       },
     },
     200,

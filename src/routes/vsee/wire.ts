@@ -3,6 +3,7 @@
  * none, `gender` 1 (male) / 2 (female) in profiles and "Male"/"Female" in the refresh response's user.
  */
 import type { Room, User } from "../../db/schema";
+import type { OwnProfile } from "../../kv/profile";
 import type { AuditRow } from "../../services/audit";
 import { fileUrl } from "../../services/files";
 import type { IssuedTokens } from "../../services/sessions";
@@ -40,7 +41,7 @@ export function refreshWire(userId: number, t: IssuedTokens) {
 }
 
 /** Who a user is, the first fields of every user object. */
-function identityWire(clinicCode: string, u: User) {
+function identityWire(clinicCode: string, u: OwnProfile) {
   return {
     id: String(u.id),
     code: u.code,
@@ -64,7 +65,7 @@ export function ssoWire(clinicCode: string, u: User, t: IssuedTokens) {
 }
 
 /** The user object of login and /me responses. */
-export function userWire(clinicCode: string, u: User, photoUrl: string | null) {
+export function userWire(clinicCode: string, u: OwnProfile, photoUrl: string | null) {
   return {
     ...identityWire(clinicCode, u),
     dob: u.dob,
