@@ -1,5 +1,5 @@
+import type { OwnProfile } from "./db/own-profile";
 import type { Clinic } from "./db/schema";
-import type { ProfileSnapshot } from "./kv/profile";
 
 /**
  * The `[vars]` of wrangler.toml. `wrangler types` types them as their literal default values; a deployment
@@ -32,6 +32,12 @@ export type Bindings = Omit<Env, Vars> & { [K in Vars]: string } & {
 };
 
 /** What an access token says about its session (stored in KV by kv/access.ts, with one-letter keys). */
+/** A user's own profile and when it was read from D1 (unix s), kept with a token's KV record. */
+export interface ProfileSnapshot {
+  profile: OwnProfile;
+  at: number;
+}
+
 export interface AccessRecord {
   userId: number;
   clinicId: number;

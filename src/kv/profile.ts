@@ -5,52 +5,11 @@
  * `PROFILE_MAX_AGE` seconds after it was taken (KV's own propagation bound), then the users row is read
  * again (services/own-profile.ts). No secret is in it: never the password hash, the TOTP secret or details.
  */
-import type { User } from "../db/schema";
+import { type OwnProfile, PROFILE_FIELDS } from "../db/own-profile";
 import { now } from "../lib/clock";
+import type { ProfileSnapshot } from "../types";
 
-export const PROFILE_FIELDS = [
-  "id",
-  "clinicId",
-  "code",
-  "username",
-  "type",
-  "status",
-  "disabled",
-  "firstName",
-  "lastName",
-  "dob",
-  "email",
-  "gender",
-  "photo",
-  "tos",
-  "phone",
-  "subtype",
-  "streetAddr",
-  "state",
-  "city",
-  "zip",
-  "pcpName",
-  "pcpPhone",
-  "nationality",
-  "timezone",
-  "mobileNo",
-  "emailVerified",
-  "mobileVerified",
-  "isDoctor",
-  "isFirstLogin",
-  "mfaEnabled",
-  "createdAt",
-  "updatedAt",
-] as const satisfies readonly (keyof User)[];
-
-/** The users-row fields an own-profile read answers. */
-export type OwnProfile = Pick<User, (typeof PROFILE_FIELDS)[number]>;
-
-/** A profile and when it was read from D1 (unix s). */
-export interface ProfileSnapshot {
-  profile: OwnProfile;
-  at: number;
-}
+export type { OwnProfile, ProfileSnapshot };
 
 /** Seconds a snapshot is believed: the bound on a profile's staleness when a rewrite was missed or failed. */
 export const PROFILE_MAX_AGE = 60;

@@ -18,7 +18,7 @@ export const login: AppRouteHandler<typeof loginRoute> = async (c) => {
   const result = await signIn(c.env, clinicCodeOf(c.req, c.env), credentials, "vsee", auditSink(c));
   // Two-factor on and no `totp`: the same refusal as a wrong code (no token).
   if ("secondFactor" in result) throw new ApiError("mfa_required");
-  const { user, clinic, tokens, at } = result;
+  const { user, clinic, tokens } = result;
   return c.json(
     {
       data: {
