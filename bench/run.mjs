@@ -279,12 +279,16 @@ await api(
   { email: ACCOUNT_EMAIL, password: LOGIN_PASSWORD },
   { "X-AccountCode": "bench", "content-type": "application/json" },
 );
-// A session row the refresh floor can move its access hash on, and one of its refresh tokens to spend.
+// A session row the refresh and sign-out floors can move its access hash on and revoke, and one of its refresh
+// tokens to spend: a user of its own, so that the floors never touch a session a scenario's token belongs to
+// (an own-profile read re-checks its session in D1 when it rewrites its snapshot).
+const floorUser = (await sso("bench-floor")).data;
+const floorHash = createHash("sha256").update(floorUser.token.token).digest("hex");
 const floor = await db
   .prepare(
     "SELECT s.id, r.token_hash FROM sessions s JOIN refresh_tokens r ON r.session_id = s.id WHERE s.user_id = ? LIMIT 1",
   )
-  .bind(Number(patient.id))
+  .bind(Number(floorUser.id))
   .first();
 
 const refreshTokens = async (n) =>
@@ -401,7 +405,7 @@ const scenarios = [
     name: "POST /api_v3/tokens/refresh",
     req: { method: "POST", path: "/api_v3/tokens/refresh", headers: { "content-type": "application/json" } },
     chain: "refresh",
-    baseline: `/__bench/refresh-floor?${q({ c: clinicId, id: patient.id, s: floor.id, t: floor.token_hash })}`,
+    baseline: `/__bench/refresh-floor?${q({ c: clinicId, id: floorUser.id, s: floor.id, t: floor.token_hash })}`,
   },
   {
     name: "POST /api_v3/users/login",
@@ -545,7 +549,7 @@ const scenarios = [
         );
       return tokens.map((t) => ({ "X-ApiToken": t }));
     },
-    baseline: `/__bench/signout-floor?${q({ c: clinicId, s: floor.id, id: patient.id, h: tokenHash })}`,
+    baseline: `/__bench/signout-floor?${q({ c: clinicId, s: floor.id, id: floorUser.id, h: floorHash })}`,
     peer: "sign-out",
   },
 ]
