@@ -3,8 +3,9 @@
  * claim) are accepted only while this key exists. Ending the session deletes it (services/sessions.ts).
  */
 import { now } from "../lib/clock";
+import type { ProfileSnapshot } from "../types";
 import { kvTtl } from "./keys";
-import { decodeProfile, encodeProfile, type ProfileSnapshot, type StoredProfile } from "./profile";
+import { decodeProfile, encodeProfile, type StoredProfile } from "./profile";
 
 export const jwtSessionKey = (sessionId: string) => `js:${sessionId}`;
 

@@ -9,8 +9,6 @@ import { type OwnProfile, PROFILE_FIELDS } from "../db/own-profile";
 import { now } from "../lib/clock";
 import type { ProfileSnapshot } from "../types";
 
-export type { OwnProfile, ProfileSnapshot };
-
 /** Seconds a snapshot is believed: the bound on a profile's staleness when a rewrite was missed or failed. */
 export const PROFILE_MAX_AGE = 60;
 

@@ -8,13 +8,17 @@ import { dbErrorMessage } from "../db/rows";
 import type { AppEnv } from "../types";
 import { logger } from "./log";
 
-export function afterResponse<E extends AppEnv>(c: Context<E>, work: () => Promise<unknown>): void {
-  const task = work().catch((err) =>
-    logger(c.get("requestId")).error("background_failed", {
+/** Logs a failure of work the answer does not wait for, or does not fail for. */
+const logFailure =
+  <E extends AppEnv>(c: Context<E>, level: "error" | "warn", event: string) =>
+  (err: unknown) =>
+    logger(c.get("requestId"))[level](event, {
       error: err instanceof Error ? err.name : "Error",
       message: dbErrorMessage(err),
-    }),
-  );
+    });
+
+export function afterResponse<E extends AppEnv>(c: Context<E>, work: () => Promise<unknown>): void {
+  const task = work().catch(logFailure(c, "error", "background_failed"));
   try {
     c.executionCtx.waitUntil(task);
   } catch {
@@ -30,10 +34,5 @@ export async function bestEffort<E extends AppEnv>(
   c: Context<E>,
   work: () => Promise<unknown>,
 ): Promise<void> {
-  await work().catch((err) =>
-    logger(c.get("requestId")).warn("best_effort_failed", {
-      error: err instanceof Error ? err.name : "Error",
-      message: dbErrorMessage(err),
-    }),
-  );
+  await work().catch(logFailure(c, "warn", "best_effort_failed"));
 }

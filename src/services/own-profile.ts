@@ -5,11 +5,13 @@
  * A stale or missing snapshot is read from D1 and written back after the response. Writes to a user's
  * profile rewrite the snapshots of all the user's live sessions before they answer (`refreshProfiles`).
  */
+
+import type { OwnProfile } from "../db/own-profile";
 import { deleteAccess, patchAccess } from "../kv/access";
 import { deleteJwtSession, patchJwtSession } from "../kv/jwt-sessions";
-import { freshProfile, type OwnProfile, type ProfileSnapshot, snapshotOf } from "../kv/profile";
+import { freshProfile, snapshotOf } from "../kv/profile";
 import { now } from "../lib/clock";
-import type { Bindings } from "../types";
+import type { Bindings, ProfileSnapshot } from "../types";
 import type { Later } from "./sessions";
 import { getUser } from "./users";
 

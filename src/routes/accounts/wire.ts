@@ -2,8 +2,9 @@
  * The accounts family's wire shapes (Feathers services): an account (`GET /accounts/{uid}`, the `user` of
  * sign-ins), its personal details and a waitlist entry. Times are ISO 8601 strings; empty values are left out.
  */
+
+import type { OwnProfile } from "../../db/own-profile";
 import type { User } from "../../db/schema";
-import type { OwnProfile } from "../../kv/profile";
 
 const iso = (t: number) => new Date(t * 1000).toISOString();
 

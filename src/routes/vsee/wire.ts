@@ -2,8 +2,9 @@
  * VSee wire shapes (seed 000): ids and user types are strings, times unix seconds, `subtype` "" when
  * none, `gender` 1 (male) / 2 (female) in profiles and "Male"/"Female" in the refresh response's user.
  */
+
+import type { OwnProfile } from "../../db/own-profile";
 import type { Room, User } from "../../db/schema";
-import type { OwnProfile } from "../../kv/profile";
 import type { AuditRow } from "../../services/audit";
 import { fileUrl } from "../../services/files";
 import type { IssuedTokens } from "../../services/sessions";
