@@ -553,7 +553,7 @@ const scenarios = [
     peer: "sign-out",
   },
 ]
-  .filter((s) => withPeers || !s.peersOnly)
+  .filter((s) => withPeers || (profile && !s.pool) || !s.peersOnly)
   .filter((s) => !only || only.split(",").some((o) => s.name.toLowerCase().includes(o.toLowerCase())));
 
 // ---------- measurement ----------
@@ -773,6 +773,7 @@ if (profile) {
     return { r, prof };
   };
   for (const s of scenarios) {
+    await s.refresh?.(s);
     await pass("scenario", s, WARMUP);
     // The storage floor's own JavaScript, for comparison: what is left is framework and business logic.
     const floor = await profiled("storage", s);
