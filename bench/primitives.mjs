@@ -12,7 +12,7 @@
  *   do-sql  the same RPC, the object reading its own storage (its in-memory cache after the first read)
  *
  * Usage: npm run bench:primitives  (BENCH_SECONDS=N pass length, default 5; 3 interleaved repetitions,
- * medians). Needs the peer installed (a first `npm run bench -- --peers` does it).
+ * medians). Installs the better-auth peer on first use, as `npm run bench -- --peers` does.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";

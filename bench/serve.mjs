@@ -125,20 +125,27 @@ export async function serve({ dist, state, name, secrets, vars = {}, inspector =
           modules,
           modulesRoot: dist,
           bindings: { ...workerOptions.bindings, ...secrets, ...vars },
-          serviceBindings: { ...userOptions.serviceBindings, [assets.binding]: assetsName },
+          serviceBindings: {
+            ...userOptions.serviceBindings,
+            ...(assets ? { [assets.binding]: assetsName } : {}),
+          },
           ratelimits: {
             CREDENTIALS_LIMITER: unlimited("CREDENTIALS_LIMITER"),
             MESSAGES_LIMITER: unlimited("MESSAGES_LIMITER"),
             LOOKUP_LIMITER: unlimited("LOOKUP_LIMITER"),
           },
         },
-        {
-          name: assetsName,
-          compatibilityDate: userOptions.compatibilityDate,
-          modules: true,
-          script: "export default { fetch: (request, env) => env.ASSETS.fetch(request) };",
-          assets: { ...assets, binding: "ASSETS" },
-        },
+        ...(assets
+          ? [
+              {
+                name: assetsName,
+                compatibilityDate: userOptions.compatibilityDate,
+                modules: true,
+                script: "export default { fetch: (request, env) => env.ASSETS.fetch(request) };",
+                assets: { ...assets, binding: "ASSETS" },
+              },
+            ]
+          : []),
       ],
     }),
   );
