@@ -392,8 +392,8 @@ const baselines: Record<string, (req: Request, env: Bindings, ctx: ExecutionCont
   },
   /**
    * 1 KV get (the access token) + 1 D1 write (the session marked revoked, returning its keys) + 1 KV delete
-   * (the access token) + 1 D1 write (the session marked cleared: the sweeper's bookkeeping, after the
-   * response in the app) + 1 D1 write (the audit row): a sign-out. The floor's session row is written again
+   * (the access token) + 1 D1 batch (the session marked cleared, the sweeper's bookkeeping, and the audit
+   * row: after the response in the app): a sign-out. The floor's session row is written again
    * each time (a real row write).
    */
   async "signout-floor"(req, env) {
@@ -407,10 +407,19 @@ const baselines: Record<string, (req: Request, env: Bindings, ctx: ExecutionCont
     )
       .bind(now, s)
       .first();
-    await env.KV.delete(`bench:o:${crypto.randomUUID()}`);
-    await env.DB.prepare("UPDATE sessions SET kv_cleared_at = ?1 WHERE id = ?2").bind(now, s).run();
-    await env.DB.batch([auditRow(env, c, Number(u.searchParams.get("id")), "sign_out", now)]);
+    await env.KV.delete(req.headers.get("x-floor-key") ?? "bench:o:none");
+    await env.DB.batch([
+      env.DB.prepare("UPDATE sessions SET kv_cleared_at = ?1 WHERE id = ?2").bind(now, s),
+      auditRow(env, c, Number(u.searchParams.get("id")), "sign_out", now),
+    ]);
     return Response.json({ ok: ended !== null });
+  },
+  /** `n` (≤ 500) KV keys for the sign-out floor to delete, one per request: a sign-out deletes a token that exists. */
+  async "signout-floor-keys"(req, env) {
+    const n = Math.min(Number(new URL(req.url).searchParams.get("n")) || 0, 500);
+    const keys = Array.from({ length: n }, () => `bench:o:${crypto.randomUUID()}`);
+    await Promise.all(keys.map((k) => env.KV.put(k, JSON.stringify({ k }), { expirationTtl: 3600 })));
+    return Response.json(keys);
   },
   /** One argon2id verification: the floor of every password sign-in. */
   async hash(req, env) {

@@ -10,6 +10,7 @@ import { afterResponse } from "../lib/background";
 import { familyOf } from "../lib/families";
 import { maskString } from "../lib/log";
 import { type AuditEntry, type AuditSource, auditStatement } from "../services/audit";
+import type { SignedOut } from "../services/sessions";
 import type { AppEnv } from "../types";
 import { clientIp } from "./rate-limit";
 
@@ -39,13 +40,16 @@ export function auditLater<E extends AppEnv>(c: Context<E>, entry: AuditEntry): 
   afterResponse(c, () => statement.run());
 }
 
-/** A user ended their own sessions (`sessions`: how many). */
+/**
+ * A user ended their own sessions: after the response, one batch marks them cleared (sessions.ts
+ * `endSessions`) and writes the audit row (`sessions`: how many ended).
+ */
 export function auditSignOut<E extends AppEnv>(
   c: Context<E>,
   who: { clinicId: number; userId: number },
-  sessions: number,
+  { sessions, cleared }: SignedOut,
 ): void {
-  auditLater(c, {
+  const row = audit(c, {
     event: "sign_out",
     outcome: "success",
     clinic: who.clinicId,
@@ -53,6 +57,7 @@ export function auditSignOut<E extends AppEnv>(
     subjectUserId: who.userId,
     details: { sessions },
   });
+  afterResponse(c, () => c.env.DB.batch(cleared ? [cleared, row] : [row]));
 }
 
 /** Audit rows of a flow that runs in a service (sign-in): this request's source and `auditLater`. */

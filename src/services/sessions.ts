@@ -372,9 +372,33 @@ async function revokeIfReused(env: Bindings, tokenHash: string, audit?: AuditSou
  * Ends sessions (one, or all of a user's except one) and deletes their access tokens from KV.
  * Returns the number of sessions ended.
  */
-export async function revokeSessions(env: Bindings, which: Revocation, later?: Later): Promise<number> {
+export async function revokeSessions(env: Bindings, which: Revocation): Promise<number> {
   const { results } = await revocationStatement(env.DB, which).all<RevokedSession>();
-  return finishRevocation(env, results, later);
+  return finishRevocation(env, results);
+}
+
+/** Sessions a sign-out ended, and the statement that marks them cleared (null when none ended). */
+export interface SignedOut {
+  sessions: number;
+  cleared: D1PreparedStatement | null;
+}
+
+/**
+ * A sign-out: ends the sessions named (one revocation batch), deletes their KV tokens and closes their live
+ * sockets, as revokeSessions does, but leaves the `kv_cleared_at` mark to the caller, who writes it after the
+ * response in one batch with the sign-out's audit row (middleware/audit.ts `auditSignOut`): bookkeeping, not
+ * the revocation, which is done when this returns.
+ */
+export async function endSessions(env: Bindings, sessionIds: string[]): Promise<SignedOut> {
+  if (sessionIds.length === 0) return { sessions: 0, cleared: null };
+  const t = now();
+  const batches = await env.DB.batch<RevokedSession>(
+    sessionIds.map((sessionId) => revocationStatement(env.DB, { sessionId }, t)),
+  );
+  const results = batches.flatMap((b) => b.results);
+  if (results.length === 0) return { sessions: 0, cleared: null };
+  await clearCopies(env, results);
+  return { sessions: results.filter((r) => r.ended).length, cleared: clearedStatement(env.DB, results) };
 }
 
 /** Runs work after the response (a request's `waitUntil`, lib/background.ts `afterResponse`). */
@@ -416,33 +440,32 @@ export function revocationStatement(db: D1Database, which: Revocation, t = now()
  * After the revocation statement: deletes the sessions' KV tokens and closes their live care-record
  * sockets, then marks the sessions cleared. When the deletes fail (or the worker dies first), the sessions
  * stay not cleared and the sweeper (sweepRevoked, every cron run) deletes the tokens; the error is rethrown.
- * With `later`, the mark is written after the response (sign-outs: it is bookkeeping, not the revocation).
  * Returns how many sessions ended.
  */
-export async function finishRevocation(
-  env: Bindings,
-  results: RevokedSession[],
-  later?: Later,
-): Promise<number> {
+export async function finishRevocation(env: Bindings, results: RevokedSession[]): Promise<number> {
   if (results.length === 0) return 0;
-  // Live care-record sockets of these sessions close too (only sessions that opened one call the object).
-  const live = results.filter((r) => r.live_at !== null);
-  await Promise.all([deleteSessionKeys(env, results), endLiveSockets(env, live)]);
+  await clearCopies(env, results);
   // The sessions are ended and their tokens gone: failing to note it only leaves the sweeper to delete
   // the (already deleted) tokens again, so it does not fail the request.
-  const mark = () => markCleared(env, results).catch(() => undefined);
-  if (later) later(mark);
-  else await mark();
+  await clearedStatement(env.DB, results)
+    .run()
+    .catch(() => undefined);
   return results.filter((r) => r.ended).length;
 }
 
+/** Deletes ended sessions' KV tokens and closes their live care-record sockets (only sessions that opened one). */
+async function clearCopies(env: Bindings, results: RevokedSession[]): Promise<void> {
+  const live = results.filter((r) => r.live_at !== null);
+  await Promise.all([deleteSessionKeys(env, results), endLiveSockets(env, live)]);
+}
+
 /** Marks sessions whose KV copies are deleted (the sweeper skips them). */
-async function markCleared(env: Bindings, rows: { id: string }[]): Promise<void> {
-  await env.DB.prepare(
-    "UPDATE sessions SET kv_cleared_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND kv_cleared_at IS NULL",
-  )
-    .bind(now(), JSON.stringify(rows.map((r) => r.id)))
-    .run();
+function clearedStatement(db: D1Database, rows: { id: string }[]): D1PreparedStatement {
+  return db
+    .prepare(
+      "UPDATE sessions SET kv_cleared_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND kv_cleared_at IS NULL",
+    )
+    .bind(now(), JSON.stringify(rows.map((r) => r.id)));
 }
 
 /**
@@ -567,7 +590,7 @@ export async function sweepRevoked(env: Bindings, limit = SWEEP_CHUNK): Promise<
     .all<SessionKeys>();
   if (results.length === 0) return 0;
   await deleteSessionKeys(env, results);
-  await markCleared(env, results);
+  await clearedStatement(env.DB, results).run();
   return results.length;
 }
 

@@ -3,16 +3,18 @@
  * lists (access or refresh tokens), each ended only when it is the caller's own.
  */
 import type { Bindings, Caller } from "../types";
-import { hashToken, type Later, resolveAccess, revokeSessions } from "./sessions";
+import { endSessions, hashToken, resolveAccess, type SignedOut } from "./sessions";
 
-/** Ends the caller's sessions named by `tokens` (its current session when none are listed); returns how many. */
+/**
+ * Ends the caller's sessions named by `tokens` (its current session when none are listed): how many, and the
+ * mark the caller writes after the response with its audit row (sessions.ts `endSessions`).
+ */
 export async function signOut(
   env: Bindings,
   caller: Pick<Caller, "userId" | "clinicId" | "sessionId">,
   tokens: string[] | undefined,
-  later?: Later,
-): Promise<number> {
-  if (!tokens || tokens.length === 0) return revokeSessions(env, { sessionId: caller.sessionId }, later);
+): Promise<SignedOut> {
+  if (!tokens || tokens.length === 0) return endSessions(env, [caller.sessionId]);
   const sessions = new Set<string>();
   for (const token of tokens) {
     const access = await resolveAccess(env, token);
@@ -29,8 +31,5 @@ export async function signOut(
       .first<{ session_id: string }>();
     if (row) sessions.add(row.session_id);
   }
-  const ended = await Promise.all(
-    [...sessions].map((sessionId) => revokeSessions(env, { sessionId }, later)),
-  );
-  return ended.reduce((sum, n) => sum + n, 0);
+  return endSessions(env, [...sessions]);
 }

@@ -126,4 +126,37 @@ describe("revoked sessions' KV tokens", () => {
       .first<{ revoked: number; cleared: number }>();
     expect(row).toEqual({ revoked: 1, cleared: 1 });
   });
+
+  it("a logout of listed tokens ends them in one go: marked cleared and audited together after the response", async () => {
+    const clinic = await createClinic();
+    const member = await sso(clinic);
+    const byAccess = await sso(clinic, { code: member.code });
+    const byRefresh = await sso(clinic, { code: member.code });
+    const res = await callAndSettle("POST", "/api_v3/users/logout", {
+      headers: member.auth,
+      json: { tokens: [byAccess.token, byRefresh.refresh] },
+    });
+    expect(res.status).toBe(200);
+    expect((await call("GET", "/api_v3/me", { headers: byAccess.auth })).status).toBe(401);
+    expect((await call("GET", "/api_v3/me", { headers: byRefresh.auth })).status).toBe(401);
+    expect((await call("GET", "/api_v3/me", { headers: member.auth })).status).toBe(200);
+    const { results } = await env.DB.prepare(
+      `SELECT revoked_at IS NOT NULL AS revoked, kv_cleared_at IS NOT NULL AS cleared FROM sessions
+       WHERE user_id = ? ORDER BY created_at, id`,
+    )
+      .bind(Number(member.id))
+      .all<{ revoked: number; cleared: number }>();
+    expect(results.filter((r) => r.revoked)).toEqual([
+      { revoked: 1, cleared: 1 },
+      { revoked: 1, cleared: 1 },
+    ]);
+    const audit = await env.DB.prepare(
+      "SELECT details FROM audit_log WHERE event = 'sign_out' AND subject_user_id = ?",
+    )
+      .bind(Number(member.id))
+      .all<{ details: string }>();
+    expect(audit.results.map((r) => JSON.parse(r.details))).toEqual([
+      expect.objectContaining({ sessions: 2 }),
+    ]);
+  });
 });

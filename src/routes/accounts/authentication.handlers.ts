@@ -5,7 +5,6 @@
 
 import type { Context } from "hono";
 import type { Clinic } from "../../db/schema";
-import { afterResponse } from "../../lib/background";
 import { bearerToken } from "../../lib/bearer";
 import { now } from "../../lib/clock";
 import { ApiError, invalid } from "../../lib/errors";
@@ -19,7 +18,7 @@ import { reissueRefresh, signAccessToken, startAccountSession } from "../../serv
 import { requireLiveAccount } from "../../services/accounts";
 import { accountLockKey, clearFailures, lockedError, lockKey, recordFailure } from "../../services/lockout";
 import { checkSecondFactor } from "../../services/second-factor";
-import { revokeSessions, rotateRefresh } from "../../services/sessions";
+import { endSessions, rotateRefresh } from "../../services/sessions";
 import { lastLoginStatement, rehashStatement, signInLookup } from "../../services/users";
 import type { AppEnv } from "../../types";
 import type { Action, BodyOf } from "./action-support";
@@ -222,10 +221,7 @@ async function refresh<E extends AppEnv>(
 
 async function endSession<E extends AppEnv>(c: Context<E>, token: string) {
   const caller = await accountFromToken(c, token);
-  const sessions = await revokeSessions(c.env, { sessionId: caller.sessionId }, (work) =>
-    afterResponse(c, work),
-  );
-  auditSignOut(c, caller, sessions);
+  auditSignOut(c, caller, await endSessions(c.env, [caller.sessionId]));
   return { uid: String(caller.userId), accessToken: token };
 }
 

@@ -1,4 +1,3 @@
-import { afterResponse } from "../../lib/background";
 import { ApiError } from "../../lib/errors";
 import type { AppRouteHandler } from "../../lib/route-handler";
 import { auditLater, auditSignOut, auditSink, auditSource } from "../../middleware/audit";
@@ -37,8 +36,7 @@ export const login: AppRouteHandler<typeof loginRoute> = async (c) => {
 
 export const logout: AppRouteHandler<typeof logoutRoute> = async (c) => {
   const caller = c.get("caller");
-  const sessions = await signOut(c.env, caller, c.req.valid("json").tokens, (work) => afterResponse(c, work));
-  auditSignOut(c, caller, sessions);
+  auditSignOut(c, caller, await signOut(c.env, caller, c.req.valid("json").tokens));
   return c.json({ data: true as const }, 200);
 };
 
