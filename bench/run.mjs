@@ -560,7 +560,7 @@ const scenarios = [
     peer: "sign-out",
   },
 ]
-  .filter((s) => withPeers || (profile && !s.pool) || !s.peersOnly)
+  .filter((s) => withPeers || profile || !s.peersOnly)
   .filter((s) => !only || only.split(",").some((o) => s.name.toLowerCase().includes(o.toLowerCase())));
 
 // ---------- measurement ----------
@@ -640,7 +640,8 @@ let uniqueRun = 0;
 const poolSize = (s, kind, duration) =>
   Math.max(CONNECTIONS * 8, Math.round((s.poolRate?.[kind] ?? CONNECTIONS * 8) * duration));
 
-async function pass(kind, scenario, duration) {
+/** One pass of `kind`; `started` runs once its pool and tokens are made, just before the load (a profile starts there). */
+async function pass(kind, scenario, duration, started = async () => {}) {
   if (kind.startsWith("peer:")) await peer.prepare(scenario.peer, kind.slice(5));
   const req = requestOf(kind, scenario);
   const spec = {
@@ -664,6 +665,7 @@ async function pass(kind, scenario, duration) {
   if (req.unique) spec.unique = `${kind.replace(":", "-")}-${++uniqueRun}-${Date.now()}`;
   const pids = pidsOf(kind);
   await waitIdle();
+  await started();
   const cpu0 = serverCpuMs(pids);
   const r = await load(spec);
   const cpu = serverCpuMs(pids) - cpu0;
@@ -773,9 +775,7 @@ if (profile) {
     const cdp = await inspector(target);
     await cdp.send("Profiler.enable");
     await cdp.send("Profiler.setSamplingInterval", { interval: SAMPLING_US });
-    await waitIdle();
-    await cdp.send("Profiler.start");
-    const r = await pass(kind, s, DURATION);
+    const r = await pass(kind, s, DURATION, () => cdp.send("Profiler.start"));
     const { profile: prof } = await cdp.send("Profiler.stop");
     cdp.close();
     return { r, prof };
@@ -783,6 +783,7 @@ if (profile) {
   for (const s of scenarios) {
     await s.refresh?.(s);
     await pass("scenario", s, WARMUP);
+    if (s.floorPool) await pass("storage", s, WARMUP); // sizes the floor's pool too
     // The storage floor's own JavaScript, for comparison: what is left is framework and business logic.
     const floor = await profiled("storage", s);
     const { r, prof } = await profiled("scenario", s);
