@@ -127,7 +127,7 @@ describe("revoked sessions' KV tokens", () => {
     expect(row).toEqual({ revoked: 1, cleared: 1 });
   });
 
-  it("a logout of listed tokens ends them in one go: marked cleared and audited together after the response", async () => {
+  it("a logout of listed tokens (access and refresh) ends them all, marks them cleared and audits them in one row", async () => {
     const clinic = await createClinic();
     const member = await sso(clinic);
     const byAccess = await sso(clinic, { code: member.code });
@@ -157,6 +157,29 @@ describe("revoked sessions' KV tokens", () => {
       .all<{ details: string }>();
     expect(audit.results.map((r) => JSON.parse(r.details))).toEqual([
       expect.objectContaining({ sessions: 2 }),
+    ]);
+  });
+
+  it("an accounts sign-out (DELETE /authentication) leaves nothing for the sweeper and writes its audit row", async () => {
+    const clinic = await createClinic();
+    const acct = await account({ code: clinic.code, headers: { "X-AccountCode": clinic.code } });
+    const res = await callAndSettle("DELETE", "/authentication", {
+      headers: { "X-AccountCode": clinic.code, ...acct.auth },
+    });
+    expect(res.status).toBe(200);
+    const row = await env.DB.prepare(
+      "SELECT revoked_at IS NOT NULL AS revoked, kv_cleared_at IS NOT NULL AS cleared FROM sessions WHERE user_id = ?",
+    )
+      .bind(Number(acct.uid))
+      .first<{ revoked: number; cleared: number }>();
+    expect(row).toEqual({ revoked: 1, cleared: 1 });
+    const audit = await env.DB.prepare(
+      "SELECT details FROM audit_log WHERE event = 'sign_out' AND subject_user_id = ?",
+    )
+      .bind(Number(acct.uid))
+      .all<{ details: string }>();
+    expect(audit.results.map((r) => JSON.parse(r.details))).toEqual([
+      expect.objectContaining({ sessions: 1 }),
     ]);
   });
 });
