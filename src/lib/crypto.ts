@@ -1,17 +1,16 @@
 /**
- * Small crypto helpers over WebCrypto: random tokens, SHA-256/HMAC digests (how every token and code is
- * stored), constant-time comparison, base64url (Hono's encoder, unpadded), and AES-GCM for secrets kept at
- * rest (MFA seeds).
+ * Small crypto helpers: random tokens, SHA-256/HMAC digests (how every token and code is stored),
+ * constant-time comparison, base64url (Hono's encoder, unpadded), and AES-GCM for secrets kept at rest
+ * (MFA seeds). WebCrypto throughout, but for the SHA-256 of short strings (below).
  */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
 
 const encoder = new TextEncoder();
 
-export function bytesToHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const b of bytes) out += b.toString(16).padStart(2, "0");
-  return out;
-}
+/** Hex of bytes (@noble/hashes': the runtime's `Uint8Array.prototype.toHex` where there is one). */
+export { bytesToHex };
 
 /** base64url without padding (RFC 4648 §5, as JWTs and our opaque keys write it). */
 export function base64url(bytes: Uint8Array): string {
@@ -40,9 +39,14 @@ export function randomString(length: number, alphabet: string): string {
   return out;
 }
 
-export async function sha256Hex(value: string | Uint8Array): Promise<string> {
-  const data = typeof value === "string" ? encoder.encode(value) : value;
-  return bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
+/**
+ * SHA-256 as hex, of what is hashed before it is stored or looked up: tokens, codes, keys, identities
+ * (tens of bytes, on every authenticated request). For inputs that short, @noble/hashes' synchronous
+ * SHA-256 costs about half of WebCrypto's `digest` in workerd (~3 µs against ~6 µs, measured) and needs
+ * no promise; WebCrypto stays for HMAC, AES and anything long.
+ */
+export function sha256Hex(value: string | Uint8Array): string {
+  return bytesToHex(sha256(typeof value === "string" ? encoder.encode(value) : value));
 }
 
 /**

@@ -14,7 +14,7 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const secret = c.env.ADMIN_API_KEY;
   if (!secret) throw new ApiError("admin_disabled");
   const presented = bearerToken(c.req);
-  const [given, expected] = await Promise.all([sha256Hex(presented ?? ""), sha256Hex(secret)]);
+  const [given, expected] = [sha256Hex(presented ?? ""), sha256Hex(secret)];
   if (presented === undefined || !safeEqual(given, expected)) {
     await countFailedCredential(c, "admin-key");
     throw new ApiError("admin_key_required", { headers: { "WWW-Authenticate": 'Bearer realm="admin"' } });

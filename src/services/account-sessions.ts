@@ -97,7 +97,7 @@ export async function resolveAccountToken(
 export async function reissueRefresh(env: Bindings, caller: AccountCaller): Promise<string | null> {
   const t = now();
   const token = randomToken(16);
-  const hash = await hashToken(token);
+  const hash = hashToken(token);
   const [spent] = await env.DB.batch([
     env.DB.prepare(
       `UPDATE refresh_tokens SET used_at = ?1, replaced_by = ?2

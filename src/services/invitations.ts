@@ -21,7 +21,7 @@ export function newInvitationCode(): string {
   return randomString(26, ALPHABET);
 }
 
-export function hashInvitation(code: string): Promise<string> {
+export async function hashInvitation(code: string): Promise<string> {
   return sha256Hex(`invitation:${code.trim().toLowerCase()}`);
 }
 

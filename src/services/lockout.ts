@@ -24,7 +24,7 @@ export const LOCKOUT_WINDOW_SECONDS = 15 * 60;
 
 export type LockKind = "login" | "code" | "totp" | "activate";
 
-export function lockKey(kind: LockKind, identity: string): Promise<string> {
+export async function lockKey(kind: LockKind, identity: string): Promise<string> {
   return sha256Hex(`${kind}:${identity.trim().toLowerCase()}`);
 }
 

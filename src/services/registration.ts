@@ -237,7 +237,7 @@ export async function enrollmentAssertion(
   const [uidauth, pem] = await Promise.all([
     signEs256({ sub: id, id, email: user.email, group, clinic: clinic.code, iat: t, exp: expiresAt }, key),
     spkiPem(key),
-    putEnrollment(env.KV, await sha256Hex(stoken), {
+    putEnrollment(env.KV, sha256Hex(stoken), {
       userId: user.id,
       clinicId: clinic.id,
       clinicCode: clinic.code,
@@ -265,7 +265,7 @@ export async function spendEnrollment(
   stoken: string,
 ): Promise<EnrollmentRecord | null> {
   if (!/^[0-9a-f]{64}$/.test(stoken)) return null;
-  const hash = await sha256Hex(stoken);
+  const hash = sha256Hex(stoken);
   const record = await getEnrollment(env.KV, hash);
   if (!record || record.clinicCode !== clinicCode) return null;
   // A clinic an operator disabled enrolls nobody (as every other route of it answers 403); the token is

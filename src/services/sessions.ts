@@ -49,7 +49,7 @@ export function splitRoles(roles: string): string[] {
   return roles ? roles.split(",").filter(Boolean) : [];
 }
 
-export function hashToken(token: string): Promise<string> {
+export function hashToken(token: string): string {
   return sha256Hex(token);
 }
 
@@ -90,7 +90,7 @@ export class PendingSession {
   readonly created = now();
   readonly access = randomToken(16);
   readonly refresh = randomToken(16);
-  #hashes: Promise<[string, string]> = Promise.all([hashToken(this.access), hashToken(this.refresh)]);
+  readonly #hashes: [string, string] = [hashToken(this.access), hashToken(this.refresh)];
 
   constructor(
     readonly kind: SessionKind,
@@ -100,7 +100,7 @@ export class PendingSession {
   ) {}
 
   async statements(db: D1Database, user: UserRef): Promise<D1PreparedStatement[]> {
-    const [accessHash, refreshHash] = await this.#hashes;
+    const [accessHash, refreshHash] = this.#hashes;
     const t = this.created;
     const ref = typeof user === "number" ? { where: "id = ?", params: [user] } : user;
     const from = `FROM users WHERE clinic_id = ? AND disabled = 0 AND ${ref.where}`;
@@ -130,7 +130,7 @@ export class PendingSession {
 
   /** After the batch succeeded: store the access token and return what the client gets. */
   async commit(env: Bindings, user: SessionUser, clinic: SessionClinic, via?: "code"): Promise<IssuedTokens> {
-    const [accessHash] = await this.#hashes;
+    const [accessHash] = this.#hashes;
     const t = this.created;
     if (this.withAccess) {
       await putAccess(env.KV, accessHash, accessRecord(user, clinic, this.sessionId, t, via));
@@ -164,7 +164,7 @@ export async function resolveAccess(
   token: string,
 ): Promise<(AccessRecord & { hash: string }) | null> {
   if (!/^[0-9a-f]{32}$/.test(token)) return null;
-  const hash = await hashToken(token);
+  const hash = hashToken(token);
   const record = await getAccess(env.KV, hash);
   return record ? { ...record, hash } : null;
 }
@@ -230,11 +230,7 @@ export async function rotateRefresh(
   const t = now();
   const access = randomToken(16);
   const refresh = randomToken(16);
-  const [oldHash, accessHash, newHash] = await Promise.all([
-    hashToken(refreshToken),
-    hashToken(access),
-    hashToken(refresh),
-  ]);
+  const [oldHash, accessHash, newHash] = [hashToken(refreshToken), hashToken(access), hashToken(refresh)];
   const clinicCond =
     clinic === null
       ? "1"

@@ -27,7 +27,7 @@ export async function signOut(
     const row = await env.DB.prepare(
       "SELECT session_id FROM refresh_tokens WHERE token_hash = ? AND user_id = ? AND clinic_id = ?",
     )
-      .bind(await hashToken(token), caller.userId, caller.clinicId)
+      .bind(hashToken(token), caller.userId, caller.clinicId)
       .first<{ session_id: string }>();
     if (row) sessions.add(row.session_id);
   }
