@@ -12,6 +12,7 @@ import {
   exportSPKI,
   importJWK,
   type JWTPayload,
+  type JWTVerifyGetKey,
   type JWTVerifyOptions,
   jwtVerify,
   SignJWT,
@@ -29,7 +30,11 @@ function verifyOptions(alg: "HS256" | "ES256"): JWTVerifyOptions {
 }
 
 /** A token's verified payload, or null when jose refuses it (malformed, another algorithm, forged, expired). */
-async function verified(token: string, key: CryptoKey, alg: "HS256" | "ES256"): Promise<JwtPayload | null> {
+async function verified(
+  token: string,
+  key: CryptoKey | JWTVerifyGetKey,
+  alg: "HS256" | "ES256",
+): Promise<JwtPayload | null> {
   try {
     return (await jwtVerify(token, key, verifyOptions(alg))).payload;
   } catch (err) {
@@ -111,14 +116,17 @@ export async function verifyHs256(
   token: string,
   secrets: (string | undefined)[],
 ): Promise<JwtPayload | null> {
-  const header = peekHeader(token);
-  if (header?.alg !== "HS256" || typeof header.kid !== "string") return null;
-  for (const secret of secrets) {
-    if (secret && header.kid === (await hsKid(secret))) {
-      return verified(token, await hmacKey(secret), "HS256");
-    }
-  }
-  return null;
+  // jose parses the header once, refuses any algorithm but HS256, then asks for the key its `kid` names.
+  return verified(
+    token,
+    async ({ kid }) => {
+      for (const secret of secrets) {
+        if (secret && typeof kid === "string" && kid === (await hsKid(secret))) return hmacKey(secret);
+      }
+      throw new errors.JWKSNoMatchingKey();
+    },
+    "HS256",
+  );
 }
 
 /** Verifies an ES256 token with a public JWK (the JWKS entry of its `kid`). */

@@ -77,6 +77,17 @@ describe("JWT_SECRET (HS256, accounts family)", () => {
     expect(await verifyHs256(`${header}.${payload}.${sig}`, [b, a])).toBeNull();
     // A kid that names no configured secret.
     expect(await verifyHs256(token, [b])).toBeNull();
+    // No kid at all (correctly signed with a), and a kid that is no string: nothing is tried.
+    const signed = async (h: unknown) => {
+      const head = b64(h);
+      const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${head}.${payload}`));
+      return `${head}.${payload}.${base64url(new Uint8Array(mac))}`;
+    };
+    expect(await verifyHs256(await signed({ alg: "HS256", typ: "JWT" }), [a])).toBeNull();
+    expect(await verifyHs256(await signed({ alg: "HS256", kid: [await hsKid(a)] }), [a])).toBeNull();
+    expect(await verifyHs256(await signed({ alg: "HS256", kid: await hsKid(a) }), [a])).toMatchObject({
+      sub: "1",
+    });
   });
 
   it("rotates: old tokens work while JWT_SECRET_PREVIOUS is set, new ones carry the new kid, then old ones stop", async () => {
