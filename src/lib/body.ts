@@ -91,6 +91,9 @@ export function fromEntries(entries: Iterable<[string, string]>): Node {
   return root;
 }
 
+/** `application/json` and its `+json` suffixes (what Hono's `json` validator reads). */
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/;
+
 function mediaType(contentType: string | null): string {
   return (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
 }
@@ -103,7 +106,7 @@ export async function readBody(req: Request, maxBytes: number): Promise<Record<s
     if (type === "" || type === "application/json" || isForm(type)) return {};
     throw new ApiError("unsupported_media_type");
   }
-  if (type === "application/json" || /^application\/[\w.-]+\+json$/.test(type)) {
+  if (JSON_TYPE.test(type)) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
@@ -150,20 +153,26 @@ function isForm(type: string): boolean {
 }
 
 /**
- * Route middleware: caps the body (`capBody`), reads it with `readBody` and hands it on to the route's
- * validators as a JSON request, so that one schema validates JSON, urlencoded and multipart clients
- * alike. The request is replaced through Hono's public `c.req.raw` (as its own `bodyLimit` does); its
- * body caches are never written.
+ * Route middleware: caps the body (`capBody`), reads it once with `readBody` and hands the parsed object
+ * on to the route's validators, so that one schema validates JSON, urlencoded and multipart clients alike.
+ * The object goes into Hono's request body cache (`c.req.bodyCache.json`, where `c.req.json()` and so the
+ * `json` validator find it, as Hono's own form validator caches what it parsed); the body is neither
+ * serialised nor parsed again. A request that did not say JSON is replaced through Hono's public
+ * `c.req.raw` (as its own `bodyLimit` does) by one that does and carries no body, since the validator
+ * only reads bodies declared as JSON.
  */
 export const bodyReader: MiddlewareHandler<{ Bindings: { MAX_BODY_BYTES?: string } }> = (c, next) => {
   const max = Number(c.env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
   return capBody(max)(c, async () => {
     const body = await readBody(c.req.raw, max);
-    const headers = new Headers(c.req.raw.headers);
-    headers.set("content-type", "application/json");
-    headers.delete("content-length");
-    headers.delete("transfer-encoding");
-    c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body: JSON.stringify(body) });
+    if (!JSON_TYPE.test(mediaType(c.req.raw.headers.get("content-type")))) {
+      const headers = new Headers(c.req.raw.headers);
+      headers.set("content-type", "application/json");
+      headers.delete("content-length");
+      headers.delete("transfer-encoding");
+      c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers });
+    }
+    c.req.bodyCache = { json: Promise.resolve(body) };
     await next();
   });
 };
