@@ -16,7 +16,7 @@ export function photoOf(
   c: { env: Bindings; req: { url: string } },
   u: Pick<User, "photo">,
 ): Promise<string | null> {
-  return fileUrl(c.env, new URL(c.req.url).origin, u.photo);
+  return u.photo ? fileUrl(c.env, new URL(c.req.url).origin, u.photo) : Promise.resolve(null);
 }
 
 export const genderCode = (g: string | null) => (g === "male" ? 1 : g === "female" ? 2 : null);
