@@ -68,7 +68,8 @@ function scenarioSvg(s) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${esc(s.name)}">${heads}<g transform="translate(0 14)">${labels}${panel(bars, "rps", LABEL_W, "req/s", 0)}${panel(bars, "cpu", LABEL_W + PANEL_W + 20, "ms", 2)}</g></svg>`;
 }
 
-const rt = (r = {}) => `${r.kv ?? 0} KV + ${r.d1 ?? 0} D1 + ${r.do ?? 0} DO`;
+const rt = (r = {}) =>
+  `${r.kv ?? 0} KV + ${r.d1 ?? 0} D1 + ${r.do ?? 0} DO${r.rl ? ` + ${r.rl} rate limit` : ""}`;
 
 /** The page for one results object (bench/results.json's shape). */
 export function renderReport(report) {

@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-const trips = (t, withDo = true) => `${t.kv ?? 0} KV + ${t.d1 ?? 0} D1${withDo ? ` + ${t.do ?? 0} DO` : ""}`;
+const trips = (t, withDo = true) =>
+  `${t.kv ?? 0} KV + ${t.d1 ?? 0} D1${withDo ? ` + ${t.do ?? 0} DO` : ""}${t.rl ? ` + ${t.rl} RL` : ""}`;
 const budget = (s) => (s.met ? "met" : `not met (${s.failures.join("; ")})`);
 const f2 = (n) => (typeof n === "number" ? n.toFixed(2) : "—");
 

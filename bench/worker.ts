@@ -2,8 +2,10 @@
  * The benchmark's worker entry (never deployed): the real app, plus
  *  - bare baseline routes under /__bench/ (no framework, no business logic) that do exactly the storage
  *    round trips a scenario's design needs, so that each scenario can be compared with its floor;
- *  - a counting wrapper around the D1, KV and Durable Object bindings, applied to requests that send
- *    `x-bench-count: 1`, which reports the round trips of that request in `x-bench-roundtrips`;
+ *  - a counting wrapper around the D1, KV, Durable Object and rate-limiter bindings, applied to requests that
+ *    send `x-bench-count: 1`, which reports the round trips of that request in `x-bench-roundtrips`;
+ *  - on every baseline, `rl=<LIMITER>[,<LIMITER>…]`: the rate-limiter calls the scenario's route makes before
+ *    its work (a credential endpoint counts the client first), made first, as the route does;
  *  - `/__bench/record`, what the soak test (bench/soak.mjs) checks its care-record writes against: a record's
  *    stored state and its whole change history, read from the Durable Object itself.
  */
@@ -18,6 +20,28 @@ interface Counts {
   kv: number;
   d1: number;
   do: number;
+  /** Rate-limiter binding calls. */
+  rl: number;
+}
+
+const LIMITERS = ["CREDENTIALS_LIMITER", "MESSAGES_LIMITER", "LOOKUP_LIMITER"] as const;
+type Limiter = (typeof LIMITERS)[number];
+
+function countingLimiter(limiter: RateLimit, counts: Counts): RateLimit {
+  return {
+    limit: (options) => {
+      counts.rl++;
+      return limiter.limit(options);
+    },
+  };
+}
+
+/** A baseline's `rl` limiter calls, in order (each one awaited, as the middleware awaits it). */
+async function floorLimits(env: Bindings, u: URL): Promise<void> {
+  for (const name of (u.searchParams.get("rl") ?? "").split(",").filter(Boolean)) {
+    if (!LIMITERS.includes(name as Limiter)) throw new Error(`no such limiter: ${name}`);
+    await env[name as Limiter].limit({ key: `bench-floor:${name}` });
+  }
 }
 
 function countingD1(db: D1Database, counts: Counts): D1Database {
@@ -437,15 +461,18 @@ export default {
     const url = new URL(req.url);
     if (url.pathname.startsWith("/__bench/")) {
       const baseline = baselines[url.pathname.slice("/__bench/".length)];
-      return baseline ? baseline(req, env, ctx) : new Response("no such baseline", { status: 404 });
+      if (!baseline) return new Response("no such baseline", { status: 404 });
+      await floorLimits(env, url);
+      return baseline(req, env, ctx);
     }
     if (req.headers.get("x-bench-count") !== "1") return worker.fetch(req as never, env, ctx);
-    const counts: Counts = { kv: 0, d1: 0, do: 0 };
+    const counts: Counts = { kv: 0, d1: 0, do: 0, rl: 0 };
     const counted = {
       ...env,
       DB: countingD1(env.DB, counts),
       KV: countingKv(env.KV, counts),
       CARE_RECORD: countingDo(env.CARE_RECORD, counts),
+      ...Object.fromEntries(LIMITERS.map((name) => [name, countingLimiter(env[name], counts)])),
     };
     const res = await worker.fetch(req as never, counted, ctx);
     const out = new Response(res.body, res);
