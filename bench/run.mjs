@@ -1000,6 +1000,10 @@ const report = {
   passwordHashMs: hash,
   scenarios: results,
 };
+// A full run's file also carries the clinic-size runs (100k and 1M users, bench/results.scale.json, README
+// "Clinic size"), so that bench/results.json holds ours, the peer's and the 1M figures together.
+const scaleFile = join(root, "bench", "results.scale.json");
+if (!quick && existsSync(scaleFile)) report.clinicSize = JSON.parse(readFileSync(scaleFile, "utf8"));
 const resultsFile = quick ? join(work, "results.quick.json") : join(root, "bench", "results.json");
 writeFileSync(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
 const reportFile = writeReport(
