@@ -131,3 +131,18 @@ describe("strategy jwt rotates the session's refresh token", () => {
     await expectFeathersError(await act(t, { strategy: "jwt", accessToken: a.tokens.accessToken }), 401);
   });
 });
+
+describe("an access token presented again (the isolate keeps the JWTs it verified)", () => {
+  it("is refused once it expires, though the same isolate verified it before", async () => {
+    const t = await tenant();
+    const a = await account(t);
+    clock.freeze();
+    await ownAccount(t, a.uid, a.tokens.accessToken);
+    await ownAccount(t, a.uid, a.tokens.accessToken);
+    clock.advance(15 * 60 + 1);
+    await expectFeathersError(
+      await call("GET", `/accounts/${a.uid}`, { headers: { ...t.headers, ...bearer(a.tokens.accessToken) } }),
+      401,
+    );
+  });
+});
